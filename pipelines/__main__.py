@@ -1,0 +1,7 @@
+"""``python -m pipelines …``: see pipelines.cli."""
+
+import sys
+
+from pipelines.cli import main
+
+sys.exit(main())

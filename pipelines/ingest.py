@@ -1,0 +1,168 @@
+"""Loading checked reports into the warehouse (REPORT_SPEC §4–5): all of a file or none, and a log of every file.
+
+Same bytes again → duplicate; another file for the same prefecture and date → a correction that supersedes the
+earlier one (kept in history, marked superseded); any date → history, the latest date per prefecture is current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+import polars as pl
+
+from geo import reference
+from pipelines.read import REPORT_SUFFIXES
+from pipelines.report import CheckedReport, check_report
+from pipelines.warehouse import VILLAGE_FIELDS, insert_frame, writing
+
+ACCEPTED, DUPLICATE, SUPERSEDED, REFUSED = "accepted", "duplicate", "superseded", "refused"
+STATUS_LABELS = {ACCEPTED: "已接收", DUPLICATE: "重复文件", SUPERSEDED: "已接收（更正，替换先前版本）", REFUSED: "已拒收"}
+
+COUNTY_FIELDS = ("prefecture_code", "county_code", "identified_civil_servants", "selected_cadres", "county_stations",
+                 "township_stations")
+NEED_FIELDS = ("prefecture_code", "county_code", "township", "village", "village_key", "content", "category",
+               "status", "est_funding_wan")
+PROJECT_FIELDS = ("prefecture_code", "county_code", "township", "village", "village_key", "project_name", "source",
+                  "funding_wan", "status")
+
+
+@dataclass
+class IngestResult:
+    file_name: str
+    status: str
+    prefecture_code: str | None = None
+    as_of: date | None = None
+    village_rows: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    report_id: int | None = None
+    replaced_report_id: int | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.status == REFUSED
+
+    def line(self) -> str:
+        """The one-line result the command prints (REPORT_SPEC §6)."""
+        mark = {ACCEPTED: "✔", DUPLICATE: "=", SUPERSEDED: "↻", REFUSED: "✘"}[self.status]
+        parts = [f"{mark} {STATUS_LABELS[self.status]}", self.file_name]
+        if self.prefecture_code:
+            parts.append(reference.prefecture_name(self.prefecture_code))
+        if self.as_of:
+            parts.append(f"截至{self.as_of.isoformat()}")
+        if self.status in (ACCEPTED, SUPERSEDED):
+            parts.append(f"{self.village_rows} 个任务村")
+        if self.status == REFUSED:
+            parts.append(f"{len(self.errors)} 条原因")
+        elif self.warnings:
+            parts.append(f"{len(self.warnings)} 条提示")
+        return "  ".join(parts)
+
+
+def collect_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The report files named, and those inside named folders (sorted; Office lock files ~$… skipped)."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in REPORT_SUFFIXES
+                            and not f.name.startswith(("~$", ".")))
+        else:
+            files.append(p)
+    return files
+
+
+def ingest(paths: Iterable[Path | str], db_path: Path | str, *, loaded_by: str | None = None,
+           on_result: Callable[[IngestResult], None] | None = None, as_of_limit: date | None = None,
+           data_by_path: dict[Path, bytes] | None = None) -> list[IngestResult]:
+    """Check and load files; every file is logged; the new warehouse is published once, at the end."""
+    files = collect_files(paths) if data_by_path is None else list(data_by_path)
+    results: list[IngestResult] = []
+    with writing(db_path) as con:
+        for path in files:
+            if data_by_path is not None:
+                data = data_by_path[path]
+            else:
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    data = None
+                    result = IngestResult(path.name, REFUSED, errors=[f"{path.name}: 无法打开文件：{exc.strerror or exc}"])
+                    _log(con, result, sha256="", loaded_by=loaded_by)
+            if data is not None:
+                result = _load_one(con, path, data, loaded_by, as_of_limit)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    return results
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, loaded_by: str | None,
+              as_of_limit: date | None) -> IngestResult:
+    sha = hashlib.sha256(data).hexdigest()
+    earlier = con.execute(
+        "SELECT report_id, prefecture_code, as_of FROM reports WHERE sha256 = ? AND status IN ('accepted', 'superseded') "
+        "ORDER BY report_id LIMIT 1", [sha]).fetchall()
+    if earlier:
+        earlier = earlier[0]
+        result = IngestResult(path.name, DUPLICATE, earlier[1], earlier[2],
+                              warnings=[f"{path.name}: 与已接收的文件内容完全相同（第{earlier[0]}号报送），未重复导入"])
+        _log(con, result, sha, loaded_by)
+        return result
+    checked = check_report(path, data, as_of_limit=as_of_limit)
+    if not checked.ok:
+        result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of, errors=checked.errors,
+                              warnings=checked.warnings)
+        _log(con, result, sha, loaded_by)
+        return result
+    con.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        result = _store(con, checked, loaded_by)
+        con.execute("COMMIT").fetchall()
+    except Exception as exc:
+        con.execute("ROLLBACK").fetchall()
+        result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of,
+                              errors=[f"{path.name}: 写入数据仓库失败，文件未导入：{exc}"])
+        _log(con, result, sha, loaded_by)
+    return result
+
+
+def _store(con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: str | None) -> IngestResult:
+    previous = con.execute(
+        "SELECT report_id FROM reports WHERE status = 'accepted' AND prefecture_code = ? AND as_of = ?",
+        [checked.prefecture_code, checked.as_of]).fetchall()
+    previous = previous[0] if previous else None
+    status = SUPERSEDED if previous else ACCEPTED
+    result = IngestResult(checked.file_name, status, checked.prefecture_code, checked.as_of, checked.village_rows,
+                          warnings=checked.warnings, replaced_report_id=previous[0] if previous else None)
+    report_id = _log(con, result, checked.sha256, loaded_by)
+    result.report_id = report_id
+    if previous:
+        con.execute("UPDATE reports SET status = 'superseded', superseded_by = ? WHERE report_id = ?",
+                    [report_id, previous[0]]).fetchall()
+    for key, table, fields in (("village", "village_rows", VILLAGE_FIELDS), ("county", "county_rows", COUNTY_FIELDS),
+                               ("needs", "need_rows", NEED_FIELDS), ("projects", "project_rows", PROJECT_FIELDS)):
+        frame = checked.frames.get(key)
+        if frame is None or frame.height == 0:
+            continue
+        frame = frame.with_columns(report_id=pl.lit(report_id, pl.Int32))
+        for name in fields:
+            if name not in frame.columns:
+                frame = frame.with_columns(pl.lit(None).alias(name))
+        insert_frame(con, table, frame, ["report_id", "excel_row", *fields])
+    return result
+
+
+def _log(con: duckdb.DuckDBPyConnection, result: IngestResult, sha256: str, loaded_by: str | None) -> int:
+    """One report_log row per file offered. A correction's row says accepted; the one it replaced, superseded."""
+    stored_status = ACCEPTED if result.status == SUPERSEDED else result.status
+    return con.execute(
+        "INSERT INTO reports (report_id, file_name, sha256, prefecture_code, as_of, loaded_at, status, village_rows, "
+        "messages, warnings, loaded_by) VALUES (nextval('report_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING report_id",
+        [result.file_name, sha256, result.prefecture_code, result.as_of, datetime.now(), stored_status,
+         result.village_rows, "\n".join(result.errors) or None, "\n".join(result.warnings) or None, loaded_by],
+    ).fetchall()[0][0]

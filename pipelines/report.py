@@ -1,0 +1,566 @@
+"""Checking one report file against the contract (REPORT_SPEC §1–4) and turning it into typed frames.
+
+``check_report`` never touches the warehouse: it returns a ``CheckedReport`` holding either the typed rows of
+every sheet or every reason the file is refused, each naming file, sheet, Excel row, column, value and what
+was expected, in Chinese. Warnings (unknown columns, a 合计 row that does not add up, a 规划状态 that does not
+follow the stage) never refuse a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from geo import reference
+from pipelines import stages
+from pipelines.columns import (
+    CHOICE, CODE, COUNTY_SHEET, DATE, FLAG, INT, MONEY, MONEY_UNITS, NEEDS_SHEET, PROJECTS_SHEET, STAGE, STATUS,
+    TEXT, VILLAGE_SHEET, YEAR, Column, header_key,
+)
+from pipelines.header import Layout, detect_layout
+from pipelines.read import Sheet, UnreadableFile, read_sheets
+from pipelines.values import (
+    find_dates, normalise_series, parse_date, parse_flag, parse_int, parse_number, parse_date_text, today,
+)
+
+# At most this many messages of one kind (same sheet, column and problem); the rest are counted.
+MAX_MESSAGES_PER_PROBLEM = 20
+YEAR_RANGE = (2021, 2030)
+SPECIAL_PLAN_FIELDS = ("plan_industry", "plan_talent", "plan_culture", "plan_ecology", "plan_organisation")
+_TOTAL_WORDS = re.compile(r"(合计|小计|总计)")
+_FOOTER_START = re.compile(r"^(注|备注|说明|填表|填报人|联系|审核|负责人|制表|单位负责人|分管领导|签字|盖章)")
+
+
+@dataclass
+class CheckedReport:
+    file_name: str
+    sha256: str
+    prefecture_code: str | None = None
+    as_of: date | None = None
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def village_rows(self) -> int:
+        frame = self.frames.get("village")
+        return 0 if frame is None else frame.height
+
+
+class _Messages:
+    """Collects messages, capping each problem at MAX_MESSAGES_PER_PROBLEM with a count of the rest."""
+
+    def __init__(self, file_name: str):
+        self.file_name = file_name
+        self._counts: dict[tuple, int] = defaultdict(int)
+        self._items: list[tuple[tuple, str]] = []
+
+    def add(self, text: str, sheet: str | None = None, row: int | None = None, column: str | None = None,
+            problem: str | None = None) -> None:
+        key = (sheet, column, problem or text)
+        self._counts[key] += 1
+        if self._counts[key] <= MAX_MESSAGES_PER_PROBLEM:
+            parts = [self.file_name]
+            if sheet:
+                parts.append(sheet)
+            if row is not None:
+                parts.append(f"第{row}行")
+            parts.append(f"{column}: {text}" if column else text)
+            self._items.append((key, " / ".join(parts)))
+
+    def render(self) -> list[str]:
+        out = [text for _, text in self._items]
+        for key, n in self._counts.items():
+            if n > MAX_MESSAGES_PER_PROBLEM:
+                sheet, column, problem = key
+                where = " / ".join(p for p in (self.file_name, sheet, column) if p)
+                out.append(f"{where}: 同类问题（{problem}）另有 {n - MAX_MESSAGES_PER_PROBLEM} 处未逐条列出，共 {n} 处")
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+
+def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None = None) -> CheckedReport:
+    """Check a report file; ``data`` is its bytes when already read (uploads), else the file is read."""
+    path = Path(path)
+    data = path.read_bytes() if data is None else data
+    checked = CheckedReport(file_name=path.name, sha256=hashlib.sha256(data).hexdigest())
+    errors, warnings = _Messages(path.name), _Messages(path.name)
+    try:
+        sheets = read_sheets(path, data)
+        _check_sheets(path.name, sheets, checked, errors, warnings, as_of_limit or today())
+    except UnreadableFile as exc:
+        errors.add(str(exc).split(": ", 1)[-1] if str(exc).startswith(path.name) else str(exc))
+    checked.errors = errors.render()
+    checked.warnings = warnings.render()
+    if checked.errors:
+        checked.frames = {}
+    return checked
+
+
+def _check_sheets(file_name, sheets: list[Sheet], checked, errors, warnings, as_of_limit: date) -> None:
+    layouts: dict[str, tuple[Sheet, Layout]] = {}
+    for sheet in sheets:
+        if sheet.grid.height == 0:
+            if sheet.visible:
+                warnings.add("空白工作表，已忽略", sheet=sheet.name)
+            continue
+        if not sheet.visible:
+            warnings.add("隐藏工作表，已忽略", sheet=sheet.name)
+            continue
+        layout = detect_layout(sheet)
+        if layout is None:
+            warnings.add("不是村庄进度、县级汇总、需求清单、项目资金之一，已忽略", sheet=sheet.name)
+            continue
+        if layout.kind.key in layouts:
+            errors.add(f"与工作表「{layouts[layout.kind.key][0].name}」同为{layout.kind.title}表，一个文件只能有一张",
+                       sheet=sheet.name)
+            continue
+        layouts[layout.kind.key] = (sheet, layout)
+
+    if "village" not in layouts:
+        found = "、".join(s.name for s in sheets) or "无"
+        errors.add(f"缺少必需的工作表「村庄进度」（按表名或表头均未找到；文件中的工作表：{found}）")
+        return
+
+    raw: dict[str, tuple[Sheet, Layout, pl.DataFrame, pl.DataFrame]] = {}
+    for key, (sheet, layout) in layouts.items():
+        for col in layout.missing_required():
+            errors.add(f"缺少必需的列「{col.canonical}」", sheet=sheet.name, problem="缺少列")
+        for canonical, a, b in layout.duplicates:
+            errors.add(f"列「{a}」和「{b}」都对应「{canonical}」，无法确定使用哪一列", sheet=sheet.name)
+        for _, header in layout.unknown:
+            warnings.add(f"未知列「{header}」，数值已原样保留", sheet=sheet.name, problem="未知列")
+        rows, totals = _data_rows(sheet, layout)
+        raw[key] = (sheet, layout, rows, totals)
+    if errors:
+        return
+
+    prefecture_code = _resolve_report_prefecture(file_name, raw, errors)
+    as_of = _resolve_as_of(file_name, raw, errors, as_of_limit)
+    if prefecture_code is None or errors:
+        # Rows cannot be checked against counties without knowing the prefecture.
+        if prefecture_code is None:
+            return
+    checked.prefecture_code = prefecture_code
+    checked.as_of = as_of
+
+    frames: dict[str, pl.DataFrame] = {}
+    for key, (sheet, layout, rows, totals) in raw.items():
+        frames[key] = _typed_rows(sheet, layout, rows, totals, prefecture_code, errors, warnings)
+    if errors:
+        return
+    _attach_village_keys(frames)
+    checked.frames = frames
+
+
+# ---------------------------------------------------------------- rows
+
+
+def _data_rows(sheet: Sheet, layout: Layout) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The data rows below the header with an ``_row`` (Excel row number), less empty, total and footer rows."""
+    grid = sheet.grid.with_row_index("_idx").slice(layout.data_start)
+    grid = grid.with_columns((pl.col("_idx") + 1).cast(pl.Int64).alias("_row")).drop("_idx")
+    cells = [c for c in grid.columns if c != "_row"]
+    stripped = [pl.col(c).str.strip_chars() for c in cells]
+    filled = pl.sum_horizontal([(s.is_not_null() & (s != "")).cast(pl.Int32) for s in stripped])
+    first_cell = pl.coalesce([pl.when(s != "").then(s) for s in stripped])
+    label_cols = [m.grid_col for f, m in layout.mapped.items() if f in ("prefecture", "county", "township", "village")]
+    label_cols += [c for c in cells[:2] if c not in label_cols]
+    is_total = pl.any_horizontal([pl.col(c).fill_null("").str.replace_all(r"\s", "").str.contains(_TOTAL_WORDS.pattern)
+                                  for c in label_cols])
+    is_footer = first_cell.fill_null("").str.replace_all(r"\s", "").str.contains(_FOOTER_START.pattern) | (filled <= 1)
+    key_fields = [layout.mapped[f].grid_col for f in ("county", "village", "content", "project_name")
+                  if f in layout.mapped]
+    keys_empty = pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars() == "" for c in key_fields]) \
+        if key_fields else pl.lit(True)
+    grid = grid.with_columns(_filled=filled, _total=is_total, _footer=is_footer & keys_empty)
+    grid = grid.filter(pl.col("_filled") > 0)
+    totals = grid.filter(pl.col("_total"))
+    rows = grid.filter(~pl.col("_total") & ~pl.col("_footer"))
+    return rows.drop("_filled", "_total", "_footer"), totals.drop("_filled", "_total", "_footer")
+
+
+def _header_of(layout: Layout, field_name: str) -> str:
+    m = layout.mapped.get(field_name)
+    return m.header if m else layout.kind.by_field(field_name).canonical
+
+
+def _report_bad(errors: _Messages, sheet: Sheet, layout: Layout, field_name: str, frame: pl.DataFrame,
+                mask: pl.Series, expected: str, raw_col: str | None = None) -> None:
+    if not mask.any():
+        return
+    header = _header_of(layout, field_name)
+    raw_col = raw_col or layout.mapped[field_name].grid_col
+    bad = frame.filter(mask).select("_row", raw_col)
+    for row, value in bad.iter_rows():
+        errors.add(f"「{value}」{expected}", sheet=sheet.name, row=row, column=header, problem=expected)
+
+
+def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.DataFrame, prefecture_code: str,
+                errors: _Messages, warnings: _Messages) -> pl.DataFrame:
+    kind = layout.kind
+    out: dict[str, pl.Series] = {"excel_row": rows["_row"]}
+    n = rows.height
+    for field_name, m in layout.mapped.items():
+        col, raw = m.column, rows[m.grid_col]
+        if col.kind == TEXT:
+            values = normalise_series(raw) if field_name != "notes" else raw.str.strip_chars()
+            values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
+            if col.required:
+                _report_bad(errors, sheet, layout, field_name, rows, values.is_null(), "为空，该列必须填写",
+                            raw_col=m.grid_col)
+            out[field_name] = values
+        elif col.kind in (INT, YEAR):
+            values, bad = parse_int(raw)
+            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是整数")
+            if col.kind == YEAR:
+                lo, hi = YEAR_RANGE
+                out_of_range = values.is_not_null() & ((values < lo) | (values > hi))
+                _report_bad(errors, sheet, layout, field_name, rows, out_of_range, f"超出范围，任务年度应在{lo}–{hi}之间")
+            else:
+                negative = values.is_not_null() & (values < 0)
+                _report_bad(errors, sheet, layout, field_name, rows, negative, "为负数，应为不小于0的整数")
+                if field_name == "steps_done":
+                    over = values.is_not_null() & (values > stages.STEPS_TOTAL)
+                    _report_bad(errors, sheet, layout, field_name, rows, over,
+                                f"超出范围，已完成步骤数应在0–{stages.STEPS_TOTAL}之间")
+            if col.required:
+                _report_bad(errors, sheet, layout, field_name, rows, values.is_null() & ~bad, "为空，该列必须填写")
+            out[field_name] = values
+        elif col.kind == MONEY:
+            values, bad = parse_number(raw)
+            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是数字")
+            negative = values.is_not_null() & (values < 0)
+            _report_bad(errors, sheet, layout, field_name, rows, negative, "为负数，金额应不小于0")
+            unit = m.unit or "万元"
+            if unit not in MONEY_UNITS:
+                errors.add(f"表头单位「{unit}」无法识别，应为 元、万元 或 亿元", sheet=sheet.name, column=m.header)
+                factor = 1.0
+            else:
+                factor = MONEY_UNITS[unit]
+            if col.required:
+                _report_bad(errors, sheet, layout, field_name, rows, values.is_null() & ~bad, "为空，该列必须填写")
+            out[field_name] = values * factor
+        elif col.kind == FLAG:
+            values, bad = parse_flag(raw)
+            _report_bad(errors, sheet, layout, field_name, rows, bad, "无法识别，应为 是/否、✓/空、1/0 或 已完成/未完成")
+            out[field_name] = values
+        elif col.kind == STAGE:
+            uniq = raw.drop_nulls().unique().to_list()
+            mapping = {u: stages.parse_stage(u) for u in uniq}
+            values = raw.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.Int64)
+            present = raw.str.strip_chars().fill_null("") != ""
+            _report_bad(errors, sheet, layout, field_name, rows, present & values.is_null(),
+                        "不是有效的环节，应为1–7或环节名称（" + "、".join(stages.stage_names().values()) + "）")
+            _report_bad(errors, sheet, layout, field_name, rows, ~present, "为空，该列必须填写")
+            out[field_name] = values
+        elif col.kind == STATUS:
+            values = normalise_series(raw)
+            values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
+            bad = values.is_not_null() & ~values.is_in(list(stages.PLAN_STATUSES))
+            _report_bad(errors, sheet, layout, field_name, rows, bad,
+                        "不是有效的规划状态，应为 " + "/".join(stages.PLAN_STATUSES))
+            out[field_name] = values
+        elif col.kind == CHOICE:
+            values = normalise_series(raw)
+            uniq = values.drop_nulls().unique().to_list()
+            mapping = {u: next((c for c in col.choices if c in u), None) for u in uniq}
+            mapping = {k: v for k, v in mapping.items() if k}
+            chosen = values.replace_strict(list(mapping) or [""], list(mapping.values()) or [None], default=None,
+                                           return_dtype=pl.String)
+            bad = values.is_not_null() & (values != "") & chosen.is_null()
+            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是有效的取值，应为 " + "/".join(col.choices))
+            out[field_name] = chosen
+        elif col.kind == CODE:
+            values = raw.str.strip_chars().str.replace(r"\.0+$", "")
+            values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
+            bad = values.is_not_null() & ~values.str.contains(r"^\d{12}$")
+            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是12位统计用区划代码")
+            out[field_name] = values
+        elif col.kind == DATE:
+            values, bad = parse_date(raw)
+            out[field_name] = values  # the reporting date is checked file-wide in _resolve_as_of
+    frame = pl.DataFrame(out, height=n) if out else pl.DataFrame({"excel_row": rows["_row"]})
+    if layout.unknown:
+        extra = rows.select([pl.col(c).alias(h) for c, h in layout.unknown])
+        frame = frame.with_columns(extra=extra.select(pl.struct(pl.all()).struct.json_encode()).to_series())
+
+    frame = _check_places(sheet, layout, frame, prefecture_code, errors)
+    if kind is VILLAGE_SHEET:
+        frame = _check_village_rules(sheet, layout, frame, errors, warnings)
+    elif kind is COUNTY_SHEET:
+        frame = _check_county_rules(sheet, layout, frame, errors)
+    _check_totals(sheet, layout, frame, totals, warnings)
+    for c in kind.columns:  # absent optional columns: null, so the warehouse sees "not reported"
+        if c.field not in frame.columns and c.kind != DATE:
+            dtype = {INT: pl.Int64, YEAR: pl.Int64, MONEY: pl.Float64, FLAG: pl.Boolean, STAGE: pl.Int64}.get(c.kind, pl.String)
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(c.field))
+    return frame
+
+
+def _check_places(sheet, layout, frame: pl.DataFrame, prefecture_code: str, errors: _Messages) -> pl.DataFrame:
+    """Each row's county must be a county of the report's prefecture; short forms resolve where unique."""
+    if "county" not in frame.columns:
+        return frame
+    county_header = _header_of(layout, "county")
+    pref_name = reference.prefecture_name(prefecture_code)
+    names = frame["county"].drop_nulls().unique().to_list()
+    mapping: dict[str, str | None] = {}
+    for name in names:
+        code = reference.resolve_county(name, prefecture_code)
+        mapping[name] = code
+        if code is None:
+            elsewhere = reference.resolve_county(name)
+            if elsewhere is not None:
+                problem = f"属于{reference.prefecture_name(reference.county_prefecture(elsewhere))}，不是{pref_name}的县（市、区）"
+            else:
+                problem = f"不是{pref_name}的县（市、区），无法识别"
+            for row in frame.filter(pl.col("county") == name)["excel_row"].to_list():
+                errors.add(f"「{name}」{problem}", sheet=sheet.name, row=row, column=county_header, problem=problem)
+    codes = frame["county"].replace_strict(list(mapping) or [""], list(mapping.values()) or [None], default=None,
+                                           return_dtype=pl.String)
+    return frame.with_columns(county_code=codes, prefecture_code=pl.lit(prefecture_code))
+
+
+def _check_village_rules(sheet, layout, frame: pl.DataFrame, errors: _Messages, warnings: _Messages) -> pl.DataFrame:
+    def flag(mask_expr, field_name, text_fn, problem):
+        bad = frame.filter(mask_expr)
+        for rec in bad.iter_rows(named=True):
+            errors.add(text_fn(rec), sheet=sheet.name, row=rec["excel_row"], column=_header_of(layout, field_name),
+                       problem=problem)
+
+    cs, gs = _header_of(layout, "civil_servants"), _header_of(layout, "group_size")
+    flag((pl.col("civil_servants") > pl.col("group_size")), "civil_servants",
+         lambda r: f"{r['civil_servants']} 大于 {gs} {r['group_size']}", f"大于{gs}")
+    if "needs_adopted" in frame.columns and "needs_total" in frame.columns:
+        nt = _header_of(layout, "needs_total")
+        flag((pl.col("needs_adopted") > pl.col("needs_total")), "needs_adopted",
+             lambda r: f"{r['needs_adopted']} 大于 {nt} {r['needs_total']}", f"大于{nt}")
+    lo, hi = 4 * pl.col("stage") - 4, 4 * pl.col("stage")
+    sh = _header_of(layout, "stage")
+    flag(((pl.col("steps_done") < lo) | (pl.col("steps_done") > hi)), "steps_done",
+         lambda r: f"{r['steps_done']} 与{sh} {r['stage']} 不一致，第{r['stage']}环节应为 "
+                   f"{4 * r['stage'] - 4}–{4 * r['stage']} 步", "与环节不一致")
+
+    # 规划状态: derived when empty; a status that does not follow the stage is only a warning.
+    frame = frame.with_columns(
+        plan_status_given=pl.col("plan_status") if "plan_status" in frame.columns else pl.lit(None, pl.String))
+    valid = frame.filter(pl.col("stage").is_not_null() & pl.col("steps_done").is_not_null())
+    expected = {(s, t): stages.expected_statuses(s, t)
+                for s, t in valid.select("stage", "steps_done").unique().iter_rows()
+                if 1 <= s <= 7 and 0 <= t <= stages.STEPS_TOTAL}
+    derived_rows = []
+    status_header = _header_of(layout, "plan_status")
+    for row, s, t, given in frame.select("excel_row", "stage", "steps_done", "plan_status_given").iter_rows():
+        exp = expected.get((s, t))
+        if exp is None:
+            derived_rows.append(given)
+            continue
+        if given is not None and given not in exp:
+            warnings.add(f"「{given}」与第{s}环节、{t}步不符（应为 {'/'.join(exp)}），以填报为准",
+                         sheet=sheet.name, row=row, column=status_header, problem="规划状态与环节不符")
+        derived_rows.append(given if given is not None else exp[0])
+    frame = frame.with_columns(plan_status=pl.Series(derived_rows, dtype=pl.String)).drop("plan_status_given")
+
+    flags = [pl.col(f).fill_null(False).cast(pl.Int8) for f in SPECIAL_PLAN_FIELDS if f in frame.columns]
+    frame = frame.with_columns(special_plans_done=pl.sum_horizontal(flags).cast(pl.Int8) if flags else pl.lit(0, pl.Int8))
+
+    # The same village twice: by code where given, else by (county, township, village).
+    key_cols = ["county_code", "township", "village"]
+    dup = frame.filter(pl.struct(key_cols).is_duplicated() & pl.col("village").is_not_null())
+    for (county, township, village), group in dup.group_by(key_cols, maintain_order=True):
+        rows = "、".join(f"第{r}行" for r in group["excel_row"].to_list())
+        errors.add(f"同一村在报表中出现多次：{township}{village}（{rows}）", sheet=sheet.name,
+                   column=_header_of(layout, "village"), problem="重复村")
+    if "village_code" in frame.columns:
+        dup = frame.filter(pl.col("village_code").is_not_null() & pl.col("village_code").is_duplicated())
+        for (code,), group in dup.group_by(["village_code"], maintain_order=True):
+            rows = "、".join(f"第{r}行" for r in group["excel_row"].to_list())
+            errors.add(f"村代码 {code} 在报表中出现多次（{rows}）", sheet=sheet.name,
+                       column=_header_of(layout, "village_code"), problem="重复村代码")
+        wrong = frame.filter(pl.col("village_code").is_not_null() & pl.col("county_code").is_not_null()
+                             & (pl.col("village_code").str.slice(0, 6) != pl.col("county_code")))
+        for rec in wrong.iter_rows(named=True):
+            errors.add(f"「{rec['village_code']}」不属于 {rec['county']}（县代码 {rec['county_code']}）",
+                       sheet=sheet.name, row=rec["excel_row"], column=_header_of(layout, "village_code"),
+                       problem="村代码与县不符")
+    return frame
+
+
+def _check_county_rules(sheet, layout, frame: pl.DataFrame, errors: _Messages) -> pl.DataFrame:
+    if "selected_cadres" in frame.columns and "identified_civil_servants" in frame.columns:
+        ident = _header_of(layout, "identified_civil_servants")
+        bad = frame.filter(pl.col("selected_cadres") > pl.col("identified_civil_servants"))
+        for rec in bad.iter_rows(named=True):
+            errors.add(f"{rec['selected_cadres']} 大于 {ident} {rec['identified_civil_servants']}", sheet=sheet.name,
+                       row=rec["excel_row"], column=_header_of(layout, "selected_cadres"), problem=f"大于{ident}")
+    dup = frame.filter(pl.col("county_code").is_not_null() & pl.col("county_code").is_duplicated())
+    for (code,), group in dup.group_by(["county_code"], maintain_order=True):
+        rows = "、".join(f"第{r}行" for r in group["excel_row"].to_list())
+        errors.add(f"同一县在汇总表中出现多次：{reference.county_name(code)}（{rows}）", sheet=sheet.name,
+                   column=_header_of(layout, "county"), problem="重复县")
+    return frame
+
+
+def _check_totals(sheet, layout, frame: pl.DataFrame, totals: pl.DataFrame, warnings: _Messages) -> None:
+    """A single 合计/总计 row is checked against the column sums; 小计 rows are skipped without a check."""
+    grand = [r for r in totals.iter_rows(named=True)
+             if any(v and re.search(r"(合计|总计)", str(v)) for v in r.values())]
+    if len(grand) != 1:
+        return
+    total_row = grand[0]
+    for field_name, m in layout.mapped.items():
+        if m.column.kind not in (INT, MONEY) or field_name not in frame.columns:
+            continue
+        value, bad = parse_number(pl.Series([total_row.get(m.grid_col)], dtype=pl.String))
+        if value[0] is None:
+            continue
+        factor = MONEY_UNITS.get(m.unit or "万元", 1.0) if m.column.kind == MONEY else 1.0
+        stated, summed = value[0] * factor, frame[field_name].sum() or 0
+        if abs(stated - summed) > max(1e-6, abs(summed) * 1e-9) + (0.005 * factor if m.column.kind == MONEY else 0):
+            warnings.add(f"合计行为 {value[0]:g}，各行之和为 {summed / factor:g}，不一致", sheet=sheet.name,
+                         row=total_row["_row"], column=m.header, problem="合计不符")
+
+
+# ---------------------------------------------------------------- prefecture and date
+
+
+def _resolve_report_prefecture(file_name: str, raw, errors: _Messages) -> str | None:
+    """From the 州市 column, the title rows, the file name; two sources that disagree refuse the file."""
+    sources: dict[str, str] = {}
+    column_codes: dict[str, list[int]] = defaultdict(list)
+    for key, (sheet, layout, rows, _) in raw.items():
+        m = layout.mapped.get("prefecture")
+        if m is None:
+            continue
+        values = normalise_series(rows[m.grid_col])
+        for name in values.drop_nulls().unique().to_list():
+            if not name:
+                continue
+            code = reference.resolve_prefecture(name)
+            if code is None:
+                first = rows.filter(values == name)["_row"][0]
+                errors.add(f"「{name}」不是云南省的州（市）", sheet=sheet.name, row=first, column=m.header,
+                           problem="未知州市")
+                continue
+            column_codes[code].append(int(rows.filter(values == name)["_row"][0]))
+    if len(column_codes) > 1:
+        names = "、".join(f"{reference.prefecture_name(c)}（如第{rows[0]}行）" for c, rows in column_codes.items())
+        errors.add(f"一个文件只能报送一个州（市），本文件含有多个州（市）的行：{names}")
+        return None
+    if column_codes:
+        sources["州市列"] = next(iter(column_codes))
+    titles = " ".join(layout.title_text for _, layout, _, _ in raw.values())
+    title_code = _prefecture_in_text(titles)
+    if title_code:
+        sources["标题行"] = title_code
+    name_code = _prefecture_in_text(Path(file_name).stem)
+    if name_code:
+        sources["文件名"] = name_code
+    distinct = set(sources.values())
+    if len(distinct) > 1:
+        said = "；".join(f"{where}为{reference.prefecture_name(code)}" for where, code in sources.items())
+        errors.add(f"州（市）来源不一致：{said}")
+        return None
+    if not distinct:
+        if not errors:
+            errors.add("无法确定报送的州（市）：表中无「州市」列，标题行和文件名中也没有州（市）名称")
+        return None
+    return distinct.pop()
+
+
+def _prefecture_in_text(text: str) -> str | None:
+    found = reference.prefectures_in_text(text)
+    return found[0] if len(found) == 1 else None
+
+
+def _resolve_as_of(file_name: str, raw, errors: _Messages, as_of_limit: date) -> date | None:
+    sources: dict[str, date] = {}
+    for key, (sheet, layout, rows, _) in raw.items():
+        m = layout.mapped.get("as_of")
+        if m is None:
+            continue
+        values, bad = parse_date(rows[m.grid_col])
+        for row, value in rows.filter(bad).select("_row", m.grid_col).iter_rows():
+            errors.add(f"「{value}」不是有效日期", sheet=sheet.name, row=row, column=m.header, problem="无效日期")
+        distinct = values.drop_nulls().unique().to_list()
+        if len(distinct) > 1:
+            errors.add(f"同一张表中有多个截止日期：{'、'.join(str(d) for d in sorted(distinct))}，应为同一日期",
+                       sheet=sheet.name, column=m.header)
+        elif distinct:
+            sources.setdefault("日期列", distinct[0])
+    for key, (sheet, layout, rows, _) in raw.items():
+        dates = find_dates(layout.title_text)
+        if len(dates) == 1:
+            sources.setdefault("标题行", dates[0])
+        elif len(dates) > 1:
+            errors.add(f"标题行中有多个日期：{'、'.join(str(d) for d in dates)}，无法确定截止日期", sheet=sheet.name)
+    name_date = parse_date_text(Path(file_name).stem)
+    if name_date:
+        sources["文件名"] = name_date
+    distinct = set(sources.values())
+    if len(distinct) > 1:
+        said = "；".join(f"{where}为{d.isoformat()}" for where, d in sources.items())
+        errors.add(f"截止日期来源不一致：{said}")
+        return None
+    if not distinct:
+        errors.add("无法确定截止日期：表中无「截止日期/统计日期」列，标题行（如「截至2022年3月31日」）和文件名（如「红河州_20220331.xlsx」）中也没有日期")
+        return None
+    as_of = distinct.pop()
+    if as_of > as_of_limit:
+        errors.add(f"截止日期 {as_of.isoformat()} 晚于今天（{as_of_limit.isoformat()}），不能报送未来日期的数据")
+    return as_of
+
+
+# ---------------------------------------------------------------- village keys
+
+
+def synthetic_key(county_code: str, township: str, village: str) -> str:
+    """A stable key for a village the roster does not know: county code + a digest of its names."""
+    digest = hashlib.sha1(f"{township}|{village}".encode()).hexdigest()[:10]
+    return f"{county_code}-{digest}"
+
+
+def _attach_village_keys(frames: dict[str, pl.DataFrame]) -> None:
+    """village_code where given or found in the NBS roster; village_key is the code or a synthetic key."""
+    roster = reference.roster_lookup()  # (county_code, township key, village key) → village_code
+    for key in ("village", "needs", "projects"):
+        frame = frames.get(key)
+        if frame is None or "village" not in frame.columns:
+            continue
+        if "village_code" not in frame.columns:
+            frame = frame.with_columns(village_code=pl.lit(None, pl.String))
+        combos = frame.filter(pl.col("village").is_not_null() & pl.col("village_code").is_null()) \
+            .select("county_code", "township", "village").unique()
+        found = {}
+        for county, township, village in combos.iter_rows():
+            code = reference.lookup_village(county, township, village, roster)
+            found[(county, township, village)] = code or synthetic_key(county, township or "", village)
+        if found:
+            lookup = pl.DataFrame(
+                [(c, t, v, k) for (c, t, v), k in found.items()],
+                schema={"county_code": pl.String, "township": pl.String, "village": pl.String, "_key": pl.String},
+                orient="row",
+            )
+            frame = frame.join(lookup, on=["county_code", "township", "village"], how="left", nulls_equal=True)
+        else:
+            frame = frame.with_columns(_key=pl.lit(None, pl.String))
+        is_code = pl.col("_key").is_not_null() & pl.col("_key").str.contains(r"^\d{12}$")
+        frame = frame.with_columns(
+            village_code=pl.coalesce("village_code", pl.when(is_code).then(pl.col("_key"))),
+        ).with_columns(
+            village_key=pl.coalesce("village_code", "_key"),
+        ).drop("_key")
+        frames[key] = frame

@@ -1,0 +1,199 @@
+"""The DuckDB warehouse: its tables, its public views (REPORT_SPEC §7) and how it is written safely.
+
+DuckDB lets one process write a file or many read it, never both. So a writer never opens the live file:
+under an exclusive lock it copies the file, writes the copy, checkpoints, and atomically renames the copy over
+the live file (``os.replace``). Readers that opened the old file keep reading it until they reconnect; new
+readers see the new one; a writer killed mid-way leaves only a stray temporary file and the warehouse as it
+was. Tables of the app's own (supervision orders) are written the same way and no report load touches them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import polars as pl
+
+from geo import reference
+from hometown import metrics
+
+DEFAULT_DB = Path("data/warehouse.duckdb")
+SCHEMA_VERSION = 1
+
+VILLAGE_FIELDS = (
+    "prefecture_code", "county_code", "township", "village", "village_code", "village_key", "task_year", "stage",
+    "steps_done", "plan_status", "group_size", "civil_servants", "cadre_visits", "local_talents", "meetings",
+    "villager_participation", "needs_total", "needs_adopted", "plan_industry", "plan_talent", "plan_culture",
+    "plan_ecology", "plan_organisation", "special_plans_done", "council", "funding_wan", "notes", "extra",
+)
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS report_ids START 1;
+CREATE TABLE IF NOT EXISTS reports (
+    report_id INTEGER PRIMARY KEY, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, prefecture_code VARCHAR,
+    as_of DATE, loaded_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL, village_rows INTEGER NOT NULL DEFAULT 0,
+    messages VARCHAR, warnings VARCHAR, superseded_by INTEGER, loaded_by VARCHAR
+);
+CREATE TABLE IF NOT EXISTS ref_prefecture (
+    code VARCHAR PRIMARY KEY, name VARCHAR, short_name VARCHAR, common_name VARCHAR, sort_order INTEGER
+);
+CREATE TABLE IF NOT EXISTS ref_county (
+    code VARCHAR PRIMARY KEY, name VARCHAR, short_name VARCHAR, prefecture_code VARCHAR
+);
+CREATE TABLE IF NOT EXISTS village_rows (
+    report_id INTEGER NOT NULL, excel_row INTEGER, prefecture_code VARCHAR NOT NULL, county_code VARCHAR NOT NULL,
+    township VARCHAR, village VARCHAR, village_code VARCHAR, village_key VARCHAR NOT NULL, task_year INTEGER,
+    stage INTEGER, steps_done INTEGER, plan_status VARCHAR, group_size INTEGER, civil_servants INTEGER,
+    cadre_visits INTEGER, local_talents INTEGER, meetings INTEGER, villager_participation INTEGER,
+    needs_total INTEGER, needs_adopted INTEGER, plan_industry BOOLEAN, plan_talent BOOLEAN, plan_culture BOOLEAN,
+    plan_ecology BOOLEAN, plan_organisation BOOLEAN, special_plans_done TINYINT, council BOOLEAN,
+    funding_wan DOUBLE, notes VARCHAR, extra VARCHAR
+);
+CREATE TABLE IF NOT EXISTS county_rows (
+    report_id INTEGER NOT NULL, excel_row INTEGER, prefecture_code VARCHAR NOT NULL, county_code VARCHAR NOT NULL,
+    identified_civil_servants INTEGER, selected_cadres INTEGER, county_stations INTEGER, township_stations INTEGER
+);
+CREATE TABLE IF NOT EXISTS need_rows (
+    report_id INTEGER NOT NULL, excel_row INTEGER, prefecture_code VARCHAR NOT NULL, county_code VARCHAR NOT NULL,
+    township VARCHAR, village VARCHAR, village_key VARCHAR, content VARCHAR, category VARCHAR, status VARCHAR,
+    est_funding_wan DOUBLE
+);
+CREATE TABLE IF NOT EXISTS project_rows (
+    report_id INTEGER NOT NULL, excel_row INTEGER, prefecture_code VARCHAR NOT NULL, county_code VARCHAR NOT NULL,
+    township VARCHAR, village VARCHAR, village_key VARCHAR, project_name VARCHAR, source VARCHAR,
+    funding_wan DOUBLE, status VARCHAR
+);
+"""
+
+
+def _views() -> str:
+    village_cols = ", ".join(f"v.{c}" for c in VILLAGE_FIELDS if c not in ("prefecture_code", "county_code", "extra"))
+    county_aggs = metrics.county_aggregates_sql("v")
+    sum_cols = ", ".join(metrics.sum_sql(c) for c in metrics.SUMMABLE_COLUMNS)
+    return f"""
+CREATE OR REPLACE VIEW report_log AS
+SELECT report_id, file_name, sha256, prefecture_code, as_of, loaded_at, status, village_rows, messages, warnings,
+       superseded_by, loaded_by
+FROM reports;
+
+CREATE OR REPLACE VIEW accepted_reports AS
+SELECT * FROM reports WHERE status = 'accepted';
+
+CREATE OR REPLACE VIEW current_reports AS
+SELECT * FROM accepted_reports
+QUALIFY row_number() OVER (PARTITION BY prefecture_code ORDER BY as_of DESC, report_id DESC) = 1;
+
+CREATE OR REPLACE VIEW village_history AS
+SELECT v.prefecture_code, p.name AS prefecture_name, v.county_code, c.name AS county_name, {village_cols},
+       r.as_of, v.report_id
+FROM village_rows v
+JOIN accepted_reports r USING (report_id)
+JOIN ref_prefecture p ON p.code = v.prefecture_code
+JOIN ref_county c ON c.code = v.county_code;
+
+CREATE OR REPLACE VIEW village_status AS
+SELECT h.* FROM village_history h JOIN current_reports r USING (report_id);
+
+CREATE OR REPLACE VIEW needs AS
+SELECT n.*, r.as_of FROM need_rows n JOIN current_reports r USING (report_id);
+
+CREATE OR REPLACE VIEW projects AS
+SELECT p.*, r.as_of FROM project_rows p JOIN current_reports r USING (report_id);
+
+CREATE OR REPLACE VIEW county_summary AS
+WITH v AS (
+    SELECT prefecture_code, county_code, any_value(as_of) AS as_of, {county_aggs}
+    FROM village_status v GROUP BY prefecture_code, county_code
+), k AS (
+    SELECT k.prefecture_code, k.county_code, r.as_of, k.identified_civil_servants, k.selected_cadres,
+           k.county_stations, k.township_stations
+    FROM county_rows k JOIN current_reports r USING (report_id)
+)
+SELECT coalesce(v.prefecture_code, k.prefecture_code) AS prefecture_code, p.name AS prefecture_name,
+       coalesce(v.county_code, k.county_code) AS county_code, c.name AS county_name,
+       coalesce(v.as_of, k.as_of) AS as_of,
+       {", ".join(f"v.{m}" for m in metrics.VILLAGE_COUNTY_COLUMNS)},
+       k.identified_civil_servants, k.selected_cadres, k.county_stations, k.township_stations
+FROM v FULL OUTER JOIN k ON v.county_code = k.county_code
+JOIN ref_prefecture p ON p.code = coalesce(v.prefecture_code, k.prefecture_code)
+JOIN ref_county c ON c.code = coalesce(v.county_code, k.county_code);
+
+CREATE OR REPLACE VIEW prefecture_summary AS
+SELECT prefecture_code, any_value(prefecture_name) AS prefecture_name, max(as_of) AS as_of, {sum_cols}
+FROM county_summary GROUP BY prefecture_code;
+"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(TABLES).fetchall()
+    if con.execute("SELECT count(*) FROM ref_prefecture").fetchall()[0][0] == 0:
+        con.register("_p", reference.prefectures().select("code", "name", "short_name", "common_name", "sort_order"))
+        con.execute("INSERT INTO ref_prefecture SELECT * FROM _p").fetchall()
+        con.register("_c", reference.counties().select("code", "name", "short_name", "prefecture_code"))
+        con.execute("INSERT INTO ref_county SELECT * FROM _c").fetchall()
+        con.unregister("_p")
+        con.unregister("_c")
+    con.execute(_views()).fetchall()
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
+
+
+class WarehouseBusy(Exception):
+    pass
+
+
+@contextmanager
+def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a private copy of the warehouse, swapped in atomically on success.
+
+    Writers are serialised by an exclusive ``flock`` on ``<db>.lock``; readers are never blocked.
+    """
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise WarehouseBusy(f"数据仓库正在被另一个导入进程写入：{db_path}") from exc
+        # Copies left by a writer that was killed: nobody else can be writing now, they are garbage.
+        for stale in db_path.parent.glob(f".{db_path.name}.*.tmp*"):
+            stale.unlink(missing_ok=True)
+        tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+        if db_path.exists():
+            shutil.copyfile(db_path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            ensure_schema(con)
+            yield con
+            con.execute("CHECKPOINT").fetchall()
+            con.close()
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, db_path)
+            dir_fd = os.open(db_path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except BaseException:
+            try:
+                con.close()
+            finally:
+                tmp.unlink(missing_ok=True)
+                Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            raise
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, columns: list[str]) -> None:
+    """Insert the named columns of a polars frame (zero-copy through Arrow)."""
+    con.register("_frame", frame.select(columns))
+    try:
+        con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _frame").fetchall()
+    finally:
+        con.unregister("_frame")
