@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.nav import pages_for
 
-st.set_page_config(page_title="干部规划家乡行动调度平台", page_icon=":material/landscape:", layout="wide")
+st.set_page_config(page_title="干部规划家乡行动调度平台", page_icon="🏞️", layout="wide")
 
 pages = [
     st.Page(spec.file, title=spec.title, icon=spec.icon or None, url_path=spec.url_path, default=spec.default,

@@ -58,12 +58,12 @@ def _connection(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
         return con
 
 
-def _run(fetch, sql: str, params, path):
+def _run(fetch, sql: str, params, path, execute: bool = True):
     for attempt in range(3):
         try:
             cursor = _connection(path).cursor()
             try:
-                return fetch(cursor.execute(sql, params or []))
+                return fetch(cursor.execute(sql, params or []) if execute else cursor)
             finally:
                 cursor.close()
         except duckdb.ConnectionException:
@@ -73,7 +73,8 @@ def _run(fetch, sql: str, params, path):
 
 def query(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: str | Path | None = None) -> pl.DataFrame:
     """Run one parameterised query on its own cursor of the current warehouse version."""
-    return _run(lambda rel: rel.pl(), sql, params, path)
+    # DuckDB 2: a DB-API result (cursor.execute) has no .pl(); a relation fetches straight into polars via Arrow.
+    return _run(lambda cursor: cursor.sql(sql, params=params or None).pl(), sql, params, path, execute=False)
 
 
 def scalar(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: str | Path | None = None) -> Any:

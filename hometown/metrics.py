@@ -91,3 +91,20 @@ def rates_sql() -> str:
 
 def rate(name: str) -> Rate:
     return next(r for r in RATES if r.name == name)
+
+
+# Plan progress: the share of the 28 steps done over a set of villages (sum of steps over 28 × villages), the
+# measure the schedule's expected line is drawn in (hometown.schedule) and the dispatch alerts compare with it.
+# Kept out of COUNTS/RATES so the public summary views keep the columns REPORT_SPEC §7 lists.
+PROGRESS_LABEL = "规划进度"
+STEPS_TOTAL = 28
+
+
+def progress_sql(alias: str = "v") -> str:
+    """Aggregate: share (0–1) of the 28 steps done by the villages aliased ``alias``."""
+    return f"CAST(sum({alias}.steps_done) AS DOUBLE) / NULLIF({STEPS_TOTAL} * count(*), 0)"
+
+
+# The provincial rule: every planning group includes at least one state civil servant. A village breaks it when its
+# group has members but no civil servant; ``villages_without_civil_servant`` also counts villages with no group yet.
+GROUP_WITHOUT_CIVIL_SERVANT_SQL = "(v.group_size > 0 AND coalesce(v.civil_servants, 0) = 0)"

@@ -1,4 +1,5 @@
-"""The command line: ``python -m pipelines ingest PATH... [--db FILE]`` and ``python -m pipelines demo``.
+"""The command line: ``python -m pipelines ingest PATH... [--db FILE]``, ``python -m pipelines demo`` and
+``python -m pipelines export rankings --level county --out FILE.xlsx`` (scheduled exports; hometown.export).
 
 Exit status (REPORT_SPEC §6): 0 when no file was refused, 1 when any was (the others still load), 2 for a usage
 error. One line per file on stdout, each refusal's reasons indented below it; a progress bar on stderr for folders.
@@ -23,6 +24,17 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="生成内置演示报表")
     demo.add_argument("--out", type=Path, default=Path("data/demo"))
     demo.add_argument("--seed", type=int, default=20210626)
+    exp = sub.add_parser("export", help="导出排名（Excel 或 CSV，按 --out 的扩展名）")
+    exp.add_argument("what", choices=["rankings"], help="导出内容：rankings 综合指数排名")
+    exp.add_argument("--level", choices=["prefecture", "county", "village"], default="county",
+                     help="排名对象：prefecture 州市 / county 县市区 / village 行政村（默认 county）")
+    exp.add_argument("--out", type=Path, required=True, help="输出文件（.xlsx 或 .csv）")
+    exp.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"数据仓库文件（默认 {DEFAULT_DB}）")
+    exp.add_argument("--year", type=int, help="任务年度（默认全部年度）")
+    exp.add_argument("--asof", help="截至日期 YYYY-MM-DD（默认各州市最新报送）")
+    exp.add_argument("--preset", help="权重方案名称（config/ranking_presets.toml 或用户保存的方案；默认第一个方案）")
+    exp.add_argument("--prefecture", help="只排某州市（名称或代码，如 红河州）")
+    exp.add_argument("--normalisation", choices=["minmax", "percentile"], help="标准化方法（默认取权重方案的设置）")
     return parser
 
 
@@ -36,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         files = write_demo(args.out, seed=args.seed)
         print(f"已生成 {len(files)} 个演示报表文件：{args.out}")
         return 0
+    if args.command == "export":
+        from hometown.export import export_command
+
+        return export_command(args)
     return 2
 
 

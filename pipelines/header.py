@@ -17,6 +17,8 @@ HEADER_SEARCH_ROWS = 30
 MIN_MATCHED = 3
 # Header cells that are row counters, not data.
 ORDINAL_HEADERS = {"序号", "编号", "no", "no.", "序"}
+# Sub-columns under a band that hold the band's own total (编制组人数 over 合计 / 其中公职人员).
+BAND_TOTAL_HEADERS = {"合计", "小计", "总计", "总数", "计", "人数", "合计人数"}
 
 
 @dataclass
@@ -50,7 +52,11 @@ def _map_rows(kind: SheetKind, top: list[str], bottom: list[str] | None) -> tupl
         bottom_cell = bottom[j] if bottom is not None and j < len(bottom) else ""
         if top_cell:
             current_top = top_cell
-        if bottom_cell:
+        if bottom_cell and current_top and header_key(bottom_cell) in BAND_TOTAL_HEADERS:
+            # 编制组人数 merged over 合计 / 其中公职人员: the 合计 sub-column is the band's own figure.
+            col, unit = match_header(kind.key, current_top)
+            written = f"{current_top}/{bottom_cell}"
+        elif bottom_cell:
             col, unit = match_header(kind.key, bottom_cell, band=current_top or None)
             written = f"{current_top}/{bottom_cell}" if current_top and current_top != bottom_cell else bottom_cell
         elif top_cell:

@@ -63,7 +63,8 @@ def _read_excel(name: str, suffix: str, data: bytes) -> list[Sheet]:
     try:
         reader = fastexcel.read_excel(data)
     except Exception as exc:  # calamine's errors are English and technical; keep them as detail
-        raise UnreadableFile(f"{name}: 无法读取（文件损坏、加密或格式不符）：{exc}") from exc
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnreadableFile(f"{name}: 无法读取（文件损坏、加密或格式不符）：{detail}") from exc
     sheets = []
     for idx, sheet_name in enumerate(reader.sheet_names):
         try:
@@ -76,7 +77,8 @@ def _read_excel(name: str, suffix: str, data: bytes) -> list[Sheet]:
             if "empty" in str(exc).lower() or "no data" in str(exc).lower():
                 frame, visible = pl.DataFrame(), True
             else:
-                raise UnreadableFile(f"{name} / {sheet_name}: 无法读取该工作表：{exc}") from exc
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise UnreadableFile(f"{name} / {sheet_name}: 无法读取该工作表：{detail}") from exc
         sheets.append(Sheet(sheet_name, visible, _renamed(frame)))
     if not sheets:
         raise UnreadableFile(f"{name}: 工作簿中没有工作表")

@@ -26,15 +26,21 @@ from pipelines.columns import (
 from pipelines.header import Layout, detect_layout
 from pipelines.read import Sheet, UnreadableFile, read_sheets
 from pipelines.values import (
-    find_dates, normalise_series, parse_date, parse_flag, parse_int, parse_number, parse_date_text, today,
+    NOT_REPORTED, find_dates, normalise_series, parse_date, parse_flag, parse_int, parse_number, parse_date_text, today,
 )
 
 # At most this many messages of one kind (same sheet, column and problem); the rest are counted.
 MAX_MESSAGES_PER_PROBLEM = 20
 YEAR_RANGE = (2021, 2030)
+# Required columns whose cells may still say "not reported" (—, -, /, empty): null, never refused and never zero
+# (REPORT_SPEC §3); the rules comparing them (其中公职人员 ≤ 编制组人数) skip a null.
+MAY_BE_NOT_REPORTED = {"group_size", "civil_servants"}
 SPECIAL_PLAN_FIELDS = ("plan_industry", "plan_talent", "plan_culture", "plan_ecology", "plan_organisation")
-_TOTAL_WORDS = re.compile(r"(合计|小计|总计)")
-_FOOTER_START = re.compile(r"^(注|备注|说明|填表|填报人|联系|审核|负责人|制表|单位负责人|分管领导|签字|盖章)")
+# Matched on the cell text as typed (before traditional → simplified), so both forms are listed.
+_TOTAL_WORDS = re.compile(r"(合[计計]|小[计計]|[总總][计計])")
+_GRAND_TOTAL_WORDS = re.compile(r"(合[计計]|[总總][计計])")
+_FOOTER_START = re.compile(r"^(注|註|[备備][注註]|[说說]明|填表|填[报報]人|[联聯][系繫]|[审審]核|[负負][责責]人|[制製]表|[单單]位[负負][责責]人"
+                           r"|分管[领領][导導]|[签簽]字|[盖蓋]章)")
 
 
 @dataclass
@@ -67,6 +73,8 @@ class _Messages:
 
     def add(self, text: str, sheet: str | None = None, row: int | None = None, column: str | None = None,
             problem: str | None = None) -> None:
+        # One reason is one line: report_log.messages and the command's output are newline-separated.
+        text = " ".join(text.split("\n"))
         key = (sheet, column, problem or text)
         self._counts[key] += 1
         if self._counts[key] <= MAX_MESSAGES_PER_PROBLEM:
@@ -101,7 +109,13 @@ def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None
         sheets = read_sheets(path, data)
         _check_sheets(path.name, sheets, checked, errors, warnings, as_of_limit or today())
     except UnreadableFile as exc:
-        errors.add(str(exc).split(": ", 1)[-1] if str(exc).startswith(path.name) else str(exc))
+        # The reader names the file (and the sheet, for a damaged sheet); the message adds the file itself.
+        text = str(exc)
+        for prefix in (f"{path.name}: ", f"{path.name} / "):
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+                break
+        errors.add(text)
     checked.errors = errors.render()
     checked.warnings = warnings.render()
     if checked.errors:
@@ -144,15 +158,16 @@ def _check_sheets(file_name, sheets: list[Sheet], checked, errors, warnings, as_
             warnings.add(f"未知列「{header}」，数值已原样保留", sheet=sheet.name, problem="未知列")
         rows, totals = _data_rows(sheet, layout)
         raw[key] = (sheet, layout, rows, totals)
+        if key == "village" and rows.height == 0 and not layout.missing_required():
+            # A report without a single village would replace the prefecture's figures with nothing.
+            errors.add(f"表头（第{layout.header_rows[-1] + 1}行）以下没有任务村数据，报表为空", sheet=sheet.name)
     if errors:
         return
 
     prefecture_code = _resolve_report_prefecture(file_name, raw, errors)
     as_of = _resolve_as_of(file_name, raw, errors, as_of_limit)
-    if prefecture_code is None or errors:
-        # Rows cannot be checked against counties without knowing the prefecture.
-        if prefecture_code is None:
-            return
+    # Without a prefecture the counties cannot be checked, but every row's own values and rules still are,
+    # so that the office gets every reason at once (REPORT_SPEC §4).
     checked.prefecture_code = prefecture_code
     checked.as_of = as_of
 
@@ -180,12 +195,20 @@ def _data_rows(sheet: Sheet, layout: Layout) -> tuple[pl.DataFrame, pl.DataFrame
     label_cols += [c for c in cells[:2] if c not in label_cols]
     is_total = pl.any_horizontal([pl.col(c).fill_null("").str.replace_all(r"\s", "").str.contains(_TOTAL_WORDS.pattern)
                                   for c in label_cols])
-    is_footer = first_cell.fill_null("").str.replace_all(r"\s", "").str.contains(_FOOTER_START.pattern) | (filled <= 1)
+    signed = first_cell.fill_null("").str.replace_all(r"\s", "").str.contains(_FOOTER_START.pattern)
     key_fields = [layout.mapped[f].grid_col for f in ("county", "village", "content", "project_name")
                   if f in layout.mapped]
-    keys_empty = pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars() == "" for c in key_fields]) \
-        if key_fields else pl.lit(True)
-    grid = grid.with_columns(_filled=filled, _total=is_total, _footer=is_footer & keys_empty)
+
+    def key_cells(test) -> pl.Expr:
+        return pl.all_horizontal([test(pl.col(c).fill_null("").str.replace_all(r"\s", "")) for c in key_fields]) \
+            if key_fields else pl.lit(True)
+
+    keys_empty = key_cells(lambda c: c == "")
+    # A signature row (填表人：… 审核人：… 联系电话：…) may spread its cells over any columns, key columns included:
+    # it is a footer while its key cells hold nothing but such labelled text, never a place name.
+    keys_signed = key_cells(lambda c: (c == "") | c.str.contains(_FOOTER_START.pattern) | c.str.contains("[:：]"))
+    is_footer = (signed & keys_signed) | ((filled <= 1) & keys_empty)
+    grid = grid.with_columns(_filled=filled, _total=is_total, _footer=is_footer)
     grid = grid.filter(pl.col("_filled") > 0)
     totals = grid.filter(pl.col("_total"))
     rows = grid.filter(~pl.col("_total") & ~pl.col("_footer"))
@@ -205,7 +228,9 @@ def _report_bad(errors: _Messages, sheet: Sheet, layout: Layout, field_name: str
     raw_col = raw_col or layout.mapped[field_name].grid_col
     bad = frame.filter(mask).select("_row", raw_col)
     for row, value in bad.iter_rows():
-        errors.add(f"「{value}」{expected}", sheet=sheet.name, row=row, column=header, problem=expected)
+        # An empty cell has no value to quote ("「None」为空" would read as if None had been typed).
+        shown = "" if value is None or not str(value).strip() else f"「{value}」"
+        errors.add(f"{shown}{expected}", sheet=sheet.name, row=row, column=header, problem=expected)
 
 
 def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.DataFrame, prefecture_code: str,
@@ -232,13 +257,17 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
             else:
                 negative = values.is_not_null() & (values < 0)
                 _report_bad(errors, sheet, layout, field_name, rows, negative, "为负数，应为不小于0的整数")
+                out_of_range = negative
                 if field_name == "steps_done":
                     over = values.is_not_null() & (values > stages.STEPS_TOTAL)
                     _report_bad(errors, sheet, layout, field_name, rows, over,
                                 f"超出范围，已完成步骤数应在0–{stages.STEPS_TOTAL}之间")
-            if col.required:
+                    out_of_range = out_of_range | over
+            if col.required and field_name not in MAY_BE_NOT_REPORTED:
                 _report_bad(errors, sheet, layout, field_name, rows, values.is_null() & ~bad, "为空，该列必须填写")
-            out[field_name] = values
+            # A value already refused is left out of the rules below, so one fault gives one reason, not two
+            # (编制组人数 -3 is not also "其中公职人员 3 大于 编制组人数 -3").
+            out[field_name] = pl.select(pl.when(out_of_range).then(None).otherwise(values)).to_series()
         elif col.kind == MONEY:
             values, bad = parse_number(raw)
             _report_bad(errors, sheet, layout, field_name, rows, bad, "不是数字")
@@ -268,13 +297,16 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
             out[field_name] = values
         elif col.kind == STATUS:
             values = normalise_series(raw)
-            values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
+            # —, -, / mean "not reported": null, so that the status is derived from the stage.
+            unset = (values == "") | raw.str.strip_chars().is_in(NOT_REPORTED)
+            values = pl.select(pl.when(unset).then(None).otherwise(values)).to_series()
             bad = values.is_not_null() & ~values.is_in(list(stages.PLAN_STATUSES))
             _report_bad(errors, sheet, layout, field_name, rows, bad,
                         "不是有效的规划状态，应为 " + "/".join(stages.PLAN_STATUSES))
             out[field_name] = values
         elif col.kind == CHOICE:
             values = normalise_series(raw)
+            values = pl.select(pl.when(raw.str.strip_chars().is_in(NOT_REPORTED)).then(None).otherwise(values)).to_series()
             uniq = values.drop_nulls().unique().to_list()
             mapping = {u: next((c for c in col.choices if c in u), None) for u in uniq}
             mapping = {k: v for k, v in mapping.items() if k}
@@ -314,6 +346,8 @@ def _check_places(sheet, layout, frame: pl.DataFrame, prefecture_code: str, erro
     """Each row's county must be a county of the report's prefecture; short forms resolve where unique."""
     if "county" not in frame.columns:
         return frame
+    if prefecture_code is None:  # the file is refused already; counties are checked once it names its prefecture
+        return frame.with_columns(county_code=pl.lit(None, pl.String), prefecture_code=pl.lit(None, pl.String))
     county_header = _header_of(layout, "county")
     pref_name = reference.prefecture_name(prefecture_code)
     names = frame["county"].drop_nulls().unique().to_list()
@@ -378,18 +412,21 @@ def _check_village_rules(sheet, layout, frame: pl.DataFrame, errors: _Messages, 
     frame = frame.with_columns(special_plans_done=pl.sum_horizontal(flags).cast(pl.Int8) if flags else pl.lit(0, pl.Int8))
 
     # The same village twice: by code where given, else by (county, township, village).
+    # Each repeat is reported at its own row, naming the row it repeats.
     key_cols = ["county_code", "township", "village"]
     dup = frame.filter(pl.struct(key_cols).is_duplicated() & pl.col("village").is_not_null())
     for (county, township, village), group in dup.group_by(key_cols, maintain_order=True):
-        rows = "、".join(f"第{r}行" for r in group["excel_row"].to_list())
-        errors.add(f"同一村在报表中出现多次：{township}{village}（{rows}）", sheet=sheet.name,
-                   column=_header_of(layout, "village"), problem="重复村")
+        first, *repeats = group["excel_row"].to_list()
+        for row in repeats:
+            errors.add(f"「{village}」（{township or ''}）与第{first}行重复，同一村在一份报表中只能出现一次",
+                       sheet=sheet.name, row=row, column=_header_of(layout, "village"), problem="重复村")
     if "village_code" in frame.columns:
         dup = frame.filter(pl.col("village_code").is_not_null() & pl.col("village_code").is_duplicated())
         for (code,), group in dup.group_by(["village_code"], maintain_order=True):
-            rows = "、".join(f"第{r}行" for r in group["excel_row"].to_list())
-            errors.add(f"村代码 {code} 在报表中出现多次（{rows}）", sheet=sheet.name,
-                       column=_header_of(layout, "village_code"), problem="重复村代码")
+            first, *repeats = group["excel_row"].to_list()
+            for row in repeats:
+                errors.add(f"「{code}」与第{first}行的村代码重复，同一村在一份报表中只能出现一次", sheet=sheet.name,
+                           row=row, column=_header_of(layout, "village_code"), problem="重复村代码")
         wrong = frame.filter(pl.col("village_code").is_not_null() & pl.col("county_code").is_not_null()
                              & (pl.col("village_code").str.slice(0, 6) != pl.col("county_code")))
         for rec in wrong.iter_rows(named=True):
@@ -408,16 +445,17 @@ def _check_county_rules(sheet, layout, frame: pl.DataFrame, errors: _Messages) -
                        row=rec["excel_row"], column=_header_of(layout, "selected_cadres"), problem=f"大于{ident}")
     dup = frame.filter(pl.col("county_code").is_not_null() & pl.col("county_code").is_duplicated())
     for (code,), group in dup.group_by(["county_code"], maintain_order=True):
-        rows = "、".join(f"第{r}行" for r in group["excel_row"].to_list())
-        errors.add(f"同一县在汇总表中出现多次：{reference.county_name(code)}（{rows}）", sheet=sheet.name,
-                   column=_header_of(layout, "county"), problem="重复县")
+        first, *repeats = group["excel_row"].to_list()
+        for row in repeats:
+            errors.add(f"「{reference.county_name(code)}」与第{first}行重复，同一县在汇总表中只能出现一次",
+                       sheet=sheet.name, row=row, column=_header_of(layout, "county"), problem="重复县")
     return frame
 
 
 def _check_totals(sheet, layout, frame: pl.DataFrame, totals: pl.DataFrame, warnings: _Messages) -> None:
     """A single 合计/总计 row is checked against the column sums; 小计 rows are skipped without a check."""
     grand = [r for r in totals.iter_rows(named=True)
-             if any(v and re.search(r"(合计|总计)", str(v)) for v in r.values())]
+             if any(v and _GRAND_TOTAL_WORDS.search(str(v)) for v in r.values())]
     if len(grand) != 1:
         return
     total_row = grand[0]
@@ -440,7 +478,8 @@ def _check_totals(sheet, layout, frame: pl.DataFrame, totals: pl.DataFrame, warn
 def _resolve_report_prefecture(file_name: str, raw, errors: _Messages) -> str | None:
     """From the 州市 column, the title rows, the file name; two sources that disagree refuse the file."""
     sources: dict[str, str] = {}
-    column_codes: dict[str, list[int]] = defaultdict(list)
+    # prefecture code → the rows naming it: (sheet, column header, Excel row, name as typed)
+    column_codes: dict[str, list[tuple[str, str, int, str]]] = defaultdict(list)
     for key, (sheet, layout, rows, _) in raw.items():
         m = layout.mapped.get("prefecture")
         if m is None:
@@ -455,18 +494,29 @@ def _resolve_report_prefecture(file_name: str, raw, errors: _Messages) -> str | 
                 errors.add(f"「{name}」不是云南省的州（市）", sheet=sheet.name, row=first, column=m.header,
                            problem="未知州市")
                 continue
-            column_codes[code].append(int(rows.filter(values == name)["_row"][0]))
+            column_codes[code] += [(sheet.name, m.header, int(r), name) for r in rows.filter(values == name)["_row"]]
+    # Each sheet's title rows are a source of their own, so that two sheets naming different prefectures disagree.
+    title_codes = {sheet.name: code for sheet, layout, _, _ in raw.values()
+                   if (code := _prefecture_in_text(layout.title_text))}
+    title_code = next(iter(title_codes.values())) if len(set(title_codes.values())) == 1 else None
+    name_code = _prefecture_in_text(Path(file_name).stem)
     if len(column_codes) > 1:
-        names = "、".join(f"{reference.prefecture_name(c)}（如第{rows[0]}行）" for c, rows in column_codes.items())
-        errors.add(f"一个文件只能报送一个州（市），本文件含有多个州（市）的行：{names}")
+        # The report's own prefecture is the one its title or file name names, else the one most rows name;
+        # every row naming another is a reason of its own.
+        main = next((c for c in (title_code, name_code) if c in column_codes), None) \
+            or max(column_codes, key=lambda c: (len(column_codes[c]), -min(r[2] for r in column_codes[c])))
+        main_name = reference.prefecture_name(main)
+        for code, found in column_codes.items():
+            if code == main:
+                continue
+            for sheet_name, header, row, name in found:
+                errors.add(f"「{name}」与本文件其他行的{main_name}不是同一个州（市），一个文件只能报送一个州（市）",
+                           sheet=sheet_name, row=row, column=header, problem="多个州市")
         return None
     if column_codes:
         sources["州市列"] = next(iter(column_codes))
-    titles = " ".join(layout.title_text for _, layout, _, _ in raw.values())
-    title_code = _prefecture_in_text(titles)
-    if title_code:
-        sources["标题行"] = title_code
-    name_code = _prefecture_in_text(Path(file_name).stem)
+    for sheet_name, code in title_codes.items():
+        sources[f"「{sheet_name}」标题行"] = code
     if name_code:
         sources["文件名"] = name_code
     distinct = set(sources.values())
@@ -500,11 +550,16 @@ def _resolve_as_of(file_name: str, raw, errors: _Messages, as_of_limit: date) ->
             errors.add(f"同一张表中有多个截止日期：{'、'.join(str(d) for d in sorted(distinct))}，应为同一日期",
                        sheet=sheet.name, column=m.header)
         elif distinct:
-            sources.setdefault("日期列", distinct[0])
+            # Keyed by sheet: two sheets of one file that give different dates disagree like any two sources.
+            sources[f"「{sheet.name}」日期列"] = distinct[0]
     for key, (sheet, layout, rows, _) in raw.items():
         dates = find_dates(layout.title_text)
+        if len(dates) > 1:
+            # 截至2022年3月31日 beside 填报日期：2022年4月2日, or a period 2022年1月1日至2022年3月31日: the as-of
+            # date is the one written after 截至/截止/至.
+            dates = find_dates(layout.title_text, as_of_only=True) or dates
         if len(dates) == 1:
-            sources.setdefault("标题行", dates[0])
+            sources[f"「{sheet.name}」标题行"] = dates[0]
         elif len(dates) > 1:
             errors.add(f"标题行中有多个日期：{'、'.join(str(d) for d in dates)}，无法确定截止日期", sheet=sheet.name)
     name_date = parse_date_text(Path(file_name).stem)

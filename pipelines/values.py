@@ -123,12 +123,21 @@ def parse_date(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     return values, present & values.is_null()
 
 
-def find_dates(text: str) -> list[date]:
-    """Every date written in a piece of title text (截至2022年3月31日, 统计时间：2022.3.31 …)."""
+# 截至 / 截止 / the 至 closing a period, right before a date (spaces and a colon allowed between).
+_AS_OF_LABEL = re.compile(r"(截至|截止|至)\s*[:：]?\s*$")
+
+
+def find_dates(text: str, as_of_only: bool = False) -> list[date]:
+    """Every date written in a piece of title text (截至2022年3月31日, 统计时间：2022.3.31 …).
+
+    ``as_of_only``: only the dates written right after 截至/截止/至, for a title that also gives another date.
+    """
     t = unicodedata.normalize("NFKC", text or "")
     found = []
     for pat in _DATE_PATTERNS:
         for m in pat.finditer(t):
+            if as_of_only and not _AS_OF_LABEL.search(t[max(0, m.start() - 6):m.start()]):
+                continue
             try:
                 found.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
             except ValueError:

@@ -140,6 +140,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_p")
         con.unregister("_c")
     con.execute(_views()).fetchall()
+    __import__("pipelines.alerts").alerts.install_alert_views(con)  # dispatch alert rules (issue 5), after the views
+    __import__("hometown.orders").orders.ensure_order_tables(con)  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
 
 

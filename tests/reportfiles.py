@@ -54,6 +54,10 @@ def write_xlsx(path: Path, sheets: list[SheetSpec]) -> Path:
             ws.merge_range(r1, c1, r2, c2, text)
         if spec.hidden:
             ws.hide()
+    # The active sheet cannot be hidden: xlsxwriter shows sheet 1 unless another is active, as Excel would.
+    shown = [ws for ws, spec in zip(wb.worksheets(), sheets) if not spec.hidden]
+    if shown:
+        shown[0].activate()
     wb.close()
     return path
 
@@ -61,7 +65,8 @@ def write_xlsx(path: Path, sheets: list[SheetSpec]) -> Path:
 def write_xls(path: Path, sheets: list[SheetSpec]) -> Path:
     wb = xlwt.Workbook(encoding="utf-8")
     for spec in sheets:
-        ws = wb.add_sheet(spec.name)
+        # A merge writes its top-left cell again; xlwt refuses that unless told overwriting is fine.
+        ws = wb.add_sheet(spec.name, cell_overwrite_ok=True)
         for r, row in enumerate(spec.rows):
             for c, value in enumerate(row):
                 if value is None or value == "":
@@ -96,3 +101,109 @@ def simple_report(rows: list[list] | None = None, title: str = "红河州干部�
     out += rows
     out += [[f] for f in footer]
     return out
+
+
+# ------------------------------------------------------------------------------------------ reading back and loading
+# Helpers shared by the pipeline tests: load files through the real pipeline, then read the warehouse back the way
+# the pages and analysts do (a read-only DuckDB connection on the public views), closed at once so that the next
+# load's atomic swap is never held up by a test.
+
+def village(county="弥勒市", township="西三镇", village="花口村", **kw) -> list:
+    """A village row (defaults of ``village_row``) for a village the NBS roster knows."""
+    return village_row(county=county, township=township, village=village, **kw)
+
+
+# Three real villages of 弥勒市 with distinct figures, so that sums and lookups can tell them apart.
+def three_villages() -> list[list]:
+    return [
+        village(township="西三镇", village="花口村", stage=4, steps=14, status="编制中", group=9, civil=2, visits=20,
+                talents=3, meetings=4, participation=300, needs=8, adopted=5, funding=120.5),
+        village(township="虹溪镇", village="新桥村", stage=7, steps=28, status="已入库", group=12, civil=3, visits=35,
+                talents=6, meetings=7, participation=820, needs=15, adopted=15, plans=("是",) * 5, council="否",
+                funding=300),
+        village(township="东山镇", village="旧城村", stage=1, steps=0, status="未启动", group=0, civil=0, visits=0,
+                talents=0, meetings=0, participation=0, needs=0, adopted=0, plans=("否",) * 5, council="否",
+                funding=0),
+    ]
+
+
+def write_report(path: Path, rows: list[list], sheet: str = "村庄进度", more: tuple[SheetSpec, ...] = (),
+                 merges: list | None = None) -> Path:
+    """A workbook (by suffix: .xlsx, .xls, .csv) with the village sheet ``rows`` and any further sheets."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return write_csv(path, rows)
+    sheets = [SheetSpec(sheet, rows, merges or []), *more]
+    return (write_xls if suffix == ".xls" else write_xlsx)(path, sheets)
+
+
+def load(db: Path, *paths: Path, **kw):
+    """Ingest files into the warehouse at ``db`` in this process; the list of IngestResult."""
+    from pipelines.ingest import ingest
+
+    return ingest(list(paths), db, **kw)
+
+
+def load_one(db: Path, path: Path, **kw):
+    (result,) = load(db, path, **kw)
+    return result
+
+
+def _rows(con, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _read_only(db: Path):
+    import duckdb
+
+    return duckdb.connect(str(db), read_only=True)
+
+
+def fetch(db: Path, sql: str, params: list | None = None) -> list[dict]:
+    """Rows of a query on a read-only connection, as dicts."""
+    con = _read_only(db)
+    try:
+        return _rows(con, sql, params)
+    finally:
+        con.close()
+
+
+def villages_by_name(db: Path, view: str = "village_status") -> dict[str, dict]:
+    return {r["village"]: r for r in fetch(db, f"SELECT * FROM {view} ORDER BY village")}
+
+
+def _counts(con) -> dict[str, int]:
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    """Row count of every base table and public view of the warehouse."""
+    con = _read_only(db)
+    try:
+        return _counts(con)
+    finally:
+        con.close()
+
+
+def warehouse_state(db: Path) -> dict:
+    """Everything a load may change, in comparable form: counts of every table, the current and historical figures."""
+    con = _read_only(db)
+    try:
+        def rows(sql):
+            return sorted(tuple(str(v) for v in r.values()) for r in _rows(con, sql))
+
+        return {
+            "counts": _counts(con),
+            "village_status": rows("SELECT * FROM village_status"),
+            "village_history": rows("SELECT * FROM village_history"),
+            "county_summary": rows("SELECT * FROM county_summary"),
+            "needs": rows("SELECT * FROM needs"),
+            "projects": rows("SELECT * FROM projects"),
+            "reports": rows("SELECT report_id, file_name, sha256, status, superseded_by FROM reports"),
+        }
+    finally:
+        con.close()

@@ -1,0 +1,70 @@
+# hometown-dispatch: the two commands are `make run` and `make test` (README.md). GNU make.
+#   venv     .venv with Python 3.11 and the pinned packages (`pip install -e .[test]`), redone when pyproject changes
+#   sysdeps  Debian chromium + a CJK font for the browser tests, installed only when missing
+#   demo     the demo warehouse data/warehouse.duckdb, built only when missing
+#   run      serve the dashboard on http://localhost:$(PORT)
+#   test     the whole pytest suite (browser tests included); fails when pytest fails
+#   bench    the benchmark table
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.hometown-installed
+# The interpreter that creates the venv: python3.11 when on PATH, else python3 (checked to be 3.11 below).
+BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+# The warehouse the app serves: $HOMETOWN_DB when set (as the app itself reads it), else the demo warehouse.
+HOMETOWN_DB ?= data/warehouse.duckdb
+DB := $(HOMETOWN_DB)
+DEMO := data/demo
+PORT ?= 8501
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+# Streamlit must not phone home or open a browser; the same settings live in .streamlit/config.toml, repeated
+# here so a user-level config cannot switch them back on. browser.serverAddress set by hand stops the external-IP
+# lookup (checkip.amazonaws.com) that a headless start otherwise makes.
+STREAMLIT_FLAGS := --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
+	--browser.serverAddress localhost --server.fileWatcherType none
+
+.PHONY: help venv install sysdeps demo run test bench
+
+help:
+	@echo "make run    - install, build the demo warehouse if missing, serve http://localhost:$(PORT)"
+	@echo "make test   - install (incl. Debian chromium + CJK font if missing), run the test suite"
+	@echo "make bench  - print the benchmark table"
+	@echo "make venv | sysdeps | demo"
+
+$(PY):
+	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "python3.11 not found" >&2; exit 1; }
+	@$(BOOTSTRAP_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, $(BOOTSTRAP_PYTHON) is %d.%d" % sys.version_info[:2])'
+	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	@touch $@
+
+venv install: $(STAMP)
+
+sysdeps:
+	bash scripts/install_system_deps.sh
+
+# Ingest exits 1 when some demo file was refused (the rest loaded): only a usage/load error (2+) stops the build.
+$(DB): | $(STAMP)
+	mkdir -p $(dir $(DB)) $(DEMO)
+	$(PY) -m pipelines demo --out $(DEMO)
+	rc=0; $(PY) -m pipelines ingest $(DEMO) --db $(DB) --quiet || rc=$$?; \
+	if [ $$rc -gt 1 ] || [ ! -f $(DB) ]; then echo "building the demo warehouse failed (exit $$rc)" >&2; exit 1; fi
+
+demo: $(DB)
+
+run: $(STAMP) $(DB)
+	HOMETOWN_DB=$(DB) $(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
+
+test: $(STAMP) sysdeps
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)

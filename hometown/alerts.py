@@ -1,0 +1,87 @@
+"""Alerts for the pages: the warehouse's alert rules (pipelines/alerts.py), scoped, filtered, counted.
+
+``alerts(scope, filters, level)`` is what the overview and the dispatch board show. With ``filters.as_of`` the
+alerts are those the reports in force at that date raise (``alerts_at(date)``); otherwise the current ones.
+A prefecture-level alert (late report) has no county: a county user does not see it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import duckdb
+import polars as pl
+
+from hometown import db
+from hometown.scope import Filters, Scope
+
+RED, YELLOW = "红", "黄"
+LEVELS = (RED, YELLOW)
+
+COLUMNS = {
+    "alert_type": pl.Utf8, "level": pl.Utf8, "prefecture_code": pl.Utf8, "county_code": pl.Utf8,
+    "village_code": pl.Utf8, "as_of": pl.Date, "value": pl.Float64, "threshold": pl.Float64, "detail": pl.Utf8,
+    "alert_key": pl.Utf8, "alert_label": pl.Utf8, "task_year": pl.Int32, "prefecture_name": pl.Utf8,
+    "county_name": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8, "village_key": pl.Utf8,
+}
+
+# Chinese names of the rules, for the board and exports (the warehouse also carries alert_label from the config).
+RULE_LABELS = {
+    "county_behind": "县进度滞后", "village_stagnant": "村环节停滞", "no_civil_servant": "编制组无公职人员",
+    "late_report": "报送逾期", "figure_fell": "累计数回落", "low_adoption": "需求纳入率低",
+}
+
+
+def empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=COLUMNS)
+
+
+def _query(sql: str, params: list) -> pl.DataFrame:
+    try:
+        return db.query(sql, params)
+    except duckdb.CatalogException as exc:
+        # A warehouse written before the alert rules existed: the next load installs them.
+        if "alerts_at" not in str(exc) and "alerts" not in str(exc):
+            raise
+        warnings.warn("数据仓库尚无预警视图，请重新导入报表以生成预警", stacklevel=3)
+        return empty()
+
+
+def alerts(scope: Scope, filters: Filters | None = None, level: str | None = None,
+           alert_type: str | None = None) -> pl.DataFrame:
+    """The alerts inside the scope: red first, then by rule, prefecture, county and village.
+
+    Columns: alert_type, level ('红'/'黄'), prefecture_code, county_code, village_code, as_of, value, threshold,
+    detail (Chinese, names the place), then alert_key, alert_label, task_year, prefecture_name, county_name,
+    township, village, village_key. ``filters.task_year`` keeps alerts of that task year and those of no task year
+    (a late report, a county's needs adoption).
+    """
+    filters = filters or Filters()
+    if level is not None and level not in LEVELS:
+        raise ValueError(f"预警等级只能是「红」或「黄」，而不是「{level}」")
+    where, params = scope.sql("a")
+    sql = (
+        "SELECT * FROM alerts_at(CAST(? AS DATE)) a WHERE " + where +
+        " AND (CAST(? AS INTEGER) IS NULL OR a.task_year IS NULL OR a.task_year = CAST(? AS INTEGER))"
+        " AND (CAST(? AS VARCHAR) IS NULL OR a.level = CAST(? AS VARCHAR))"
+        " AND (CAST(? AS VARCHAR) IS NULL OR a.alert_type = CAST(? AS VARCHAR))"
+    )
+    frame = _query(sql, [filters.as_of, *params, filters.task_year, filters.task_year, level, level,
+                         alert_type, alert_type])
+    if frame.height == 0:
+        return empty()
+    return frame.select([pl.col(c).cast(t) for c, t in COLUMNS.items()])
+
+
+def counts(scope: Scope, filters: Filters | None = None) -> pl.DataFrame:
+    """How many alerts of each rule and level: alert_type, alert_label, level, n (for a board header)."""
+    frame = alerts(scope, filters)
+    if frame.height == 0:
+        return pl.DataFrame(schema={"alert_type": pl.Utf8, "alert_label": pl.Utf8, "level": pl.Utf8, "n": pl.UInt32})
+    return (frame.group_by("alert_type", "alert_label", "level", maintain_order=True).agg(n=pl.len()))
+
+
+def current_keys(scope: Scope | None = None) -> set[str]:
+    """The alert_keys raised by the reports in force (to tell which orders' alerts have cleared)."""
+    frame = alerts(scope or Scope())
+    return set(frame["alert_key"].to_list())

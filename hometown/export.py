@@ -1,0 +1,273 @@
+"""Tables to files an office can open and print as they are: Excel (xlsxwriter) and CSV with a UTF-8 BOM.
+
+Owns the file layout: a title row with the as-of date, a subtitle with the filters, Chinese headers, number formats
+(percent 0.0%, thousands separators), a frozen header, column widths, a 说明 sheet stating the method; printing in
+landscape, fitted to the page width, with the header row repeated on every page. Text that a spreadsheet would take
+for a formula (= + - @, and tab / carriage return that some programs strip first) is neutralised with a leading
+apostrophe, in both formats — a village name from a report must never run as a formula on an analyst's machine.
+
+The frames written are the ones the pages show (hometown.rankings.table, hometown.scores.results_table), so the file
+matches the screen cell by cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import polars as pl
+import xlsxwriter
+
+# Column kinds (hometown.rankings uses the same names).
+TEXT, INT, DECIMAL, INDEX, PERCENT, SCORE = "text", "int", "decimal", "index", "percent", "score"
+NUMBER_FORMATS = {INT: "#,##0", DECIMAL: "#,##0.00", INDEX: "0.00", PERCENT: "0.0%", SCORE: "0.00"}
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIME = "text/csv"
+
+
+def neutralise(value: str) -> str:
+    """'=SUM(A1)' → "'=SUM(A1)": a text cell never starts a formula in Excel, WPS or LibreOffice."""
+    return "'" + value if value and value.startswith(FORMULA_PREFIXES) else value
+
+
+def _cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def display_width(text: str) -> int:
+    """Columns a text needs in a fixed-width sense: CJK and full-width characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One table sheet: its frame, the kind of each column, and its title and subtitle rows."""
+
+    name: str
+    frame: pl.DataFrame
+    kinds: dict[str, str]
+    title: str
+    subtitle: str = ""
+
+
+def _sample_text(value, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == PERCENT:
+        return f"{value * 100:.1f}%"
+    if kind in (INT,):
+        return f"{value:,.0f}"
+    if kind in (DECIMAL, INDEX, SCORE):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _widths(frame: pl.DataFrame, kinds: dict[str, str]) -> list[float]:
+    widths = []
+    for name in frame.columns:
+        kind = kinds.get(name, TEXT)
+        values = frame[name].head(2000).to_list()
+        longest = max([display_width(_sample_text(v, kind)) for v in values] + [display_width(name)])
+        widths.append(min(max(longest + 2, 6), 40))
+    return widths
+
+
+def _write_table_sheet(wb: xlsxwriter.Workbook, sheet: Sheet, styles: dict) -> None:
+    ws = wb.add_worksheet(sheet.name)
+    frame = sheet.frame
+    ncols = max(len(frame.columns), 1)
+    header_row = 2 if sheet.subtitle else 1
+    if ncols > 1:
+        ws.merge_range(0, 0, 0, ncols - 1, sheet.title, styles["title"])
+        if sheet.subtitle:
+            ws.merge_range(1, 0, 1, ncols - 1, sheet.subtitle, styles["subtitle"])
+    else:
+        ws.write_string(0, 0, sheet.title, styles["title"])
+        if sheet.subtitle:
+            ws.write_string(1, 0, sheet.subtitle, styles["subtitle"])
+    ws.set_row(0, 28)
+    for c, name in enumerate(frame.columns):
+        ws.write_string(header_row, c, name, styles["header"])
+    kinds = [sheet.kinds.get(name, TEXT) for name in frame.columns]
+    for r, row in enumerate(frame.iter_rows(), start=header_row + 1):
+        for c, (value, kind) in enumerate(zip(row, kinds)):
+            style = styles[kind]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                ws.write_blank(r, c, None, style)
+            elif kind == TEXT or isinstance(value, str):
+                # write_string: never a formula, never a number guessed from text; then neutralised for copies.
+                ws.write_string(r, c, neutralise(str(value)), styles[TEXT])
+            elif isinstance(value, bool):
+                ws.write_boolean(r, c, value, style)
+            elif isinstance(value, (date, datetime)):
+                ws.write_datetime(r, c, datetime(value.year, value.month, value.day), styles["date"])
+            else:
+                ws.write_number(r, c, value, style)
+    for c, width in enumerate(_widths(frame, sheet.kinds)):
+        ws.set_column(c, c, width)
+    last_row = header_row + max(frame.height, 1)
+    ws.freeze_panes(header_row + 1, 0)
+    if frame.height:
+        ws.autofilter(header_row, 0, header_row + frame.height, ncols - 1)
+    # Printable as is: A4 landscape, every column on one page width, the header row on every page.
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+    ws.center_horizontally()
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.print_area(0, 0, last_row, ncols - 1)
+
+
+def _write_notes_sheet(wb: xlsxwriter.Workbook, notes: list[tuple[str, str]], styles: dict, title: str) -> None:
+    ws = wb.add_worksheet("说明")
+    ws.merge_range(0, 0, 0, 1, title, styles["title"])
+    ws.set_row(0, 28)
+    ws.write_string(1, 0, "项目", styles["header"])
+    ws.write_string(1, 1, "说明", styles["header"])
+    for r, (item, text) in enumerate(notes, start=2):
+        ws.write_string(r, 0, neutralise(item), styles["note_item"])
+        ws.write_string(r, 1, neutralise(text), styles["note"])
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 100)
+    ws.freeze_panes(2, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(1)
+
+
+def _styles(wb: xlsxwriter.Workbook) -> dict:
+    base = {"font_name": "等线", "font_size": 10, "valign": "vcenter"}
+    cell = base | {"border": 1}
+    styles = {
+        "title": wb.add_format(base | {"bold": True, "font_size": 14, "align": "center"}),
+        "subtitle": wb.add_format(base | {"font_color": "#555555"}),
+        "header": wb.add_format(cell | {"bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}),
+        TEXT: wb.add_format(cell),
+        "date": wb.add_format(cell | {"num_format": "yyyy-mm-dd"}),
+        "note_item": wb.add_format(cell | {"bold": True}),
+        "note": wb.add_format(cell | {"text_wrap": True}),
+    }
+    for kind, num_format in NUMBER_FORMATS.items():
+        styles[kind] = wb.add_format(cell | {"num_format": num_format})
+    return styles
+
+
+def xlsx_bytes(sheets: list[Sheet], notes: list[tuple[str, str]] | None = None, notes_title: str = "说明") -> bytes:
+    """A workbook with one sheet per table, then a 说明 sheet of (item, text) rows when notes are given."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False})
+    wb.set_properties({"title": sheets[0].title if sheets else notes_title, "author": "干部规划家乡行动调度平台"})
+    styles = _styles(wb)
+    for sheet in sheets:
+        _write_table_sheet(wb, sheet, styles)
+    if notes:
+        _write_notes_sheet(wb, notes, styles, notes_title)
+    wb.close()
+    return buf.getvalue()
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """UTF-8 with a BOM (old Excel opens it in the right encoding), Chinese headers, text neutralised."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in frame.columns])
+    for row in frame.iter_rows():
+        writer.writerow([neutralise(v) if isinstance(v, str) else _cell_text(v) for v in row])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+# ---------------------------------------------------------------------------------------------------- rankings
+
+
+def ranking_sheet(r, preset_name: str | None = None) -> Sheet:
+    from hometown import rankings
+
+    year = f"{r.filters.task_year}年" if r.filters.task_year else "全部年度"
+    parts = [f"范围：{rankings.region_label(r)}", f"任务年度：{year}",
+             f"标准化：{rankings.NORMALISATIONS[r.normalisation]}", f"权重方案：{preset_name or '自定义'}",
+             f"排名变化对比：{r.previous_as_of.isoformat() if r.previous_as_of else '无上期数据'}",
+             f"导出时间：{datetime.now():%Y-%m-%d %H:%M}"]
+    return Sheet(f"{r.level_label}排名", rankings.table(r), rankings.column_kinds(r.level), rankings.title(r),
+                 "　".join(parts))
+
+
+def ranking_xlsx(r, preset_name: str | None = None) -> bytes:
+    """The ranking as the page shows it, plus the 说明 sheet with the method, normalisation and weights."""
+    from hometown import rankings
+
+    return xlsx_bytes([ranking_sheet(r, preset_name)], rankings.method_notes(r, preset_name),
+                      notes_title="排名方法说明")
+
+
+def ranking_csv(r) -> bytes:
+    from hometown import rankings
+
+    return csv_bytes(rankings.table(r))
+
+
+def ranking_file_name(r, suffix: str) -> str:
+    as_of = r.as_of.strftime("%Y%m%d") if r.as_of else "无数据"
+    return f"大擂台大比武_{r.level_label}排名_{as_of}.{suffix}"
+
+
+def export_command(args) -> int:
+    """``python -m pipelines export rankings …``: write the ranking the page would show for these filters.
+
+    Exit 0 on success, 2 for a usage error (unknown preset, prefecture, date or file type; no warehouse). The file
+    is written whole to a temporary name and renamed, so a scheduled job never leaves half a file behind.
+    """
+    import os
+    import sys
+    from pathlib import Path
+
+    from geo import reference
+    from hometown import db, rankings
+    from hometown.scope import Filters
+
+    def fail(message: str) -> int:
+        print(f"错误：{message}", file=sys.stderr)
+        return 2
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        return fail(f"输出文件须为 .xlsx 或 .csv：{out}")
+    if not Path(args.db).exists():
+        return fail(f"数据仓库不存在：{args.db}。请先导入报表（python -m pipelines ingest …）")
+    try:
+        as_of = date.fromisoformat(args.asof) if args.asof else None
+    except ValueError:
+        return fail(f"截至日期格式应为 YYYY-MM-DD：{args.asof}")
+    prefecture = None
+    if args.prefecture:
+        prefecture = reference.resolve_prefecture(args.prefecture)
+        if prefecture is None:
+            return fail(f"未知的州市：{args.prefecture}")
+    try:
+        chosen = rankings.preset(args.preset) if args.preset else rankings.presets()[0]
+        r = rankings.rank(args.level, chosen.weights, args.normalisation or chosen.normalisation,
+                          Filters(args.year, as_of), prefecture=prefecture, db_path=str(args.db))
+    except rankings.RankingError as exc:
+        return fail(str(exc))
+    except db.WarehouseMissing as exc:
+        return fail(str(exc))
+    data = ranking_xlsx(r, chosen.name) if suffix == ".xlsx" else ranking_csv(r)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    as_of_text = r.as_of.isoformat() if r.as_of else "无数据"
+    print(f"已导出 {r.level_label}排名 {len(r.frame)} 行（截至 {as_of_text}，权重方案：{chosen.name}）：{out}")
+    return 0

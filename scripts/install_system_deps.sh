@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the browser tests need, only when they are missing:
+#   chromium        -> /usr/bin/chromium, driven by Playwright (never `playwright install`: no browser downloads here)
+#   fonts-noto-cjk  -> a CJK font, so Chinese renders in screenshots instead of tofu boxes
+# Non-interactive; runs apt-get directly as root, through sudo otherwise.
+set -euo pipefail
+
+need=()
+if [ ! -x /usr/bin/chromium ]; then
+    need+=(chromium)
+fi
+if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null | head -n 1)" ]; then
+    need+=(fonts-noto-cjk fontconfig)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+    echo "system deps: chromium and a CJK font are present"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo -n)
+else
+    echo "system deps: missing ${need[*]}; run this script as root or install sudo" >&2
+    exit 1
+fi
+
+echo "system deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+if command -v fc-cache >/dev/null 2>&1; then
+    fc-cache -f >/dev/null 2>&1 || true
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "system deps: /usr/bin/chromium still missing after apt-get install" >&2
+    exit 1
+fi

@@ -1,0 +1,57 @@
+"""Test-wide settings: marker registration and the repository root.
+
+Tests under tests/browser/ are marked ``browser`` automatically, so ``pytest -m "not browser"`` runs the fast
+suite alone. Fixtures for the browser tests live in tests/browser/conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Also declared in pyproject.toml; repeated so the marker is known when pytest runs without that config.
+    config.addinivalue_line("markers", "browser: end-to-end test in headless Debian chromium against a local Streamlit server")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROWSER_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo warehouse, built once per session through the real pipeline (demo reports → ingest).
+
+    Read-only for tests: a test that writes must use ``demo_db_copy``.
+    """
+    from pipelines.demo import write_demo
+    from pipelines.ingest import ingest
+
+    root = tmp_path_factory.mktemp("demo")
+    write_demo(root / "reports")
+    results = ingest([root / "reports"], root / "warehouse.duckdb")
+    refused = [(r.file_name, r.errors[:3]) for r in results if r.refused]
+    assert not refused, f"demo reports refused: {refused[:3]}"
+    return root / "warehouse.duckdb"
+
+
+@pytest.fixture
+def demo_db_copy(demo_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo warehouse that a test may write to."""
+    import shutil
+
+    target = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_db, target)
+    return target

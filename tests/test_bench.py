@@ -1,0 +1,122 @@
+"""Smoke tests of the benchmark harness: the synthetic generator (a few hundred rows) and the table printer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import synthetic
+from bench.table import Row, format_value, render, write_json
+from bench.timing import measure
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic")
+    return synthetic.ensure_set(synthetic.Params(rows=300, dates=2, prefectures=3, seed=7), root=root)
+
+
+def test_generator_writes_valid_reports(small_set):
+    from pipelines.report import check_report
+
+    assert len(small_set.files) == 6  # 3 prefectures × 2 dates
+    assert small_set.rows == 300
+    assert small_set.generated_seconds is not None
+    for path in small_set.files:
+        checked = check_report(path, as_of_limit=None)
+        assert checked.ok, checked.errors[:3]
+        assert not checked.warnings, checked.warnings[:3]
+        assert checked.village_rows == small_set.rows_per_file[path.name]
+        frame = checked.frames["village"]
+        # 12-digit codes of the row's county: the key without a roster lookup.
+        assert frame["village_code"].str.len_chars().eq(12).all()
+        assert (frame["village_code"].str.slice(0, 6) == frame["county_code"]).all()
+        assert checked.prefecture_code == checked.frames["village"]["prefecture_code"][0]
+
+
+def test_generator_reuses_its_cache(small_set):
+    again = synthetic.ensure_set(small_set.params, root=small_set.directory.parent)
+    assert again.generated_seconds is None
+    assert again.files == small_set.files
+
+
+def test_same_villages_on_every_date(small_set):
+    import random
+
+    a = synthetic.village_rows("532500", "红河州", 40, random.Random(1), 0)
+    b = synthetic.village_rows("532500", "红河州", 40, random.Random(2), 1)
+    assert [r[2:6] for r in a] == [r[2:6] for r in b]  # county, township, village, code
+    assert len({tuple(r[2:5]) for r in a}) == 40
+
+
+def test_naive_baseline_loads_the_same_rows(small_set, tmp_path):
+    from bench.baseline import naive_load
+
+    path = small_set.files[0]
+    loaded, errors = naive_load([path], tmp_path / "naive.duckdb")
+    assert errors == []
+    assert loaded == small_set.rows_per_file[path.name]
+
+
+def test_table_is_aligned_and_marks_targets(tmp_path):
+    rows = [
+        Row("pipeline", "ours: ingest → 新仓库", "seconds", 12.345, "s", "< 15 s", True),
+        Row("pipeline", "naive", "rows/s", 123456.0, "rows/s"),
+        Row("demo", "full demo: demo not available", "skipped", None, "", "< 15 s", None),
+        Row("pipeline", "speedup", "ratio", 8.5, "×", "≥ 10×", False),
+    ]
+    text = render(rows)
+    lines = text.splitlines()
+    assert lines[0].split() == ["section", "case", "metric", "value", "unit", "target", "ok"]
+    assert "12.35" in text and "123,456" in text and "—" in text
+    assert lines[2].rstrip().endswith("✓") and lines[5].rstrip().endswith("✗")
+    # The value column ends at the same display column on every row (CJK counted as two columns).
+    from bench.table import _width
+
+    ends = {_width(line[: line.index(v) + len(v)]) for line, v in zip(lines[2:], ["12.35", "123,456", "—", "8.50"])}
+    assert len(ends) == 1
+    path = write_json(tmp_path / "bench.json", rows, {"quick": True}, 1.0)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert [r["ok"] for r in doc["rows"]] == [True, None, None, False]
+
+
+def test_format_and_measure():
+    assert format_value(None) == "—" and format_value(1234) == "1,234" and format_value(0.1234) == "0.123"
+    calls = []
+    t = measure(lambda: calls.append(1) or len(calls), repeats=3, budget=60)
+    assert t.n == 3 and t.result == 3 and t.median >= 0
+
+
+def _context(tmp_path):
+    from bench.sections import Context
+
+    return Context(quick=True, rows=300, baseline_budget=1.0, workdir=tmp_path, log=lambda msg: None)
+
+
+def test_demo_section_when_demo_is_missing(tmp_path, monkeypatch):
+    import sys
+
+    from bench.sections import demo_section
+
+    monkeypatch.setitem(sys.modules, "pipelines.demo", None)  # import of it raises ImportError
+    (row,) = demo_section(_context(tmp_path))
+    assert "demo not available" in row.case and row.ok is None
+
+
+def test_demo_section_loads_what_write_demo_writes(tmp_path, monkeypatch):
+    import random
+    import sys
+    import types
+
+    from bench.sections import demo_section
+
+    def write_demo(out_dir, seed=0):
+        rows = synthetic.village_rows("532500", "红河州", 30, random.Random(seed))
+        return [synthetic.write_report(out_dir / "红河州_20220331.xlsx", "红河州", synthetic.REPORT_DATES[0], rows)]
+
+    monkeypatch.setitem(sys.modules, "pipelines.demo", types.SimpleNamespace(write_demo=write_demo))
+    rows = {r.metric: r for r in demo_section(_context(tmp_path))}
+    assert rows["files / village rows"].value == "1 / 30"
+    assert rows["files refused"].ok is True
+    assert rows["warehouse built (write + ingest)"].ok is True

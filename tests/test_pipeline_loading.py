@@ -1,0 +1,155 @@
+"""REPORT_SPEC §5: loading again — duplicates, corrections, later and earlier dates, prefectures on their own days,
+and tables of the app's own that no load may touch.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines.warehouse import writing
+from reportfiles import (
+    fetch, load, load_one, simple_report, three_villages, village, villages_by_name, warehouse_state, write_report,
+)
+
+HONGHE, YUXI = "532500", "530400"
+
+
+def honghe(folder: Path, day: date, name: str | None = None, **changes) -> Path:
+    """A 红河州 report of the three standard villages as of ``day``; ``changes`` set 花口村's figures."""
+    rows = three_villages()
+    first = village(township="西三镇", village="花口村", **changes)
+    rows[0] = first if changes else rows[0]
+    name = name or f"红河州_{day:%Y%m%d}.xlsx"
+    return write_report(folder / name, simple_report(rows, as_of=f"截至{day.year}年{day.month}月{day.day}日"))
+
+
+def yuxi(folder: Path, day: date, group: int = 11, name: str | None = None) -> Path:
+    rows = [village(prefecture="玉溪市", county="红塔区", township="玉兴街道", village="荷花社区", group=group)]
+    return write_report(folder / (name or f"玉溪市_{day:%Y%m%d}.xlsx"),
+                        simple_report(rows, title="玉溪市干部规划家乡行动工作进度统计表",
+                                      as_of=f"截至{day.year}年{day.month}月{day.day}日"))
+
+
+def log(db: Path) -> list[dict]:
+    return fetch(db, "SELECT report_id, file_name, status, as_of, superseded_by, village_rows FROM report_log "
+                     "ORDER BY report_id")
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+def test_same_bytes_again_is_a_duplicate_and_changes_nothing(tmp_path, db):
+    path = honghe(tmp_path, date(2022, 3, 31))
+    assert load_one(db, path).status == "accepted"
+    before = warehouse_state(db)
+    copy = tmp_path / "红河州_20220331（再次上报）.xlsx"
+    copy.write_bytes(path.read_bytes())
+    results = load(db, path, copy)
+    assert [r.status for r in results] == ["duplicate", "duplicate"]
+    assert all(r.prefecture_code == HONGHE and r.as_of == date(2022, 3, 31) for r in results)
+    after = warehouse_state(db)
+    for key in ("village_status", "village_history", "county_summary", "needs", "projects"):
+        assert after[key] == before[key], key
+    # only the log grew: one line per offer, the original still the accepted one
+    assert after["counts"]["village_rows"] == before["counts"]["village_rows"] == 3
+    assert [(r["file_name"], r["status"]) for r in log(db)] == [
+        ("红河州_20220331.xlsx", "accepted"), ("红河州_20220331.xlsx", "duplicate"), (copy.name, "duplicate")]
+
+
+def test_correction_for_the_same_date_replaces_the_earlier(tmp_path, db):
+    first = honghe(tmp_path, date(2022, 3, 31))
+    assert load_one(db, first).status == "accepted"
+    fixed = honghe(tmp_path, date(2022, 3, 31), name="红河州_20220331_更正.xlsx", group=10, civil=4, steps=15)
+    result = load_one(db, fixed)
+    assert result.status == "superseded" and result.replaced_report_id == 1
+    entries = log(db)
+    assert [(e["report_id"], e["status"], e["superseded_by"]) for e in entries] == [
+        (1, "superseded", 2), (2, "accepted", None)]
+    current = villages_by_name(db)
+    assert current["花口村"]["group_size"] == 10 and current["花口村"]["civil_servants"] == 4
+    assert current["花口村"]["steps_done"] == 15
+    assert {r["report_id"] for r in fetch(db, "SELECT report_id FROM village_status")} == {2}
+    history = fetch(db, "SELECT village, group_size, report_id FROM village_history WHERE as_of = '2022-03-31'")
+    assert len(history) == 3 and {h["report_id"] for h in history} == {2}
+    assert fetch(db, "SELECT group_members FROM county_summary")[0]["group_members"] == 10 + 12 + 0
+    # the superseded file's rows are kept (not in the views): the correction can be traced
+    assert fetch(db, "SELECT count(*) AS n FROM village_rows WHERE report_id = 1")[0]["n"] == 3
+    # offering the superseded bytes again is still a duplicate, not a revert
+    assert load_one(db, first).status == "duplicate"
+    assert villages_by_name(db)["花口村"]["group_size"] == 10
+
+
+def test_a_later_date_becomes_current_and_an_earlier_one_goes_to_history(tmp_path, db):
+    march = honghe(tmp_path, date(2022, 3, 31), steps=13)
+    april = honghe(tmp_path, date(2022, 4, 30), steps=15, visits=40)
+    february = honghe(tmp_path, date(2022, 2, 28), steps=12, stage=3, status="编制中")
+    assert load_one(db, march).status == "accepted"
+    assert load_one(db, april).status == "accepted"
+    current = villages_by_name(db)
+    assert {r["as_of"] for r in current.values()} == {date(2022, 4, 30)}
+    assert current["花口村"]["steps_done"] == 15 and current["花口村"]["cadre_visits"] == 40
+    # out of order: an earlier date loaded afterwards is history only
+    assert load_one(db, february).status == "accepted"
+    current = villages_by_name(db)
+    assert {r["as_of"] for r in current.values()} == {date(2022, 4, 30)}
+    assert current["花口村"]["steps_done"] == 15
+    assert fetch(db, "SELECT DISTINCT as_of FROM county_summary") == [{"as_of": date(2022, 4, 30)}]
+    trend = fetch(db, "SELECT as_of, steps_done FROM village_history WHERE village = '花口村' ORDER BY as_of")
+    assert trend == [{"as_of": date(2022, 2, 28), "steps_done": 12}, {"as_of": date(2022, 3, 31), "steps_done": 13},
+                     {"as_of": date(2022, 4, 30), "steps_done": 15}]
+    assert fetch(db, "SELECT count(*) AS n FROM village_history")[0]["n"] == 9
+    assert [e["status"] for e in log(db)] == ["accepted"] * 3
+
+
+def test_each_prefecture_shows_its_own_latest(tmp_path, db):
+    results = load(db, honghe(tmp_path, date(2022, 3, 31)), yuxi(tmp_path, date(2022, 4, 15), group=11),
+                   yuxi(tmp_path, date(2022, 3, 15), group=7), honghe(tmp_path, date(2022, 2, 28), group=5))
+    assert [r.status for r in results] == ["accepted"] * 4
+    by_pref = {}
+    for r in fetch(db, "SELECT prefecture_code, as_of, village, group_size FROM village_status"):
+        by_pref.setdefault(r["prefecture_code"], []).append(r)
+    assert {r["as_of"] for r in by_pref[HONGHE]} == {date(2022, 3, 31)} and len(by_pref[HONGHE]) == 3
+    assert [(r["as_of"], r["group_size"]) for r in by_pref[YUXI]] == [(date(2022, 4, 15), 11)]
+    summary = {r["prefecture_code"]: r for r in fetch(db, "SELECT * FROM prefecture_summary")}
+    assert summary[HONGHE]["as_of"] == date(2022, 3, 31) and summary[HONGHE]["group_members"] == 21
+    assert summary[YUXI]["as_of"] == date(2022, 4, 15) and summary[YUXI]["group_members"] == 11
+    # a correction of one prefecture leaves the other's current figures alone
+    fixed = yuxi(tmp_path, date(2022, 4, 15), group=13, name="玉溪市_20220415（更正）.xlsx")
+    assert load_one(db, fixed).status == "superseded"
+    assert fetch(db, "SELECT group_members FROM prefecture_summary WHERE prefecture_code = ?", [YUXI]) == [
+        {"group_members": 13}]
+    assert fetch(db, "SELECT group_members FROM prefecture_summary WHERE prefecture_code = ?", [HONGHE]) == [
+        {"group_members": 21}]
+
+
+def test_a_refused_correction_leaves_the_accepted_report_current(tmp_path, db):
+    assert load_one(db, honghe(tmp_path, date(2022, 3, 31))).status == "accepted"
+    bad = honghe(tmp_path, date(2022, 3, 31), name="红河州_20220331_更正.xlsx", group=9, civil=12)
+    assert load_one(db, bad).status == "refused"
+    assert [e["status"] for e in log(db)] == ["accepted", "refused"]
+    assert villages_by_name(db)["花口村"]["civil_servants"] == 2
+
+
+def test_app_owned_tables_are_not_touched_by_loads(tmp_path, db):
+    assert load_one(db, honghe(tmp_path, date(2022, 3, 31))).status == "accepted"
+    with writing(db) as con:
+        con.execute("CREATE TABLE supervision_orders (order_id INTEGER PRIMARY KEY, county_code VARCHAR, "
+                    "village_key VARCHAR, issued_on DATE, text VARCHAR)").fetchall()
+        con.execute("INSERT INTO supervision_orders VALUES (1, '532504', '532504110202', DATE '2022-04-02', "
+                    "'旧城村尚未启动，限期一周组建编制组'), (2, '532504', NULL, DATE '2022-04-03', '弥勒市加快进度')").fetchall()
+    orders = fetch(db, "SELECT * FROM supervision_orders ORDER BY order_id")
+    assert len(orders) == 2
+    results = load(db, honghe(tmp_path, date(2022, 4, 30)), honghe(tmp_path, date(2022, 4, 30), name="更正_红河州_20220430.xlsx",
+                                                                    group=10),
+                   honghe(tmp_path, date(2022, 3, 31)), yuxi(tmp_path, date(2022, 4, 30)),
+                   honghe(tmp_path, date(2022, 5, 31), name="红河州_20220531.xlsx", group=9, civil=12))
+    assert [r.status for r in results] == ["accepted", "superseded", "duplicate", "accepted", "refused"]
+    assert fetch(db, "SELECT * FROM supervision_orders ORDER BY order_id") == orders
+    # and the app's table can still be joined with the current figures
+    joined = fetch(db, "SELECT o.order_id, v.village FROM supervision_orders o JOIN village_status v USING (village_key)")
+    assert joined == [{"order_id": 1, "village": "旧城村"}]

@@ -1,0 +1,134 @@
+"""The progress map block (一图督进度): controls, the offline pydeck map, its legend, and what a click does.
+
+``render(filters, scope, height=…)`` is the compact panel the overview embeds; ``render_page(filters, scope)``
+is the full map page (pages/map.py). Both draw the same block (hometown.map_data builds the data and the deck
+spec; this module only lays it out and reacts to clicks):
+
+- a click on a prefecture drills in: the counties of that prefecture, the view fitted to its bounds;
+- a click on a county (or on a village point inside it) opens the county page ``/region?code=…`` with the filters.
+
+The chart's selection is handled in its ``on_select`` callback (it runs once per click, before the script), which
+may set widget state; opening another page has to wait for the script body, so the callback leaves a note.
+The chart key changes with every handled click so a stale selection never re-fires or tints the next map.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import streamlit as st
+
+from geo import reference
+from hometown import map_data
+from hometown.scope import Filters, Scope
+from ui.common import run, url_params
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION_PAGE = "pages/region.py"
+MAP_PAGE = "pages/map.py"
+LEVEL_LABELS = {"prefecture": "州市", "county": "县市区"}
+# The map is as wide as its column, which Python never learns: the view is fitted for this width (the map
+# column of the wide layout at 1920 px), and the height is fixed, so the fit is exact vertically.
+PAGE_HEIGHT, PAGE_WIDTH_HINT = 720, 1300
+PANEL_HEIGHT, PANEL_WIDTH_HINT = 420, 760
+
+
+def _prefecture_options(scope: Scope) -> list[str]:
+    """"" (the whole province) and the prefectures the user may open."""
+    return [""] + [c for c in reference.prefectures()["code"].to_list() if scope.allows(c)]
+
+
+def _on_select(chart_key: str, prefix: str) -> None:
+    state = st.session_state.get(chart_key)
+    selection = state["selection"] if state else None
+    target = map_data.selection_target(selection)
+    if target is None:
+        return
+    kind, code = target
+    st.session_state[f"{prefix}nonce"] = st.session_state.get(f"{prefix}nonce", 0) + 1
+    if kind == "prefecture":
+        st.session_state[f"{prefix}pref"] = code
+        st.session_state[f"{prefix}level"] = "county"
+    else:
+        st.session_state[f"{prefix}goto"] = code
+
+
+def _back_to_province(prefix: str) -> None:
+    st.session_state[f"{prefix}pref"] = ""
+    st.session_state[f"{prefix}nonce"] = st.session_state.get(f"{prefix}nonce", 0) + 1
+
+
+def _open_county(code: str, filters: Filters) -> None:
+    if (ROOT / REGION_PAGE).exists():
+        st.switch_page(REGION_PAGE, query_params=url_params(filters, code=code))
+    st.warning(f"县市区明细页尚未启用（{reference.county_name(code)}）")
+
+
+def _block(filters: Filters, scope: Scope, *, prefix: str, height: int, width_hint: int, bind: bool,
+           compact: bool) -> map_data.MapModel | None:
+    goto = st.session_state.pop(f"{prefix}goto", None)
+    if goto and scope.allows(goto):
+        _open_county(goto, filters)
+
+    binding = "query-params" if bind else None
+    narrow_scope = bool(scope.prefecture_code or scope.county_code)
+    pref_options = _prefecture_options(scope)
+    pref_names = dict(reference.prefectures().select("code", "common_name").iter_rows())
+    if scope.prefecture_code:
+        st.session_state[f"{prefix}pref"] = scope.prefecture_code
+    elif scope.county_code:
+        st.session_state[f"{prefix}pref"] = ""
+
+    cols = st.columns([2, 3, 3, 2] if not compact else [2, 3, 3, 2], vertical_alignment="bottom")
+    pref = cols[2].selectbox(
+        "州市", pref_options, key=f"{prefix}pref", bind=binding,
+        format_func=lambda c: pref_names.get(c, c) if c else "全省",
+        disabled=narrow_scope, label_visibility="collapsed" if compact else "visible",
+    ) or ""
+    level = cols[0].segmented_control(
+        "区划层级", list(LEVEL_LABELS), key=f"{prefix}level", bind=binding, default="prefecture",
+        format_func=LEVEL_LABELS.get, required=True, disabled=bool(pref) or narrow_scope,
+        label_visibility="collapsed" if compact else "visible",
+    ) or "prefecture"
+    metric = cols[1].selectbox(
+        "着色指标", list(map_data.METRICS), key=f"{prefix}metric", bind=binding,
+        format_func=lambda m: map_data.METRICS[m].label, label_visibility="collapsed" if compact else "visible",
+    ) or map_data.DEFAULT_METRIC
+    if pref and not narrow_scope:
+        cols[3].button("返回全省", key=f"{prefix}back", on_click=_back_to_province, args=(prefix,),
+                       icon=":material/zoom_out_map:", width="stretch")
+    if pref or narrow_scope:
+        level = "county"
+
+    model: map_data.MapModel = run(map_data.map_model, filters, scope, level, metric, pref or None)
+    deck = map_data.deck(model, width=width_hint, height=height)
+
+    nonce = st.session_state.get(f"{prefix}nonce", 0)
+    chart_key = f"{prefix}deck_{model.level}_{model.prefecture or 'all'}_{metric}_{nonce}"
+    map_col, legend_col = st.columns([5, 1] if not compact else [4, 1])
+    with map_col:
+        st.pydeck_chart(
+            deck, on_select=functools.partial(_on_select, chart_key, prefix), selection_mode="single-object",
+            key=chart_key, height=height, alt=f"进度地图：{map_data.METRICS[metric].label}（按{LEVEL_LABELS[model.level]}）",
+        )
+    with legend_col:
+        st.html(map_data.legend_html(model.legend, model.as_of_text))
+        unit = "县市区" if model.level == "county" else "州市"
+        st.caption(f"已上报 {model.reported}/{model.regions} 个{unit}")
+        hint = "点击县市区打开明细页" if model.level == "county" else "点击州市查看所辖县市区"
+        st.caption(hint)
+    return model
+
+
+def render(filters: Filters, scope: Scope, height: int = PANEL_HEIGHT, width_hint: int = PANEL_WIDTH_HINT) -> None:
+    """The compact map panel of the overview (its own widget keys; state kept in the session, not the URL)."""
+    try:
+        _block(filters, scope, prefix="ovmap_", height=height, width_hint=width_hint, bind=False, compact=True)
+    except Exception as exc:  # the overview must survive a map failure; the page itself shows the full error
+        st.info(f"进度地图暂不可用：{exc}")
+
+
+def render_page(filters: Filters, scope: Scope, height: int = PAGE_HEIGHT, width_hint: int = PAGE_WIDTH_HINT) -> None:
+    """The full map page: level, metric and prefecture live in the URL (?level=…&metric=…&pref=…)."""
+    _block(filters, scope, prefix="", height=height, width_hint=width_hint, bind=True, compact=False)
