@@ -56,3 +56,20 @@ def signed(x) -> str:
         return "—"
     x = int(x)
     return f"+{x}" if x > 0 else (f"−{-x}" if x < 0 else "0")
+
+
+def as_of_range(first, last=None, prefix: str = "数据截至 ") -> str:
+    """The reporting dates a figure rests on: '数据截至 2023-12-31', or '数据截至 2023-12-28 至 2023-12-31' when
+    prefectures reported on different days; '暂无已受理的报表' when there is none."""
+    if _missing(first) and _missing(last):
+        return "暂无已受理的报表"
+    first = first if not _missing(first) else last
+    last = last if not _missing(last) else first
+    if first == last:
+        return f"{prefix}{first.isoformat()}"
+    return f"{prefix}{first.isoformat()} 至 {last.isoformat()}"
+
+
+def date(x) -> str:
+    """A date as 2023-12-31; None → '—'."""
+    return "—" if _missing(x) else x.isoformat()

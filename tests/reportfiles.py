@@ -174,14 +174,19 @@ def villages_by_name(db: Path, view: str = "village_status") -> dict[str, dict]:
     return {r["village"]: r for r in fetch(db, f"SELECT * FROM {view} ORDER BY village")}
 
 
+PUBLIC_VIEWS = ("report_log", "village_status", "village_history", "county_summary", "prefecture_summary", "needs",
+                "projects")
+
+
 def _counts(con) -> dict[str, int]:
     names = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in names}
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' "
+        "ORDER BY 1").fetchall()]
+    return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0] for n in (*names, *PUBLIC_VIEWS)}
 
 
 def table_counts(db: Path) -> dict[str, int]:
-    """Row count of every base table and public view of the warehouse."""
+    """Row count of every base table and of the public views (REPORT_SPEC §7) of the warehouse."""
     con = _read_only(db)
     try:
         return _counts(con)

@@ -135,21 +135,48 @@ def test_a_refused_correction_leaves_the_accepted_report_current(tmp_path, db):
     assert villages_by_name(db)["花口村"]["civil_servants"] == 2
 
 
+SAMPLE_VALUES = {"INTEGER": 1, "BIGINT": 1, "SMALLINT": 1, "TINYINT": 1, "DOUBLE": 1.5, "FLOAT": 1.5,
+                 "BOOLEAN": True, "DATE": date(2022, 4, 2), "TIMESTAMP": "2022-04-02 10:00:00"}
+
+
+def put_sample_row(con, table: str, fixed: dict) -> None:
+    """Insert one row into an app table whatever its columns (the app owns its DDL): typed sample values."""
+    cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                       "ORDER BY ordinal_position", [table]).fetchall()
+    values = []
+    for name, dtype in cols:
+        if name in fixed:
+            values.append(fixed[name])
+        elif dtype.endswith("[]"):
+            values.append(["限期组建编制组"])
+        else:
+            values.append(SAMPLE_VALUES.get(dtype.split("(")[0], f"{name}-样例"))
+    con.execute(f"INSERT INTO {table} ({', '.join(c for c, _ in cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                values).fetchall()
+
+
 def test_app_owned_tables_are_not_touched_by_loads(tmp_path, db):
     assert load_one(db, honghe(tmp_path, date(2022, 3, 31))).status == "accepted"
     with writing(db) as con:
-        con.execute("CREATE TABLE supervision_orders (order_id INTEGER PRIMARY KEY, county_code VARCHAR, "
-                    "village_key VARCHAR, issued_on DATE, text VARCHAR)").fetchall()
-        con.execute("INSERT INTO supervision_orders VALUES (1, '532504', '532504110202', DATE '2022-04-02', "
-                    "'旧城村尚未启动，限期一周组建编制组'), (2, '532504', NULL, DATE '2022-04-03', '弥勒市加快进度')").fetchall()
+        # supervision_orders belongs to the app (hometown.orders creates it when present); a table of the app's
+        # that the pipeline knows nothing about must survive loads just as well.
+        con.execute("CREATE TABLE IF NOT EXISTS supervision_orders (order_id INTEGER PRIMARY KEY, county_code VARCHAR, "
+                    "village_key VARCHAR, deadline DATE, title VARCHAR)").fetchall()
+        for order_id, key in ((1, "532504110202"), (2, None)):
+            put_sample_row(con, "supervision_orders", {"order_id": order_id, "county_code": "532504",
+                                                       "prefecture_code": HONGHE, "village_key": key})
+        con.execute("CREATE TABLE app_notes (note_id INTEGER, body VARCHAR)").fetchall()
+        con.execute("INSERT INTO app_notes VALUES (1, '旧城村进度滞后，已电话督促')").fetchall()
     orders = fetch(db, "SELECT * FROM supervision_orders ORDER BY order_id")
-    assert len(orders) == 2
+    notes = fetch(db, "SELECT * FROM app_notes")
+    assert len(orders) == 2 and len(notes) == 1
     results = load(db, honghe(tmp_path, date(2022, 4, 30)), honghe(tmp_path, date(2022, 4, 30), name="更正_红河州_20220430.xlsx",
                                                                     group=10),
                    honghe(tmp_path, date(2022, 3, 31)), yuxi(tmp_path, date(2022, 4, 30)),
                    honghe(tmp_path, date(2022, 5, 31), name="红河州_20220531.xlsx", group=9, civil=12))
     assert [r.status for r in results] == ["accepted", "superseded", "duplicate", "accepted", "refused"]
     assert fetch(db, "SELECT * FROM supervision_orders ORDER BY order_id") == orders
+    assert fetch(db, "SELECT * FROM app_notes") == notes
     # and the app's table can still be joined with the current figures
     joined = fetch(db, "SELECT o.order_id, v.village FROM supervision_orders o JOIN village_status v USING (village_key)")
     assert joined == [{"order_id": 1, "village": "旧城村"}]

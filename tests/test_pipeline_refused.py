@@ -123,7 +123,7 @@ def test_encrypted_workbook(tmp_path, db, baseline):
     assert errors == [f"{FILE} / 文件已加密或受密码保护，请去除密码后重新报送"]
 
 
-@pytest.mark.parametrize("name", [FILE, "红河州_20220331.csv", "红河州_20220331.xls"])
+@pytest.mark.parametrize("name", [FILE, "红河州_20220331.csv"])
 def test_empty_file(tmp_path, db, baseline, name):
     path = tmp_path / name
     path.write_bytes(b"")
@@ -271,7 +271,7 @@ def test_selected_cadres_more_than_identified(tmp_path, db, baseline):
     assert errors == [f"{FILE} / 县级汇总 / 第4行 / 纳入编制组干部数: 500 大于 摸排在外公职人员数 300"]
 
 
-@pytest.mark.parametrize(("stage", "steps"), [(2, 20), (4, 11), (7, 23), (1, 5)])
+@pytest.mark.parametrize(("stage", "steps"), [(2, 20), (7, 23)])
 def test_stage_and_steps_inconsistent(tmp_path, db, baseline, stage, steps):
     data = three_villages()
     data[2][HEADER.index("当前环节")] = stage

@@ -1,0 +1,352 @@
+"""Shared blocks of the overview and drill-down pages: KPI tiles, breadcrumbs, the filter bar, the charts (plotly
+figures built from query-layer frames), reading a chart/table selection, and the big-screen CSS.
+
+Charts never define a figure: they draw frames of hometown.overview / hometown.village. Every chart states the
+reporting dates it rests on. A selection (plotly ``on_select`` or ``st.dataframe`` single-row) is read by
+``selected_value`` from the widget's state dict, which AppTest can inject by the widget key:
+``at.session_state[key] = {"selection": {"points": [{"customdata": [code]}]}}`` for a chart,
+``{"selection": {"rows": [i], "columns": [], "cells": []}}`` for a table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from hometown import fmt
+from hometown.region import Region
+from hometown.scope import Filters
+
+REGION_PAGE = "pages/region.py"
+VILLAGE_PAGE = "pages/village.py"
+OVERVIEW_PAGE = "pages/overview.py"
+
+# ------------------------------------------------------------------------------------------------------ KPI tiles
+
+
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    value: Callable[[dict], str]
+    note: Callable[[dict], str | None] = lambda r: None
+    help: str | None = None
+
+
+def _n(name: str, unit: str = "") -> Callable[[dict], str]:
+    return lambda r: fmt.count(r.get(name), unit)
+
+
+KPI_TILES: tuple[Tile, ...] = (
+    Tile("任务村", _n("task_villages", "个"),
+         lambda r: f"{r.get('prefectures_reported') or 0} 个州市已报送", "各州市报表中列出的任务村数"),
+    Tile("规划编制组", _n("planning_groups", "个"), lambda r: f"组建率 {fmt.percent(r.get('group_rate'))}"),
+    Tile("编制组成员", _n("group_members", "人"), lambda r: f"乡贤能人 {fmt.count(r.get('local_talents'))}"),
+    Tile("其中公职人员", _n("civil_servants", "人"),
+         lambda r: f"每组 {fmt.plain(r.get('civil_servants_per_group'), 1)} 人"),
+    Tile("干部回乡", _n("cadre_visits", "人次"), lambda r: f"村均 {fmt.plain(r.get('visits_per_village'), 1)} 人次"),
+    Tile("收集需求", _n("needs_total", "条"),
+         lambda r: f"已纳入 {fmt.count(r.get('needs_adopted'))} · {fmt.percent(r.get('adoption_rate'))}"),
+    Tile("村民参与", _n("villager_participation", "人次"),
+         lambda r: f"村均 {fmt.plain(r.get('participation_per_village'), 0)} 人次"),
+    Tile("规划成果完成", _n("plans_completed", "个"), lambda r: f"完成率 {fmt.percent(r.get('completion_rate'))}",
+         "规划状态为成果完成、已审查、已审批或已入库的村"),
+    Tile("成果入库", _n("plans_in_database", "个"), lambda r: f"入库率 {fmt.percent(r.get('database_rate'))}"),
+    Tile("项目资金", lambda r: fmt.money_wan(r.get("funding_wan")),
+         lambda r: f"村均 {fmt.money_wan(r.get('funding_per_village'))}"),
+)
+
+
+def kpi_tiles(row: dict, columns: int = 5, tiles: tuple[Tile, ...] = KPI_TILES) -> None:
+    """The KPI tiles of a totals row (hometown.overview.totals), ``columns`` per line."""
+    for start in range(0, len(tiles), columns):
+        cols = st.columns(columns)
+        for col, tile in zip(cols, tiles[start:start + columns]):
+            with col:
+                st.metric(tile.label, tile.value(row), delta=tile.note(row), delta_color="off", delta_arrow="off",
+                          help=tile.help, border=True)
+
+
+def as_of_caption(frame_or_row: pl.DataFrame | dict) -> str:
+    """'数据截至 …' of a frame with as_of_min/as_of_max (or as_of) columns, or of a row dict."""
+    if isinstance(frame_or_row, dict):
+        return fmt.as_of_range(frame_or_row.get("as_of_min"), frame_or_row.get("as_of_max"))
+    frame = frame_or_row
+    if frame.height == 0:
+        return fmt.as_of_range(None)
+    if "as_of_min" in frame.columns:
+        return fmt.as_of_range(frame["as_of_min"].min(), frame["as_of_max"].max())
+    return fmt.as_of_range(frame["as_of"].min(), frame["as_of"].max())
+
+
+# ---------------------------------------------------------------------------------------------- URLs and crumbs
+
+
+def link_params(filters: Filters, **extra) -> dict[str, str]:
+    from ui.common import url_params
+
+    return url_params(filters, **extra)
+
+
+def region_link(code: str) -> tuple[str, dict]:
+    """(page, extra params) opening a region or village code."""
+    from hometown.region import level_of
+
+    if level_of(code) == "village":
+        return VILLAGE_PAGE, {"code": code}
+    return REGION_PAGE, {"code": code}
+
+
+def open_region(code: str, filters: Filters) -> None:
+    """Go to the page of a region or village, keeping the filters in the URL."""
+    page, extra = region_link(code)
+    st.switch_page(page, query_params=link_params(filters, **extra))
+
+
+def breadcrumbs(trail: list[Region], filters: Filters, scope_allows: Callable[[str], bool]) -> None:
+    """云南省 › 红河州 › 弥勒市 › 村: each level a link (keeping the filters), the last one plain text."""
+    with st.container(horizontal=True, gap="small", vertical_alignment="center", key="crumbs"):
+        for i, region in enumerate(trail):
+            last = i == len(trail) - 1
+            if last or not scope_allows(region.code):
+                st.markdown(f"**{region.name}**" if last else region.name, width="content")
+            else:
+                page, extra = region_link(region.code)
+                st.page_link(page, label=region.name, query_params=link_params(filters, **extra))
+            if not last:
+                st.markdown("›", width="content")
+
+
+# ------------------------------------------------------------------------------------------------- filter bar
+
+
+def _set_param(name: str, key: str, encode: Callable[[Any], str | None]) -> None:
+    value = encode(st.session_state.get(key))
+    if value is None:
+        if name in st.query_params:
+            del st.query_params[name]
+    else:
+        st.query_params[name] = value
+
+
+def filter_bar(filters: Filters, years: list[int], dates: list[date], prefix: str) -> None:
+    """Task year and reporting date, kept in the URL (?year=…&asof=…) so every view has a shareable link.
+
+    The widget keys carry the URL's value, so a link that changes the URL (a breadcrumb, the browser's back button)
+    gets fresh widgets showing it rather than the session's old choice.
+    """
+    c_year, c_date = st.columns(2)
+    year_options = [None] + list(years)
+    if filters.task_year and filters.task_year not in year_options:
+        year_options.append(filters.task_year)
+    year_key = f"{prefix}_year_{filters.task_year}"
+    c_year.selectbox("任务年度", year_options, index=year_options.index(filters.task_year), key=year_key,
+                     format_func=lambda y: "全部年度" if y is None else f"{y}年度",
+                     on_change=_set_param, args=("year", year_key, lambda y: None if y is None else str(y)))
+    date_options = [None] + list(dates)
+    if filters.as_of and filters.as_of not in date_options:
+        date_options.append(filters.as_of)
+    date_key = f"{prefix}_asof_{filters.as_of}"
+    c_date.selectbox("数据日期", date_options, index=date_options.index(filters.as_of), key=date_key,
+                     format_func=lambda d: "最新（各州市最近一期）" if d is None else f"截至 {d.isoformat()}",
+                     on_change=_set_param, args=("asof", date_key, lambda d: None if d is None else d.isoformat()))
+
+
+# ----------------------------------------------------------------------------------------------------- charts
+
+PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"], "locale": "zh-CN"}
+STATIC_CONFIG = {"staticPlot": True, "displayModeBar": False}
+BLUE, TEAL, GOLD, RED = "#1f6fd1", "#13a89e", "#f2b632", "#d64545"
+
+
+@dataclass(frozen=True)
+class Look:
+    """Colours and sizes of a chart: the page's (light, Streamlit theme) or the big screen's (dark)."""
+    big: bool = False
+
+    @property
+    def font(self) -> dict:
+        return {"size": 20, "color": "#dce8ff"} if self.big else {"size": 13}
+
+    def layout(self, fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+        fig.update_layout(height=height, margin={"l": 8, "r": 16, "t": 40 if title else 8, "b": 8},
+                          title={"text": title, "font": {"size": 24 if self.big else 15}} if title else None,
+                          font=self.font, showlegend=fig.layout.showlegend, hoverlabel={"font_size": 14})
+        if self.big:
+            grid = "rgba(160,190,255,0.15)"
+            fig.update_layout(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+            fig.update_xaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0")
+            fig.update_yaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0")
+        return fig
+
+
+def ranking_bars(ranking: pl.DataFrame, look: Look = Look(), height: int = 520, name_col: str = "common_name",
+                 code_col: str = "code") -> go.Figure:
+    """Horizontal bars of completion rate, best on top; each bar carries its region code (customdata) and its own
+    reporting date in the hover and the label."""
+    f = ranking.filter(pl.col("task_villages").fill_null(0) > 0).sort("completion_rate", descending=False,
+                                                                       nulls_last=False)
+    rates = [r or 0 for r in f["completion_rate"].to_list()]
+    labels = [f"{fmt.percent(r)}" for r in f["completion_rate"].to_list()]
+    hover = [f"{n}<br>规划完成率 {fmt.percent(c)}（{fmt.plain(d)}/{fmt.plain(t)}）<br>入库率 {fmt.percent(db)}"
+             f"<br>数据截至 {fmt.date(a)}"
+             for n, c, d, t, db, a in zip(f[name_col], f["completion_rate"], f["plans_completed"], f["task_villages"],
+                                          f["database_rate"], f["as_of"])]
+    fig = go.Figure(go.Bar(
+        x=rates, y=f[name_col].to_list(), orientation="h", customdata=[[c] for c in f[code_col].to_list()],
+        text=labels, textposition="auto", hovertext=hover, hoverinfo="text", marker_color=GOLD if look.big else BLUE,
+        name="规划完成率",
+    ))
+    fig.update_xaxes(tickformat=".0%", range=[0, max(1.0, max(rates, default=0) * 1.05)])
+    fig.update_yaxes(automargin=True)
+    fig.update_layout(showlegend=False, clickmode="event+select", dragmode=False)
+    return look.layout(fig, height)
+
+
+def funnel_chart(funnel: pl.DataFrame, look: Look = Look(), height: int = 380) -> go.Figure:
+    """The 7 stages as a funnel: villages that reached each stage, with the share of the task villages."""
+    names = [f"{s}. {n}" for s, n in zip(funnel["stage"], funnel["name"])]
+    hover = [f"{n}<br>已到达 {fmt.plain(r)} 个村（{fmt.percent(s)}）<br>当前处于该环节 {fmt.plain(a)} 个"
+             for n, r, s, a in zip(names, funnel["reached"], funnel["reached_share"], funnel["at_stage"])]
+    fig = go.Figure(go.Funnel(
+        y=names, x=funnel["reached"].to_list(), textinfo="value+percent initial", hovertext=hover, hoverinfo="text",
+        marker={"color": ["#1f6fd1", "#2a7fd6", "#3590db", "#40a0df", "#13a89e", "#0f9580", "#0b7d62"]},
+        connector={"line": {"color": "rgba(150,150,150,0.4)"}},
+    ))
+    fig.update_yaxes(automargin=True)
+    fig.update_layout(showlegend=False)
+    return look.layout(fig, height)
+
+
+TREND_SERIES = (("completion_rate", "规划完成率", BLUE), ("database_rate", "入库率", TEAL),
+                ("adoption_rate", "需求纳入率", GOLD))
+
+
+def trend_chart(trend: pl.DataFrame, look: Look = Look(), height: int = 380) -> go.Figure:
+    """Rates across reporting dates (each date: every prefecture's latest report on or before it)."""
+    fig = go.Figure()
+    x = [d.isoformat() for d in trend["as_of"].to_list()]
+    for col, label, colour in TREND_SERIES:
+        values = trend[col].to_list()
+        fig.add_trace(go.Scatter(
+            x=x, y=values, name=label, mode="lines+markers", line={"color": colour, "width": 4 if look.big else 2},
+            hovertext=[f"截至 {d}<br>{label} {fmt.percent(v)}<br>任务村 {fmt.plain(t)} 个 · {fmt.plain(p)} 个州市"
+                       for d, v, t, p in zip(x, values, trend["task_villages"], trend["prefectures_reported"])],
+            hoverinfo="text"))
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(type="category")
+    fig.update_layout(legend={"orientation": "h", "y": 1.12, "x": 0}, showlegend=True)
+    return look.layout(fig, height)
+
+
+def timeline_chart(history: pl.DataFrame, stage_names: dict[int, str], height: int = 320) -> go.Figure:
+    """A village's stage over its reporting dates (steps done in the hover)."""
+    x = [d.isoformat() for d in history["as_of"].to_list()]
+    fig = go.Figure(go.Scatter(
+        x=x, y=history["stage"].to_list(), mode="lines+markers+text", line={"shape": "hv", "color": BLUE, "width": 3},
+        marker={"size": 12}, text=[f"{s}.{stage_names.get(s, '')}" for s in history["stage"].to_list()],
+        textposition="top center",
+        hovertext=[f"截至 {d}<br>第{s}环节 {stage_names.get(s, '')}<br>已完成 {n}/28 步 · {p}"
+                   for d, s, n, p in zip(x, history["stage"], history["steps_done"], history["plan_status"])],
+        hoverinfo="text"))
+    fig.update_yaxes(range=[0.5, 7.8], tickvals=list(range(1, 8)),
+                     ticktext=[f"{k}.{stage_names.get(k, '')}" for k in range(1, 8)])
+    fig.update_xaxes(type="category")
+    fig.update_layout(showlegend=False)
+    return Look().layout(fig, height)
+
+
+# -------------------------------------------------------------------------------------------------- selections
+
+
+def selected_value(state: Any, frame: pl.DataFrame | None = None, column: str = "code") -> str | None:
+    """The region code a chart or table selection points at, or None.
+
+    Plotly: the first point's customdata[0] (else its point index into ``frame``). Dataframe: the first selected
+    row's ``column`` in ``frame`` (row numbers are positions in the frame given to st.dataframe, whatever the
+    user's sort).
+    """
+    if not state:
+        return None
+    try:
+        selection = state["selection"]
+    except (KeyError, TypeError):
+        return None
+    points = selection.get("points") or []
+    if points:
+        p = points[0]
+        custom = p.get("customdata")
+        if custom:
+            return str(custom[0] if isinstance(custom, (list, tuple)) else custom)
+        index = p.get("point_index", p.get("point_number"))
+        if frame is not None and index is not None and 0 <= int(index) < frame.height:
+            return str(frame[column][int(index)])
+        return None
+    rows = selection.get("rows") or []
+    if rows and frame is not None and 0 <= int(rows[0]) < frame.height:
+        return str(frame[column][int(rows[0])])
+    return None
+
+
+# ------------------------------------------------------------------------------------------------------- styles
+
+PAGE_CSS = """
+<style>
+[data-testid="stMetricValue"] { font-size: 1.9rem; }
+[data-testid="stMetricDelta"] { font-size: 0.85rem; }
+.st-key-crumbs p { margin: 0; font-size: 1.05rem; }
+.ht-asof { color: #5b6b80; font-size: 0.85rem; margin-top: -0.4rem; }
+.ht-alert-red { color: #c62828; font-weight: 600; }
+.ht-alert-yellow { color: #b7860b; font-weight: 600; }
+</style>
+"""
+
+# The command-room screen: dark, no chrome (header, toolbar, sidebar), nothing to click, fixed to the viewport.
+BIG_SCREEN_CSS = """
+<style>
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stStatusWidget"], footer { display: none !important; }
+html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
+  background: radial-gradient(ellipse at top, #0d2650 0%, #061530 55%, #040d1f 100%) !important;
+  color: #dce8ff; overflow: hidden !important;
+}
+[data-testid="stMainBlockContainer"] { padding: 14px 28px 0 28px !important; max-width: 100% !important; }
+[data-testid="stMain"] { padding: 0 !important; }
+[data-testid="stVerticalBlock"] { gap: 10px; }
+.stApp p, .stApp span, .stApp div { color: inherit; }
+[data-testid="stMetric"] {
+  background: linear-gradient(180deg, rgba(30,80,160,0.35), rgba(10,30,70,0.35));
+  border: 1px solid rgba(90,160,255,0.35) !important; border-radius: 10px; padding: 8px 18px !important;
+}
+[data-testid="stMetricLabel"] p { font-size: 22px !important; color: #8fb8ee !important; }
+[data-testid="stMetricValue"] { font-size: 46px !important; color: #ffd65c !important; line-height: 1.15; }
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] div { font-size: 19px !important; color: #9fd3ff !important; }
+.ht-big-title { text-align: center; font-size: 40px; font-weight: 700; letter-spacing: 6px; color: #eaf3ff;
+  text-shadow: 0 0 18px rgba(80,160,255,0.7); line-height: 1.2; }
+.ht-big-sub { text-align: center; font-size: 19px; color: #8fb8ee; margin-top: 2px; }
+.ht-panel { background: rgba(10,35,80,0.45); border: 1px solid rgba(90,160,255,0.3); border-radius: 10px;
+  padding: 10px 16px; height: 100%; }
+.ht-panel h3 { font-size: 24px; margin: 0 0 6px 0; color: #eaf3ff; font-weight: 600; }
+.ht-panel .ht-asof { font-size: 16px; color: #7f9cc8; margin: 0 0 6px 0; }
+.ht-board { width: 100%; border-collapse: collapse; font-size: 22px; }
+.ht-board td { padding: 7px 6px; border-bottom: 1px solid rgba(90,160,255,0.18); white-space: nowrap; }
+.ht-board td.r { text-align: right; font-variant-numeric: tabular-nums; }
+.ht-board .rank { color: #ffd65c; font-weight: 700; width: 44px; }
+.ht-board .top .rank { color: #ff9f43; }
+.ht-board .bar { display: inline-block; height: 14px; border-radius: 7px; background: linear-gradient(90deg,#1f6fd1,#3fd1c7); }
+.ht-board .date { color: #7f9cc8; font-size: 17px; }
+.ht-alerts { width: 100%; font-size: 21px; border-collapse: collapse; }
+.ht-alerts td { padding: 6px 4px; border-bottom: 1px solid rgba(90,160,255,0.18); }
+.ht-red { color: #ff6b6b; font-weight: 700; } .ht-yellow { color: #ffd65c; font-weight: 700; }
+.ht-pages { text-align: right; font-size: 16px; color: #7f9cc8; }
+</style>
+"""
+
+
+def inject_css(css: str) -> None:
+    st.html(css)
