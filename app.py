@@ -1,18 +1,25 @@
-"""hometown-dispatch: the Streamlit entry point. Builds the navigation and runs the chosen page.
+"""hometown-dispatch: the Streamlit entry point. Signs the user in, builds the navigation and runs the chosen page.
 
-Run with ``make run`` (demo data) or ``streamlit run app.py``; the warehouse is read from $HOMETOWN_DB
-(default data/warehouse.duckdb).
+Run with ``make run`` (demo data and demo users) or ``streamlit run app.py``; the warehouse is read from $HOMETOWN_DB
+(default data/warehouse.duckdb), the users from $HOMETOWN_USERS (default data/users.toml). With no users file, or
+HOMETOWN_AUTH=off, the app runs open (no sign-in, the whole province). Pages a role may not use are absent from
+the navigation (ui/nav.py), not merely hidden.
 """
 
 import streamlit as st
 
+from ui import auth as ui_auth
 from ui.nav import pages_for
 
 st.set_page_config(page_title="干部规划家乡行动调度平台", page_icon="🏞️", layout="wide")
 
+role = ui_auth.gate()  # the login form and st.stop() until someone signs in (when logins are configured)
+
 pages = [
     st.Page(spec.file, title=spec.title, icon=spec.icon or None, url_path=spec.url_path, default=spec.default,
             visibility="visible" if spec.in_menu else "hidden")
-    for spec in pages_for(None)
+    for spec in pages_for(role)
 ]
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+ui_auth.sidebar()
+navigation.run()

@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"village rows of the synthetic set (default {FULL_ROWS:,}; --quick {QUICK_ROWS:,})")
     p.add_argument("--baseline-budget", type=float, metavar="S",
                    help="seconds the naive baseline may run before the rest is extrapolated by rows "
-                        "(default 240; --quick 15)")
+                        "(default 240; --quick 8)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON})")
     p.add_argument("--strict", action="store_true", help="exit 1 when any target is missed")
     return p
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     rows_n = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)
     if rows_n < 16:
         parser.error("--rows must be at least 16 (one row per prefecture)")
-    budget = args.baseline_budget if args.baseline_budget is not None else (15.0 if args.quick else 240.0)
+    budget = args.baseline_budget if args.baseline_budget is not None else (8.0 if args.quick else 240.0)
 
     t0 = time.perf_counter()
     rows: list[Row] = []

@@ -9,7 +9,10 @@ payloads) with ``register``; each is independent and selectable with ``--only NA
 from __future__ import annotations
 
 import itertools
+import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,30 +100,82 @@ def _loaded_rows(results) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------------- demo
 
 
-@register("demo", "the built-in demo: write_demo, then ingest into a fresh warehouse")
-def demo_section(ctx: Context) -> list[Row]:
-    case = "full demo"
-    try:
-        from pipelines.demo import write_demo
-    except ImportError as exc:
-        ctx.log(f"demo: pipelines.demo not importable ({exc})")
-        return [Row("demo", f"{case}: demo not available (pipelines.demo missing)", "skipped", None, "",
-                    f"< {DEMO_TARGET_SECONDS:g} s", None)]
-    from pipelines.ingest import collect_files, ingest
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_TIMEOUT = 600  # seconds; a hung writer (e.g. a forked worker) must not hang the benchmark
 
-    ctx.log("demo: write_demo …")
-    write = measure(lambda out: (out, write_demo(out, seed=DEMO_SEED)), ctx.repeats, ctx.budget(40, 20),
-                    setup=lambda: ctx.new_dir("demo"))
-    demo_dir = write.result[0]
-    files = collect_files([demo_dir])
-    ctx.log(f"demo: ingest {len(files)} files …")
-    load = measure(lambda db: ingest(files, db), ctx.repeats, ctx.budget(60, 30), setup=ctx.fresh_db)
-    rows, refused = _loaded_rows(load.result)
+
+def _demo_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pipelines.demo") is not None
+
+
+def _demo_write_cmd(out: Path) -> list[str]:
+    return [sys.executable, "-m", "pipelines", "demo", "--out", str(out), "--seed", str(DEMO_SEED)]
+
+
+def _ingest_cmd(folder: Path, db: Path) -> list[str]:
+    return [sys.executable, "-m", "pipelines", "ingest", str(folder), "--db", str(db), "--quiet"]
+
+
+def _run(cmd: list[str], ok_codes: tuple[int, ...] = (0,)) -> float:
+    """Run a command from the repository root; the CPU seconds it and its own children used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=DEMO_TIMEOUT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in ok_codes:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(cmd[1:4])} exited {done.returncode}: {' | '.join(tail)}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _warehouse_counts(db: Path) -> tuple[int, int, int]:
+    """(files logged, files refused, village rows loaded) of a warehouse, read the way analysts read it."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        files, refused = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status = 'refused') FROM report_log").fetchall()[0]
+        rows = con.execute("SELECT count(*) FROM village_rows").fetchall()[0][0]
+    finally:
+        con.close()
+    return files, refused, rows
+
+
+@register("demo", "the built-in demo as `make demo` builds it: write, then ingest into a fresh warehouse")
+def demo_section(ctx: Context) -> list[Row]:
+    """Fresh processes (`python -m pipelines demo`, then `python -m pipelines ingest`), so that each run pays
+    what a user pays (interpreter, imports, the demo plan, reference data) and no cache of this process helps."""
+    case = "full demo (fresh processes)"
+    if not _demo_available():
+        ctx.log("demo: pipelines.demo not found")
+        return [Row("demo", "full demo: demo not available (pipelines.demo missing)", "skipped", None, "",
+                    f"< {DEMO_TARGET_SECONDS:g} s", None)]
+    repeats = 1 if ctx.quick else ctx.repeats  # the demo load alone is ~15 s: one run in a quick check
+    cpu: dict[str, list[float]] = {"write": [], "ingest": []}
+
+    def write_demo(out: Path) -> Path:
+        cpu["write"].append(_run(_demo_write_cmd(out)))
+        return out
+
+    def load_demo(db: Path) -> Path:
+        cpu["ingest"].append(_run(_ingest_cmd(demo_dir, db), (0, 1)))  # 1: some file refused, counted below
+        return db
+
+    ctx.log("demo: python -m pipelines demo …")
+    write = measure(write_demo, repeats, ctx.budget(40, 20), setup=lambda: ctx.new_dir("demo") / "demo")
+    demo_dir = write.result
+    ctx.log("demo: python -m pipelines ingest …")
+    load = measure(load_demo, repeats, ctx.budget(60, 30), setup=ctx.fresh_db)
+    files, refused, rows = _warehouse_counts(load.result)
     total = write.median + load.median
     return [
-        Row("demo", case, "files / village rows", f"{len(files)} / {rows:,}"),
-        Row("demo", case, f"write_demo ({_runs(write)})", write.median, "s"),
-        Row("demo", case, f"ingest ({_runs(load)})", load.median, "s"),
+        Row("demo", case, "files / village rows", f"{files} / {rows:,}"),
+        Row("demo", case, f"write: python -m pipelines demo ({_runs(write)})", write.median, "s"),
+        Row("demo", case, f"ingest: python -m pipelines ingest ({_runs(load)})", load.median, "s"),
+        Row("demo", case, "CPU seconds, all processes: write / ingest",
+            f"{statistics.median(cpu['write']):.2f} / {statistics.median(cpu['ingest']):.2f}", "s"),
         Row("demo", case, "ingest rows/s", _rate(rows, load.median), "rows/s"),
         Row("demo", case, "warehouse built (write + ingest)", total, "s", f"< {DEMO_TARGET_SECONDS:g} s",
             below(total, DEMO_TARGET_SECONDS)),
@@ -215,7 +270,7 @@ def pipeline_section(ctx: Context) -> list[Row]:
         "check": (lambda: _check_only(files), None),
         "calamine": (lambda: _calamine(files), None),
         "fastexcel": (lambda: _fastexcel(files), None),
-    }, ctx.repeats, ctx.budget(240, 30))
+    }, ctx.repeats, ctx.budget(240, 20))
     ours, check, cal, fx = t["ingest"], t["check"], t["calamine"], t["fastexcel"]
     national_db, results = ours.result
     loaded, refused = _loaded_rows(results)
@@ -236,6 +291,8 @@ def pipeline_section(ctx: Context) -> list[Row]:
             at_most(ratio, RAW_RATIO_TARGET)),
         Row(sec, "ours check_report / raw calamine", "ratio", check.median / cal.median, "×"),
         Row(sec, "ours ingest / fastexcel", "ratio", ours.median / fx.median, "×"),
+        Row(sec, "ours ingest / raw calamine, by CPU time (all threads)", "ratio", ours.cpu_median / cal.cpu_median,
+            "×"),
         Row(sec, "CPU time, all threads: ours ingest / check_report / calamine / fastexcel", "seconds (cpu)",
             " / ".join(f"{x.cpu_median:.2f}" for x in (ours, check, cal, fx)), "s"),
     ]

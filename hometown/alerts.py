@@ -80,8 +80,3 @@ def counts(scope: Scope, filters: Filters | None = None) -> pl.DataFrame:
         return pl.DataFrame(schema={"alert_type": pl.Utf8, "alert_label": pl.Utf8, "level": pl.Utf8, "n": pl.UInt32})
     return (frame.group_by("alert_type", "alert_label", "level", maintain_order=True).agg(n=pl.len()))
 
-
-def current_keys(scope: Scope | None = None) -> set[str]:
-    """The alert_keys raised by the reports in force (to tell which orders' alerts have cleared)."""
-    frame = alerts(scope or Scope())
-    return set(frame["alert_key"].to_list())

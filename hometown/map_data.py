@@ -633,6 +633,12 @@ def lnglat_to_pixel(lng: float, lat: float, view: dict, width: int, height: int)
     return x, y
 
 
+# No double-click zoom: with it, deck.gl holds every click back until a double click has been ruled out, and in
+# that window a click can be lost (seen in headless Chromium, where a redraw takes longer than the interval). A
+# click on the map means "open this region", so a double click has nothing to add; zoom stays on the wheel/buttons.
+CONTROLLER = {"doubleClickZoom": False, "dragRotate": False, "touchRotate": False, "keyboard": True}
+
+
 class OfflineDeck(pdk.Deck):
     """A pydeck Deck whose JSON is compact UTF-8 (pydeck indents and escapes: the county map would triple)."""
 
@@ -664,6 +670,9 @@ def deck(model: MapModel, width: int = 1200, height: int = 700) -> OfflineDeck:
         get_fill_color="properties.fill", get_line_color=[255, 255, 255, 255],
         line_width_min_pixels=1 if model.level == "county" else 1.5, line_width_units=String("pixels"),
         auto_highlight=True, highlight_color=[255, 255, 255, 90],
+        # Borders are not pickable: picking them (thousands of path segments) made each click's synchronous pick
+        # ~15× slower, long enough with software WebGL for deck.gl to drop the click (a tap must end in 250 ms).
+        _sub_layer_props={"polygons-stroke": {"pickable": False}},
     )
     layers = [region_layer]
     if model.province_outline:
@@ -689,7 +698,7 @@ def deck(model: MapModel, width: int = 1200, height: int = 700) -> OfflineDeck:
     return OfflineDeck(
         layers=layers, map_provider=None,
         initial_view_state=pdk.ViewState(**view, pitch=0, bearing=0, min_zoom=4, max_zoom=12),
-        views=[pdk.View("MapView", controller=True)], tooltip=TOOLTIP,
+        views=[pdk.View("MapView", controller=CONTROLLER)], tooltip=TOOLTIP,
     )
 
 

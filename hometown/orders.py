@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -327,28 +328,38 @@ ORDER_COLUMNS = {
 }
 
 
-def _orders_sql(scope: Scope, today: date) -> tuple[str, list]:
+def _orders_sql(scope: Scope) -> tuple[str, list]:
     where, params = scope.sql("o")
-    if scope.county_code:
-        where = f"({where})"
     sql = f"""
-SELECT o.*,
-       o.state <> '{CLOSED}' AND o.deadline < CAST(? AS DATE) AS overdue,
-       o.alert_key IS NOT NULL AND o.state <> '{CLOSED}' AND a.alert_key IS NULL AND r.as_of IS NOT NULL
-           AS to_verify,
-       CASE WHEN o.alert_key IS NOT NULL AND a.alert_key IS NULL THEN r.as_of END AS cleared_as_of,
-       date_diff('day', CAST(? AS DATE), o.deadline) AS days_left
+SELECT o.*, r.as_of AS report_as_of
 FROM supervision_orders o
-LEFT JOIN (SELECT DISTINCT alert_key FROM alerts) a ON a.alert_key = o.alert_key
 LEFT JOIN current_reports r ON r.prefecture_code = o.prefecture_code
 WHERE {where}
 """
-    return sql, [today, today, *params]
+    return sql, params
 
 
-def _finish(frame: pl.DataFrame) -> pl.DataFrame:
+@lru_cache(maxsize=8)
+def _alert_keys(version: str, path: str) -> frozenset[str]:
+    """The alert_keys the reports in force raise, once per warehouse version (the alert rules take ~1 s on a
+    whole province; every order list needs them)."""
+    return frozenset(_query("SELECT DISTINCT alert_key FROM alerts", [], path)["alert_key"].to_list())
+
+
+def _derive(frame: pl.DataFrame, today: date, db_path: str | Path | None) -> pl.DataFrame:
+    """Add overdue, to_verify, cleared_as_of, days_left and display_state (see ``orders``)."""
     if frame.height == 0:
         return pl.DataFrame(schema=ORDER_COLUMNS)
+    open_from_alert = frame.filter(pl.col("alert_key").is_not_null() & (pl.col("state") != CLOSED))
+    keys = _alert_keys(db.version(db_path), str(_path(db_path))) if open_from_alert.height else frozenset()
+    cleared = pl.col("alert_key").is_not_null() & ~pl.col("alert_key").is_in(list(keys)) & \
+        pl.col("report_as_of").is_not_null()
+    frame = frame.with_columns(
+        overdue=(pl.col("state") != CLOSED) & (pl.col("deadline") < today),
+        to_verify=cleared & (pl.col("state") != CLOSED),
+        cleared_as_of=pl.when(cleared & (pl.col("state") != CLOSED)).then(pl.col("report_as_of")),
+        days_left=(pl.col("deadline") - pl.lit(today)).dt.total_days(),
+    )
     frame = frame.with_columns(
         display_state=pl.concat_str(
             [pl.col("state"),
@@ -361,34 +372,36 @@ def orders(scope: Scope, *, state: str | None = None, target_level: str | None =
            prefecture_code: str | None = None, county_code: str | None = None, only_overdue: bool = False,
            only_to_verify: bool = False, include_closed: bool = True, today: date | None = None,
            db_path: str | Path | None = None) -> pl.DataFrame:
-    """The orders inside the scope, overdue first, then 待核验, then by deadline; filters are optional.
+    """The orders inside the scope, overdue first, then 待核验, then open before closed, then by deadline.
 
-    Derived columns: overdue (deadline before ``today`` and not 已办结), to_verify (from an alert the reports in
-    force no longer raise), cleared_as_of (the date of that report), days_left, display_state ("整改中·逾期").
+    Derived columns: overdue (deadline before ``today`` and not 已办结), to_verify (issued from an alert that the
+    reports in force no longer raise, and not yet 已办结), cleared_as_of (the date of the report in force then),
+    days_left (negative when overdue), display_state ("整改中·逾期"). Filters are optional.
     """
     today = today or date.today()
-    sql, params = _orders_sql(scope, today)
-    extra = []
+    sql, params = _orders_sql(scope)
     for column, value in (("o.state", state), ("o.target_level", target_level),
                           ("o.prefecture_code", prefecture_code), ("o.county_code", county_code)):
         if value:
-            extra.append(f" AND {column} = ?")
+            sql += f" AND {column} = ?"
             params.append(value)
     if not include_closed:
-        extra.append(f" AND o.state <> '{CLOSED}'")
-    sql = sql + "".join(extra)
-    sql = (f"SELECT * FROM ({sql}) WHERE (NOT ? OR overdue) AND (NOT ? OR to_verify) "
-           "ORDER BY overdue DESC, to_verify DESC, state = '已办结', deadline, order_id")
-    frame = _query(sql, [*params, only_overdue, only_to_verify], db_path)
-    return _finish(frame)
+        sql += f" AND o.state <> '{CLOSED}'"
+    frame = _derive(_query(sql, params, db_path), today, db_path)
+    if only_overdue:
+        frame = frame.filter(pl.col("overdue"))
+    if only_to_verify:
+        frame = frame.filter(pl.col("to_verify"))
+    return frame.sort([pl.col("overdue"), pl.col("to_verify"), pl.col("state") == CLOSED, pl.col("deadline"),
+                       pl.col("order_id")], descending=[True, True, False, False, False])
 
 
 def order(order_id: int, scope: Scope = ALL, *, today: date | None = None,
           db_path: str | Path | None = None) -> dict[str, Any]:
     """One order as a dict (with the derived columns); OrderNotFound outside the scope or when absent."""
-    today = today or date.today()
-    sql, params = _orders_sql(scope, today)
-    frame = _finish(_query(f"SELECT * FROM ({sql}) WHERE order_id = ?", [*params, order_id], db_path))
+    sql, params = _orders_sql(scope)
+    frame = _derive(_query(sql + " AND o.order_id = ?", [*params, order_id], db_path), today or date.today(),
+                    db_path)
     if frame.height == 0:
         raise OrderNotFound(f"督办单（编号 {order_id}）不存在或不在本账号的管辖范围内")
     return frame.row(0, named=True)

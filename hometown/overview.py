@@ -230,12 +230,15 @@ def report_log(scope: Scope, status: str | None = None, prefecture_code: str | N
     """The report log (newest first): every file loaded, accepted or not, with the reasons (messages) in Chinese.
 
     A prefecture or county user sees the files of their prefecture; files whose prefecture could not be told are
-    seen by province users only.
+    seen by province users only. A county user does not get the reasons (messages, warnings): they quote rows of
+    every county of the prefecture's file, other counties' figures included.
     """
     where, params = _ref_scope_sql(scope, "l.prefecture_code")
+    messages, warnings = ("CAST(NULL AS VARCHAR)",) * 2 if scope.county_code else ("l.messages", "l.warnings")
     sql = f"""
         SELECT l.report_id, l.file_name, l.prefecture_code, p.common_name AS prefecture_name, l.as_of, l.loaded_at,
-               l.status, l.village_rows, l.messages, l.warnings, l.superseded_by, l.loaded_by, l.sha256
+               l.status, l.village_rows, {messages} AS messages, {warnings} AS warnings, l.superseded_by,
+               l.loaded_by, l.sha256
         FROM report_log l LEFT JOIN ref_prefecture p ON p.code = l.prefecture_code
         WHERE {where} AND (CAST(? AS VARCHAR) IS NULL OR l.status = CAST(? AS VARCHAR))
           AND (CAST(? AS VARCHAR) IS NULL OR l.prefecture_code = CAST(? AS VARCHAR))

@@ -1,7 +1,7 @@
 """调度督办: the alert board by level, supervision orders (issue, follow, close, print, export) and 倒排工期.
 
 Layout and calls only: alerts come from hometown.alerts, orders and their documents from hometown.orders, the
-forecast from hometown.forecast. The view (?view=alerts|orders|forecast) and the open order (?order=ID) live in
+forecast from hometown.forecast. The view (?view=预警看板|督办单|倒排工期) and the open order (?order=ID) live in
 the URL, as do the filters (?year=…&asof=…).
 """
 
@@ -13,8 +13,9 @@ import polars as pl
 import streamlit as st
 
 from geo import reference
-from hometown import alerts, export, forecast, orders, schedule
-from hometown.scope import Filters
+from hometown import alerts, audit, export, forecast, orders, schedule
+from hometown.scope import Filters, OutOfScope
+from ui import auth as ui_auth
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 
 VIEWS = {"alerts": "预警看板", "orders": "督办单", "forecast": "倒排工期"}
@@ -24,6 +25,41 @@ LEVEL_BADGES = {alerts.RED: ":red-badge[红色预警]", alerts.YELLOW: ":orange-
 STATE_BADGES = {orders.ISSUED: "blue", orders.SIGNED: "violet", orders.RECTIFYING: "orange", orders.CLOSED: "green"}
 # Rules about a county or a prefecture: few rows, shown open; village rules start folded.
 REGION_RULES = ("county_behind", "late_report", "low_adoption")
+
+
+def signed_in_actor() -> str | None:
+    """The signed-in user as recorded on orders ("张三（zhangsan）"); None when the app runs without sign-in."""
+    user = ui_auth.current_user()
+    if not user:
+        return None
+    name, login = user.get("display_name") or "", user.get("username") or ""
+    return f"{name}（{login}）" if name and name != login else login
+
+
+def actor_input(label: str, key: str, scope) -> str:
+    """Who acts: the signed-in user (not editable), or, with no sign-in configured, a name the user types."""
+    me = signed_in_actor()
+    if me:
+        return st.text_input(label, value=me, key=key, disabled=True)
+    return st.text_input(label, value=st.session_state.get("dp_actor") or default_actor(scope), key=key)
+
+
+def record(target: str, detail: str, outcome: str = "ok", action: str = "order") -> None:
+    """The audit trail of every order change (and of refused ones), with who and from where."""
+    audit.record(action, user=ui_auth.current_user(), target=target, detail=detail, outcome=outcome,
+                 client=ui_auth.client())
+
+
+def refused(exc: Exception, target: str) -> None:
+    st.error(str(exc))
+    if isinstance(exc, (OutOfScope, PermissionError)):
+        record(target, str(exc), "refused", action="denied")
+    else:
+        record(target, str(exc), "refused")
+
+
+def logged(fn, target: str, detail: str):
+    return audit.logged(fn, user=ui_auth.current_user(), target=target, detail=detail, client=ui_auth.client())
 
 
 def default_actor(scope) -> str:
@@ -78,16 +114,17 @@ def issue_dialog(alert: dict | None, scope) -> None:
         deadline = st.date_input("办结期限", value=today + timedelta(days=orders.DEFAULT_DAYS), min_value=today,
                                  key="dlg_deadline", format="YYYY-MM-DD")
     with c2:
-        actor = st.text_input("下发人（单位/姓名）", value=st.session_state.get("dp_actor") or default_actor(scope),
-                              key="dlg_actor")
+        actor = actor_input("下发人（单位/姓名）", "dlg_actor", scope)
     if st.button("确认下发", type="primary", key="dlg_submit", icon=":material/send:"):
         try:
             order_id = orders.create_order(
                 target, title=title, items=items.splitlines(), responsible_unit=unit, deadline=deadline,
                 created_by=actor, alert=alert, note=alert["detail"] if alert else None, scope=scope)
         except (orders.OrderError, PermissionError) as exc:
-            st.error(str(exc))
+            refused(exc, target.name or target.code)
             return
+        record(f"督办单 {order_id}号（{target.name or target.code}）",
+               f"下发：{title}；责任单位 {unit}；办结期限 {deadline:%Y-%m-%d}" + (f"；预警 {alert['alert_key']}" if alert else ""))
         st.session_state["dp_actor"] = actor
         flash(f"已下发督办单（{target.name or target.code}）")
         open_order(order_id)
@@ -123,8 +160,10 @@ def manual_target(scope) -> orders.Target | None:
 
 def alert_board(scope, filters: Filters) -> None:
     frame = run(alerts.alerts, scope, filters)
-    open_orders = run(orders.orders, scope, include_closed=False, today=date.today())
-    by_alert = {k: (i, no) for k, i, no in open_orders.select("alert_key", "order_id", "order_no").iter_rows() if k}
+    all_orders = run(orders.orders, scope, today=date.today())
+    open_orders = all_orders.filter(pl.col("state") != orders.CLOSED)
+    # Each alert's latest order (open or closed): the board shows it instead of a second "issue" button.
+    by_alert = {r["alert_key"]: r for r in all_orders.sort("order_id").iter_rows(named=True) if r["alert_key"]}
 
     n_red = frame.filter(pl.col("level") == alerts.RED).height
     n_yellow = frame.height - n_red
@@ -172,8 +211,12 @@ def alert_board(scope, filters: Filters) -> None:
             rows = part.filter(pl.col("alert_type") == rule)
             if rows.height == 0:
                 continue
-            with st.expander(f"{label} · {rows.height} 条", expanded=rule in REGION_RULES,
-                             key=f"dp_exp_{lv}_{rule}"):
+            # Lazy: a folded group's rows (and their buttons) are only built once it is opened.
+            exp = st.expander(f"{label} · {rows.height} 条", expanded=rule in REGION_RULES,
+                              key=f"dp_exp_{lv}_{rule}", on_change="rerun")
+            if not exp.open:
+                continue
+            with exp:
                 for alert in rows.head(ROWS_PER_RULE).iter_rows(named=True):
                     alert_row(alert, by_alert, scope)
                 if rows.height > ROWS_PER_RULE:
@@ -186,13 +229,17 @@ def alert_row(alert: dict, by_alert: dict, scope) -> None:
         with c1:
             st.markdown(f"{LEVEL_BADGES[alert['level']]} {alert['detail']}")
         with c2:
-            if alert["alert_key"] in by_alert:
-                order_id, order_no = by_alert[alert["alert_key"]]
-                if st.button(f"已督办 {order_no}", key=f"see_{safe_key(alert['alert_key'])}", type="tertiary"):
-                    open_order(order_id)
+            earlier = by_alert.get(alert["alert_key"])
+            if earlier and earlier["state"] != orders.CLOSED:
+                if st.button(f"已督办 {earlier['order_no']}", key=f"see_{safe_key(alert['alert_key'])}",
+                             type="tertiary", help=f"当前状态：{earlier['display_state']}，点击查看"):
+                    open_order(earlier["order_id"])
                     st.rerun()
-            elif st.button("下发督办", key=f"issue_{safe_key(alert['alert_key'])}", icon=":material/send:"):
-                issue_dialog(alert, scope)
+            else:
+                label = "再次督办" if earlier else "下发督办"
+                if st.button(label, key=f"issue_{safe_key(alert['alert_key'])}", icon=":material/send:",
+                             help=f"{earlier['order_no']}已办结，但最新报表仍触发此预警" if earlier else None):
+                    issue_dialog(alert, scope)
 
 
 # ------------------------------------------------------------------------------------------------- orders
@@ -237,20 +284,24 @@ def orders_view(scope) -> None:
             f"状态：{state or '全部'}", f"对象：{orders.TARGET_LEVELS.get(level, '全部')}",
             f"州市：{common.get(pref, '全部')}", "只看逾期" if only_overdue else "", "只看待核验" if only_verify else "")
             if p)
-        st.download_button("导出Excel", data=lambda: orders.orders_xlsx(frame, subtitle),
+        st.download_button("导出Excel", data=logged(lambda: orders.orders_xlsx(frame, subtitle),
+                                                   orders.orders_file_name(today), f"{frame.height} 张督办单；{subtitle}"),
                            file_name=orders.orders_file_name(today), mime=export.XLSX_MIME, on_click="ignore",
                            icon=":material/download:", key="dp_orders_xlsx")
 
     ids = everything["order_id"].to_list()
     if not ids:
         return
-    labels = {r["order_id"]: f"{r['order_no']} · {r['target_name']} · {r['display_state']}"
+    # No state in the label: a selectbox keeps its value by label, and the state changes under it.
+    labels = {r["order_id"]: f"{r['order_no']} · {r['target_name']} · {r['title']}"
               for r in everything.iter_rows(named=True)}
     if st.session_state.get("order") not in ids:
-        st.session_state["order"] = ids[0]
+        # First visit or a deep link: ?order=ID (kept by hand, as the label changes with the order's state).
+        linked = st.query_params.get("order", "")
+        st.session_state["order"] = int(linked) if linked.isdigit() and int(linked) in ids else ids[0]
     st.divider()
-    order_id = st.selectbox("查看督办单", ids, key="order", format_func=lambda i: labels.get(i, str(i)),
-                            bind="query-params")
+    order_id = st.selectbox("查看督办单", ids, key="order", format_func=lambda i: labels.get(i, str(i)))
+    st.query_params["order"] = str(order_id)
     order_detail(int(order_id), scope)
 
 
@@ -288,15 +339,16 @@ def order_detail(order_id: int, scope) -> None:
         if o["state"] != orders.CLOSED:
             nxt = orders.NEXT_STATE[o["state"]]
             a1, a2, a3 = st.columns([2, 3, 1], vertical_alignment="bottom")
-            actor = a1.text_input("经办人（单位/姓名）", value=st.session_state.get("dp_actor") or default_actor(scope),
-                                  key=f"dp_actor_{order_id}")
+            with a1:
+                actor = actor_input("经办人（单位/姓名）", f"dp_actor_{order_id}", scope)
             note = a2.text_input("办理说明（选填）", key=f"dp_note_{order_id}_{o['state']}")
             if a3.button(orders.ACTIONS[nxt], type="primary", key=f"dp_go_{order_id}_{nxt}", width="stretch"):
                 try:
                     orders.transition(order_id, nxt, actor=actor, note=note or None, scope=scope)
                 except (orders.OrderError, PermissionError) as exc:
-                    st.error(str(exc))
+                    refused(exc, o["order_no"])
                 else:
+                    record(o["order_no"], f"{orders.ACTIONS[nxt]}：{o['state']} → {nxt}" + (f"；{note}" if note else ""))
                     st.session_state["dp_actor"] = actor
                     flash(f"{o['order_no']}：已{orders.ACTIONS[nxt]}，当前状态「{nxt}」")
                     st.rerun()
@@ -309,8 +361,9 @@ def order_detail(order_id: int, scope) -> None:
                     try:
                         orders.change_deadline(order_id, new_deadline, actor=actor, reason=reason, scope=scope)
                     except (orders.OrderError, PermissionError) as exc:
-                        st.error(str(exc))
+                        refused(exc, o["order_no"])
                     else:
+                        record(o["order_no"], f"调整期限：{o['deadline']:%Y-%m-%d} → {new_deadline:%Y-%m-%d}；{reason}")
                         flash(f"{o['order_no']}：办结期限已调整为 {new_deadline:%Y-%m-%d}")
                         st.rerun()
             with e2.expander("报送整改进展"):
@@ -319,8 +372,9 @@ def order_detail(order_id: int, scope) -> None:
                     try:
                         orders.add_note(order_id, progress, actor=actor, scope=scope)
                     except (orders.OrderError, PermissionError) as exc:
-                        st.error(str(exc))
+                        refused(exc, o["order_no"])
                     else:
+                        record(o["order_no"], f"报送进展：{progress}")
                         flash(f"{o['order_no']}：已记录整改进展")
                         st.rerun()
 
@@ -329,7 +383,8 @@ def order_detail(order_id: int, scope) -> None:
             pl.col("event_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("时间"), pl.col("actor").alias("经办人"),
             pl.col("action").alias("操作"), pl.col("from_state").alias("原状态"), pl.col("to_state").alias("新状态"),
             pl.col("note").alias("说明")), hide_index=True, width="stretch", placeholder="—", key="dp_history")
-        st.download_button("打印督办通知单（Word）", data=lambda: orders.notice_docx(o, history),
+        st.download_button("打印督办通知单（Word）", data=logged(lambda: orders.notice_docx(o, history),
+                                                            orders.notice_file_name(o), "督办通知单"),
                            file_name=orders.notice_file_name(o), mime=orders.DOCX_MIME, on_click="ignore",
                            icon=":material/print:", key=f"dp_docx_{order_id}")
 

@@ -11,8 +11,9 @@ from datetime import date
 import streamlit as st
 
 from geo import reference
-from hometown import export, privacy, rankings, scores
+from hometown import audit, auth, export, privacy, rankings, scores
 from hometown.scope import Filters
+from ui import auth as ui_auth
 from ui.common import current_role, current_scope, filters_from_url, run, url_params, warehouse_ready
 
 LEVEL_OPTIONS = ("prefecture", "county", "village")
@@ -20,6 +21,11 @@ LEVEL_OPTIONS = ("prefecture", "county", "village")
 ALL_YEARS, PROVINCE, LATEST = 0, "", "latest"
 COLUMN_FORMATS = {export.INT: "%d", export.PERCENT: "percent", export.DECIMAL: "localized", export.INDEX: "%.2f",
                   export.SCORE: "%.2f"}
+
+
+def logged(fn, file_name: str, what: str):
+    """A download's data callable that writes the audit row (who, which file) when the file is produced."""
+    return audit.logged(fn, user=ui_auth.current_user(), target=file_name, detail=what, client=ui_auth.client())
 
 
 def column_config(kinds: dict[str, str]) -> dict:
@@ -160,13 +166,20 @@ def ranking_tab() -> None:
         rankings.column_kinds(level)), height=min(38 + 35 * table.height, 700), key="rk_table")
 
     d1, d2, _ = st.columns([1, 1, 4])
-    with d1:
-        st.download_button("下载Excel", data=lambda: export.ranking_xlsx(r, preset_name),
-                           file_name=export.ranking_file_name(r, "xlsx"), mime=export.XLSX_MIME,
-                           on_click="ignore", icon=":material/download:", key="rk_xlsx")
-    with d2:
-        st.download_button("下载CSV", data=lambda: export.ranking_csv(r), file_name=export.ranking_file_name(r, "csv"),
-                           mime=export.CSV_MIME, on_click="ignore", icon=":material/download:", key="rk_csv")
+    if not auth.may(current_role(), auth.EXPORT):
+        d1.caption("导出文件需分析员或管理员账号")
+    else:
+        what = f"{rankings.title(r)}；权重方案 {preset_name}"
+        with d1:
+            st.download_button("下载Excel", data=logged(lambda: export.ranking_xlsx(r, preset_name),
+                                                       export.ranking_file_name(r, "xlsx"), what),
+                               file_name=export.ranking_file_name(r, "xlsx"), mime=export.XLSX_MIME,
+                               on_click="ignore", icon=":material/download:", key="rk_xlsx")
+        with d2:
+            st.download_button("下载CSV", data=logged(lambda: export.ranking_csv(r), export.ranking_file_name(r, "csv"),
+                                                     what),
+                               file_name=export.ranking_file_name(r, "csv"), mime=export.CSV_MIME, on_click="ignore",
+                               icon=":material/download:", key="rk_csv")
     with st.expander("排名方法说明"):
         for item, text in rankings.method_notes(r, preset_name):
             st.markdown(f"**{item}**：{text}")
@@ -214,14 +227,20 @@ def scores_tab() -> None:
     with st.expander(f"各评委评分明细{name_note}"):
         st.dataframe(scores.detail_table(sheet, role), hide_index=True, width="stretch")
     d1, d2, _ = st.columns([1, 1, 4])
+    if not auth.may(role, auth.EXPORT):
+        d1.caption("导出文件需分析员或管理员账号")
+        return
+    what = f"评审结果：{sheet.file_name}（评委姓名{'完整' if privacy.may_see_names(role) else '已脱敏'}）"
     with d1:
-        st.download_button("下载评审结果Excel", data=lambda: scores.results_xlsx(sheet, result, int(awards),
-                                                                           int(laggards), role),
+        st.download_button("下载评审结果Excel", data=logged(lambda: scores.results_xlsx(sheet, result, int(awards),
+                                                                                  int(laggards), role),
+                                                       "大擂台大比武_评审结果.xlsx", what),
                            file_name="大擂台大比武_评审结果.xlsx", mime=export.XLSX_MIME, on_click="ignore",
                            icon=":material/download:", key="sc_xlsx")
     with d2:
-        st.download_button("下载评审结果CSV", data=lambda: export.csv_bytes(table), file_name="大擂台大比武_评审结果.csv",
-                           mime=export.CSV_MIME, on_click="ignore", icon=":material/download:", key="sc_csv")
+        st.download_button("下载评审结果CSV", data=logged(lambda: export.csv_bytes(table), "大擂台大比武_评审结果.csv", what),
+                           file_name="大擂台大比武_评审结果.csv", mime=export.CSV_MIME, on_click="ignore",
+                           icon=":material/download:", key="sc_csv")
 
 
 st.title("大擂台大比武")

@@ -142,6 +142,7 @@ _PUNCT = re.compile(r"[:：,，、;；*＊\"'“”‘’]")
 _BRACKET = re.compile(r"^(.*?)[(\[【]([^()\[\]【】]*)[)\]】]$")
 
 
+@lru_cache(maxsize=1 << 15)
 def header_key(text: str) -> str:
     """Normalise a header cell for matching: simplified, half-width, no spaces, no punctuation."""
     return _PUNCT.sub("", normalise_text(text))
@@ -166,6 +167,7 @@ def alias_table(kind_key: str) -> dict[str, Column]:
     return table
 
 
+@lru_cache(maxsize=1 << 15)
 def match_header(kind_key: str, text: str, band: str | None = None) -> tuple[Column | None, str | None]:
     """Find the column a header names, and the unit in its brackets if any.
 
@@ -190,6 +192,6 @@ def match_header(kind_key: str, text: str, band: str | None = None) -> tuple[Col
     return None, None
 
 
+@lru_cache(maxsize=1 << 12)
 def is_band(text: str) -> bool:
-    key = header_key(text)
-    return any(key == header_key(b) for b in BANDS)
+    return header_key(text) in {header_key(b) for b in BANDS}

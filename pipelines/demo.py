@@ -25,7 +25,7 @@ How each prefecture's files vary (REPORT_SPEC §3), see PROFILES:
            县级汇总, 需求清单
   曲靖市   xlsx; two-row merged headers (编制组人数 over 合计/其中：公职人员, 专项规划 over 产业…), 统计时间：2022.3.28,
            reports on the 28th, ✓/空 flags, the deliberate fall, 县级汇总, 需求清单
-  玉溪市   xlsx; calibrated; extra unknown column 联系人, 合计 rows, hidden 下拉选项 sheet, 县级汇总
+  玉溪市   xlsx; calibrated; extra unknown column 联系人, 合计 rows, hidden 下拉选项 sheet, 县级汇总, 项目资金
   保山市   xls; different column order (村代码 first, numeric), 截止日期：2022-03-31, 1/0 flags, 填报说明 sheet, 县级汇总表
   昭通市   xlsx; numbers typed as text with thousands separators, 项目资金（元）, — for not reported, title with the
            date in brackets, 县级汇总, 项目资金; lagging 镇雄县
@@ -103,10 +103,12 @@ LAGGING_COUNTIES = {
 }
 # Prefectures whose last report(s) never arrived: code → how many of the last dates are missing.
 LATE_PREFECTURES = {"533300": 1, "532800": 2}
-# One village in each of these counties (its first 2022 task village by code) has a group without a civil servant.
+# One village in each of these counties (its first 2022 task village by code, a 村委会 before a community) has a
+# group without a civil servant.
 ZERO_CIVIL_SERVANT_COUNTIES = ("530126", "530581", "532301", "532901", "533102")
-# The one cumulative figure that falls: this county's first 2021 task village (by code), in its prefecture's report
-# at BASE_DATES[report_index], reports about half the cadre visits of the report before.
+# The one cumulative figure that falls: this county's first 2021 task village (by code, as above), in its
+# prefecture's report at BASE_DATES[report_index], reports half the cadre visits it would (fewer than the report
+# before); the next report is right again.
 FIGURE_FALL = {"prefecture_code": "530300", "county_code": "530381", "report_index": 5, "field": "cadre_visits"}
 
 _EPOCH = date(2021, 1, 1)
@@ -456,10 +458,9 @@ def _prefecture_plan(code: str, name: str, common: str, profile: Profile, sel: p
     for m, b in base.items():
         v["base_" + m] = b
         v["denom_" + m] = np.ones(n)
-    sizes = [(k, report_date(profile, d)) for k, d in enumerate(BASE_DATES)]
-    missing = LATE_PREFECTURES.get(code, 0)
-    indices = [k for k, _ in sizes][: len(BASE_DATES) - missing]
-    plan = PrefecturePlan(code, name, common, profile, indices, {k: d for k, d in sizes if k in indices}, v)
+    indices = list(range(len(BASE_DATES) - LATE_PREFECTURES.get(code, 0)))
+    plan = PrefecturePlan(code, name, common, profile, indices,
+                          {k: report_date(profile, BASE_DATES[k]) for k in indices}, v)
     pick = rng.permutation(n)
     plan.needs_sample = np.sort(pick[:30])
     plan.projects_sample = np.sort(pick[30:55])
@@ -513,17 +514,20 @@ def _calibrate_yuxi(plan: PrefecturePlan, rng: np.random.Generator) -> None:
     v["council_thr"] = np.minimum(v["council_thr"], p)
 
 
+def _first_village(v: dict, county: str, year: int) -> int:
+    """Row position of a county's first task village of a year by code, a village (村委会) before a community."""
+    idx = np.flatnonzero((v["county_code"] == county) & (v["task_year"] == year))
+    rural = idx[~v["community"][idx]]
+    idx = rural if rural.size else idx
+    return int(idx[np.argmin(v["village_code"][idx].astype(np.int64))])
+
+
 def _place_anomalies(plans: dict[str, PrefecturePlan]) -> None:
     for county in ZERO_CIVIL_SERVANT_COUNTIES:
-        plan = plans[reference.county_prefecture(county)]
-        v = plan.v
-        idx = np.flatnonzero((v["county_code"] == county) & (v["task_year"] == 2022))
-        i = idx[np.argmin(v["village_code"][idx].astype(np.int64))]
-        v["civil_servants"][i] = 0
+        v = plans[reference.county_prefecture(county)].v
+        v["civil_servants"][_first_village(v, county, 2022)] = 0
     plan = plans[FIGURE_FALL["prefecture_code"]]
-    v = plan.v
-    idx = np.flatnonzero((v["county_code"] == FIGURE_FALL["county_code"]) & (v["task_year"] == 2021))
-    plan.fall_village = int(idx[np.argmin(v["village_code"][idx].astype(np.int64))])
+    plan.fall_village = _first_village(plan.v, FIGURE_FALL["county_code"], 2021)
 
 
 def _county_figures(plan: PrefecturePlan, rng: np.random.Generator) -> None:
@@ -618,7 +622,9 @@ def _county_names() -> dict[str, tuple[str, str, str]]:
 
 
 def _village_label(form: str, name: str, core: str, community: bool) -> str:
-    if form == "nbs":
+    """The village as the office writes it: the NBS name (可邑村民委员会), 可邑村委会 or 可邑村. A name whose core
+    already ends in 村 or 社区 (大曼别村村委会) is written in full, as 大曼别村 would name another core."""
+    if form == "nbs" or core.endswith(("村", "社区", "居委会")):
         return name
     if community:
         return core + "社区"
@@ -1124,15 +1130,14 @@ def write_demo(out_dir: Path, seed: int = DEFAULT_SEED, *, workers: int | None =
     if workers > 1:
         import multiprocessing
 
+        # "spawn", not "fork": a forked child inherits polars' and OpenCC's thread pools mid-state and can hang
+        # (seen here). Spawned workers start clean and rebuild the (cached, deterministic) plan themselves.
         try:
-            ctx = multiprocessing.get_context("fork")
-        except ValueError:
-            ctx = None
-        if ctx is not None:
-            # Forked workers inherit the plan already built here (build_plan is cached), so only task tuples travel.
-            with ctx.Pool(workers) as pool:
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
                 list(pool.imap_unordered(_write_one, tasks, chunksize=1))
             return [out_dir / n for n in names]
+        except OSError:  # no process pool here (no /dev/shm, a sandbox): write them in this process
+            pass
     for task in tasks:
         _write_one(task)
     return [out_dir / n for n in names]

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from geo import reference
+from pipelines import safety
 from pipelines.read import REPORT_SUFFIXES
 from pipelines.report import CheckedReport, check_report
 from pipelines.warehouse import VILLAGE_FIELDS, insert_frame, writing
@@ -78,35 +79,56 @@ def collect_files(paths: Iterable[Path | str]) -> list[Path]:
 
 def ingest(paths: Iterable[Path | str], db_path: Path | str, *, loaded_by: str | None = None,
            on_result: Callable[[IngestResult], None] | None = None, as_of_limit: date | None = None,
-           data_by_path: dict[Path, bytes] | None = None) -> list[IngestResult]:
-    """Check and load files; every file is logged; the new warehouse is published once, at the end."""
+           data_by_path: dict[Path, bytes] | None = None,
+           expected_prefecture: str | None = None) -> list[IngestResult]:
+    """Check and load files; every file is logged; the new warehouse is published once, at the end.
+
+    ``expected_prefecture`` (a prefecture user's upload): a report of any other prefecture is refused, with the
+    reason, even when it would otherwise load. Files over the size limit (pipelines/safety.py) are refused unread.
+    """
     files = collect_files(paths) if data_by_path is None else list(data_by_path)
     results: list[IngestResult] = []
     with writing(db_path) as con:
         for path in files:
+            data, problem = None, None
             if data_by_path is not None:
                 data = data_by_path[path]
+                problem = safety.check_size(len(data))
             else:
                 try:
-                    data = path.read_bytes()
+                    problem = safety.check_size(path.stat().st_size)  # before reading a byte of it
+                    if problem is None:
+                        data = path.read_bytes()
                 except OSError as exc:
-                    data = None
-                    result = IngestResult(path.name, REFUSED, errors=[f"{path.name}: 无法打开文件：{exc.strerror or exc}"])
-                    _log(con, result, sha256="", loaded_by=loaded_by)
-            if data is not None:
-                result = _load_one(con, path, data, loaded_by, as_of_limit)
+                    problem = f"无法打开文件：{exc.strerror or exc}"
+            if problem is not None:
+                result = IngestResult(path.name, REFUSED, errors=[f"{path.name}: {problem}"])
+                _log(con, result, sha256=hashlib.sha256(data).hexdigest() if data is not None else "",
+                     loaded_by=loaded_by)
+            else:
+                result = _load_one(con, path, data, loaded_by, as_of_limit, expected_prefecture)
             results.append(result)
             if on_result:
                 on_result(result)
     return results
 
 
+def _other_prefecture(file_name: str, found: str | None, expected: str | None) -> str | None:
+    """The reason a report of another prefecture is refused to a prefecture user, or None."""
+    if not expected or not found or found == expected:
+        return None
+    return (f"{file_name}: 该文件是{reference.prefecture_name(found)}的报表，本账号只能报送"
+            f"{reference.prefecture_name(expected)}的报表")
+
+
 def _load_one(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, loaded_by: str | None,
-              as_of_limit: date | None) -> IngestResult:
+              as_of_limit: date | None, expected_prefecture: str | None = None) -> IngestResult:
     sha = hashlib.sha256(data).hexdigest()
     earlier = con.execute(
         "SELECT report_id, prefecture_code, as_of FROM reports WHERE sha256 = ? AND status IN ('accepted', 'superseded') "
         "ORDER BY report_id LIMIT 1", [sha]).fetchall()
+    if earlier and _other_prefecture(path.name, earlier[0][1], expected_prefecture):
+        earlier = None  # not this user's to call a duplicate: checked (and refused) below like any other file
     if earlier:
         earlier = earlier[0]
         result = IngestResult(path.name, DUPLICATE, earlier[1], earlier[2],
@@ -114,6 +136,9 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, loaded_by
         _log(con, result, sha, loaded_by)
         return result
     checked = check_report(path, data, as_of_limit=as_of_limit)
+    wrong_prefecture = _other_prefecture(path.name, checked.prefecture_code, expected_prefecture)
+    if wrong_prefecture:
+        checked.errors.insert(0, wrong_prefecture)
     if not checked.ok:
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of, errors=checked.errors,
                               warnings=checked.warnings)

@@ -15,6 +15,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
+from pipelines import safety
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 CSV_SUFFIXES = {".csv"}
 REPORT_SUFFIXES = EXCEL_SUFFIXES | CSV_SUFFIXES
@@ -60,6 +62,11 @@ def _read_excel(name: str, suffix: str, data: bytes) -> list[Sheet]:
         raise UnreadableFile(f"{name}: 不是有效的 Excel 文件（内容与扩展名 {suffix} 不符）")
     if suffix == ".xls" and not data.startswith(OLE_MAGIC):
         raise UnreadableFile(f"{name}: 不是有效的 Excel 97-2003 (.xls) 文件")
+    if data.startswith(ZIP_MAGIC):
+        # Zip-bomb checks on the central directory before the parser inflates anything (pipelines/safety.py).
+        problem = safety.check_zip(data)
+        if problem:
+            raise UnreadableFile(f"{name}: {problem}")
     try:
         reader = fastexcel.read_excel(data)
     except Exception as exc:  # calamine's errors are English and technical; keep them as detail

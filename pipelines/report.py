@@ -26,7 +26,8 @@ from pipelines.columns import (
 from pipelines.header import Layout, detect_layout
 from pipelines.read import Sheet, UnreadableFile, read_sheets
 from pipelines.values import (
-    NOT_REPORTED, find_dates, normalise_series, parse_date, parse_flag, parse_int, parse_number, parse_date_text, today,
+    NOT_REPORTED, date_mapping, find_dates, flag_expr, int_expr, mapped_expr, normalise_series, normalised_expr,
+    normalised_lookup, number_expr, parse_date, parse_date_text, parse_number, today,
 )
 
 # At most this many messages of one kind (same sheet, column and problem); the rest are counted.
@@ -235,96 +236,106 @@ def _report_bad(errors: _Messages, sheet: Sheet, layout: Layout, field_name: str
 
 def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.DataFrame, prefecture_code: str,
                 errors: _Messages, warnings: _Messages) -> pl.DataFrame:
+    """Every mapped column parsed by its type, and every faulty cell reported.
+
+    All columns are parsed in ONE polars select (values and fault masks side by side): a sheet costs a handful
+    of passes over its data however many columns it has. Only the distinct texts that need Python (OpenCC,
+    stage names, dates) are looked up in Python.
+    """
     kind = layout.kind
-    out: dict[str, pl.Series] = {"excel_row": rows["_row"]}
-    n = rows.height
-    for field_name, m in layout.mapped.items():
-        col, raw = m.column, rows[m.grid_col]
+    mapped = layout.mapped
+    text_kinds = (TEXT, STATUS, CHOICE, FLAG)
+    needs_norm = [m.grid_col for f, m in mapped.items() if m.column.kind in text_kinds and f != "notes"]
+    distinct = (rows.select(pl.concat_list([pl.col(c).cast(pl.String) for c in needs_norm]).explode().unique())
+                .to_series().to_list() if needs_norm else [])
+    lookup = normalised_lookup(distinct)
+
+    exprs: list[pl.Expr] = [pl.col("_row").alias("excel_row")]
+    checks: list[tuple[str, str, str, str]] = []  # (mask column, field, expected, grid column)
+
+    def check(mask: pl.Expr, field_name: str, expected: str, grid_col: str) -> None:
+        name = f"_bad{len(checks)}"
+        exprs.append(mask.fill_null(False).alias(name))
+        checks.append((name, field_name, expected, grid_col))
+
+    for field_name, m in mapped.items():
+        col, raw, g = m.column, pl.col(m.grid_col), m.grid_col
         if col.kind == TEXT:
-            values = normalise_series(raw) if field_name != "notes" else raw.str.strip_chars()
-            values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
+            text = raw.str.strip_chars() if field_name == "notes" else normalised_expr(g, lookup)
+            value = pl.when(text != "").then(text)
             if col.required:
-                _report_bad(errors, sheet, layout, field_name, rows, values.is_null(), "为空，该列必须填写",
-                            raw_col=m.grid_col)
-            out[field_name] = values
+                check(value.is_null(), field_name, "为空，该列必须填写", g)
         elif col.kind in (INT, YEAR):
-            values, bad = parse_int(raw)
-            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是整数")
+            parsed, bad = int_expr(raw)
+            check(bad, field_name, "不是整数", g)
             if col.kind == YEAR:
                 lo, hi = YEAR_RANGE
-                out_of_range = values.is_not_null() & ((values < lo) | (values > hi))
-                _report_bad(errors, sheet, layout, field_name, rows, out_of_range, f"超出范围，任务年度应在{lo}–{hi}之间")
+                out_of_range = parsed.is_not_null() & ((parsed < lo) | (parsed > hi))
+                check(out_of_range, field_name, f"超出范围，任务年度应在{lo}–{hi}之间", g)
+                value = parsed
             else:
-                negative = values.is_not_null() & (values < 0)
-                _report_bad(errors, sheet, layout, field_name, rows, negative, "为负数，应为不小于0的整数")
-                out_of_range = negative
+                out_of_range = parsed.is_not_null() & (parsed < 0)
+                check(out_of_range, field_name, "为负数，应为不小于0的整数", g)
                 if field_name == "steps_done":
-                    over = values.is_not_null() & (values > stages.STEPS_TOTAL)
-                    _report_bad(errors, sheet, layout, field_name, rows, over,
-                                f"超出范围，已完成步骤数应在0–{stages.STEPS_TOTAL}之间")
+                    over = parsed.is_not_null() & (parsed > stages.STEPS_TOTAL)
+                    check(over, field_name, f"超出范围，已完成步骤数应在0–{stages.STEPS_TOTAL}之间", g)
                     out_of_range = out_of_range | over
+                # A value already refused is left out of the rules below, so one fault gives one reason, not two
+                # (编制组人数 -3 is not also "其中公职人员 3 大于 编制组人数 -3").
+                value = pl.when(~out_of_range.fill_null(False)).then(parsed)
             if col.required and field_name not in MAY_BE_NOT_REPORTED:
-                _report_bad(errors, sheet, layout, field_name, rows, values.is_null() & ~bad, "为空，该列必须填写")
-            # A value already refused is left out of the rules below, so one fault gives one reason, not two
-            # (编制组人数 -3 is not also "其中公职人员 3 大于 编制组人数 -3").
-            out[field_name] = pl.select(pl.when(out_of_range).then(None).otherwise(values)).to_series()
+                check(parsed.is_null() & ~bad, field_name, "为空，该列必须填写", g)
         elif col.kind == MONEY:
-            values, bad = parse_number(raw)
-            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是数字")
-            negative = values.is_not_null() & (values < 0)
-            _report_bad(errors, sheet, layout, field_name, rows, negative, "为负数，金额应不小于0")
+            parsed, bad = number_expr(raw)
+            check(bad, field_name, "不是数字", g)
+            check(parsed.is_not_null() & (parsed < 0), field_name, "为负数，金额应不小于0", g)
             unit = m.unit or "万元"
             if unit not in MONEY_UNITS:
                 errors.add(f"表头单位「{unit}」无法识别，应为 元、万元 或 亿元", sheet=sheet.name, column=m.header)
-                factor = 1.0
-            else:
-                factor = MONEY_UNITS[unit]
             if col.required:
-                _report_bad(errors, sheet, layout, field_name, rows, values.is_null() & ~bad, "为空，该列必须填写")
-            out[field_name] = values * factor
+                check(parsed.is_null() & ~bad, field_name, "为空，该列必须填写", g)
+            value = parsed * MONEY_UNITS.get(unit, 1.0)
         elif col.kind == FLAG:
-            values, bad = parse_flag(raw)
-            _report_bad(errors, sheet, layout, field_name, rows, bad, "无法识别，应为 是/否、✓/空、1/0 或 已完成/未完成")
-            out[field_name] = values
+            value, bad = flag_expr(raw, normalised_expr(g, lookup))
+            check(bad, field_name, "无法识别，应为 是/否、✓/空、1/0 或 已完成/未完成", g)
         elif col.kind == STAGE:
-            uniq = raw.drop_nulls().unique().to_list()
-            mapping = {u: stages.parse_stage(u) for u in uniq}
-            values = raw.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.Int64)
+            texts = rows[g].drop_nulls().unique().to_list()
+            value = mapped_expr(raw, {u: stages.parse_stage(u) for u in texts}, pl.Int64)
             present = raw.str.strip_chars().fill_null("") != ""
-            _report_bad(errors, sheet, layout, field_name, rows, present & values.is_null(),
-                        "不是有效的环节，应为1–7或环节名称（" + "、".join(stages.stage_names().values()) + "）")
-            _report_bad(errors, sheet, layout, field_name, rows, ~present, "为空，该列必须填写")
-            out[field_name] = values
+            check(present & value.is_null(), field_name,
+                  "不是有效的环节，应为1–7或环节名称（" + "、".join(stages.stage_names().values()) + "）", g)
+            check(~present, field_name, "为空，该列必须填写", g)
         elif col.kind == STATUS:
-            values = normalise_series(raw)
+            text = normalised_expr(g, lookup)
             # —, -, / mean "not reported": null, so that the status is derived from the stage.
-            unset = (values == "") | raw.str.strip_chars().is_in(NOT_REPORTED)
-            values = pl.select(pl.when(unset).then(None).otherwise(values)).to_series()
-            bad = values.is_not_null() & ~values.is_in(list(stages.PLAN_STATUSES))
-            _report_bad(errors, sheet, layout, field_name, rows, bad,
-                        "不是有效的规划状态，应为 " + "/".join(stages.PLAN_STATUSES))
-            out[field_name] = values
+            unset = ((text == "") | raw.str.strip_chars().is_in(NOT_REPORTED)).fill_null(True)
+            value = pl.when(~unset).then(text)
+            check(value.is_not_null() & ~value.is_in(list(stages.PLAN_STATUSES)), field_name,
+                  "不是有效的规划状态，应为 " + "/".join(stages.PLAN_STATUSES), g)
         elif col.kind == CHOICE:
-            values = normalise_series(raw)
-            values = pl.select(pl.when(raw.str.strip_chars().is_in(NOT_REPORTED)).then(None).otherwise(values)).to_series()
-            uniq = values.drop_nulls().unique().to_list()
-            mapping = {u: next((c for c in col.choices if c in u), None) for u in uniq}
-            mapping = {k: v for k, v in mapping.items() if k}
-            chosen = values.replace_strict(list(mapping) or [""], list(mapping.values()) or [None], default=None,
-                                           return_dtype=pl.String)
-            bad = values.is_not_null() & (values != "") & chosen.is_null()
-            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是有效的取值，应为 " + "/".join(col.choices))
-            out[field_name] = chosen
+            text = pl.when(~raw.str.strip_chars().is_in(NOT_REPORTED).fill_null(False)).then(normalised_expr(g, lookup))
+            choice_of = {n: next((c for c in col.choices if c in n), None) for n in set(lookup.values()) if n}
+            value = mapped_expr(text, {k: v for k, v in choice_of.items() if v}, pl.String)
+            check(text.is_not_null() & (text != "") & value.is_null(), field_name,
+                  "不是有效的取值，应为 " + "/".join(col.choices), g)
         elif col.kind == CODE:
-            values = raw.str.strip_chars().str.replace(r"\.0+$", "")
-            values = pl.select(pl.when(values == "").then(None).otherwise(values)).to_series()
-            bad = values.is_not_null() & ~values.str.contains(r"^\d{12}$")
-            _report_bad(errors, sheet, layout, field_name, rows, bad, "不是12位统计用区划代码")
-            out[field_name] = values
+            text = raw.str.strip_chars().str.replace(r"\.0+$", "")
+            value = pl.when(text != "").then(text)
+            check(value.is_not_null() & ~value.str.contains(r"^\d{12}$"), field_name, "不是12位统计用区划代码", g)
         elif col.kind == DATE:
-            values, bad = parse_date(raw)
-            out[field_name] = values  # the reporting date is checked file-wide in _resolve_as_of
-    frame = pl.DataFrame(out, height=n) if out else pl.DataFrame({"excel_row": rows["_row"]})
+            # The reporting date is checked file-wide in _resolve_as_of.
+            value = mapped_expr(raw, date_mapping(rows[g].drop_nulls().unique().to_list()), pl.Date)
+        else:
+            continue
+        exprs.append(value.alias(field_name))
+
+    evaluated = rows.select(exprs)
+    if checks:
+        faulty = evaluated.select([pl.col(name).any() for name, *_ in checks]).row(0)
+        for (name, field_name, expected, grid_col), any_bad in zip(checks, faulty):
+            if any_bad:
+                _report_bad(errors, sheet, layout, field_name, rows, evaluated[name], expected, raw_col=grid_col)
+    frame = evaluated.drop([name for name, *_ in checks])
     if layout.unknown:
         extra = rows.select([pl.col(c).alias(h) for c, h in layout.unknown])
         frame = frame.with_columns(extra=extra.select(pl.struct(pl.all()).struct.json_encode()).to_series())

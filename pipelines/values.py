@@ -16,6 +16,8 @@ import polars as pl
 
 from geo.text import INVISIBLE_PATTERN, t2s
 
+_INVISIBLE = re.compile(INVISIBLE_PATTERN)
+
 NOT_REPORTED = ["", "—", "——", "-", "--", "－", "–", "/", "／", "\\", "无数据", "未填报", "未上报"]
 
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"．": ".", "，": ",", "－": "-", "＋": "+", "　": ""}
@@ -24,64 +26,92 @@ TRUE_FLAGS = {"是", "✓", "√", "✔", "1", "已完成", "完成", "有", "�
 FALSE_FLAGS = {"否", "0", "未完成", "无", "未成立", "n", "no", "false", "×", "✗", "☐", "没有"}
 
 
-def normalise_series(s: pl.Series) -> pl.Series:
-    """NFKC (full-width → half-width), traditional → simplified, all whitespace removed; null stays null.
+def normalised_lookup(values: list[str]) -> dict[str, str]:
+    """Distinct cell texts → NFKC (full-width → half-width), traditional → simplified, invisible characters removed.
 
-    The conversion runs once over the distinct values joined by newlines: one OpenCC call for the column.
+    One OpenCC call for all of them: the texts are joined by newlines, converted, and split again.
     """
-    s = s.cast(pl.String)
-    uniq = s.drop_nulls().unique()
-    if uniq.len() == 0:
-        return s
-    originals = uniq.to_list()
+    originals = [v for v in values if v is not None]
+    if not originals:
+        return {}
     joined = "\n".join(v.replace("\n", " ") for v in originals)
     converted = t2s(unicodedata.normalize("NFKC", joined)).split("\n")
     if len(converted) != len(originals):  # a converter that changed line structure: do it one by one
         converted = [t2s(unicodedata.normalize("NFKC", v)) for v in originals]
-    mapped = s.replace_strict(originals, converted, default=None, return_dtype=pl.String)
-    return mapped.str.replace_all(INVISIBLE_PATTERN, "")
+    return {o: _INVISIBLE.sub("", c) for o, c in zip(originals, converted)}
 
 
-def _clean_number_text(s: pl.Series) -> pl.Series:
-    s = s.cast(pl.String).str.strip_chars()
-    s = s.str.replace_many(list(_FULLWIDTH.keys()), list(_FULLWIDTH.values()))
-    return s.str.replace_all(r"[,\s]", "")
+def normalised_expr(column: str, lookup: dict[str, str]) -> pl.Expr:
+    """The column's text through a lookup built by ``normalised_lookup``; null stays null."""
+    if not lookup:
+        return pl.col(column).cast(pl.String)
+    return pl.col(column).replace_strict(list(lookup), list(lookup.values()), default=None, return_dtype=pl.String)
 
 
-def _reported(s: pl.Series) -> pl.Series:
-    """Mask of cells that hold a value (not null, not a not-reported marker)."""
-    stripped = s.cast(pl.String).str.strip_chars()
+def normalise_series(s: pl.Series) -> pl.Series:
+    """NFKC, traditional → simplified, invisible characters removed, for one column; null stays null."""
+    s = s.cast(pl.String)
+    lookup = normalised_lookup(s.drop_nulls().unique().to_list())
+    return pl.DataFrame({"x": s}).select(normalised_expr("x", lookup)).to_series()
+
+
+# -- expressions: each returns (value, bad) over a String column expression, evaluated together per sheet
+
+
+def reported_expr(raw: pl.Expr) -> pl.Expr:
+    """Cells that hold a value (not null, not a not-reported marker)."""
+    stripped = raw.cast(pl.String).str.strip_chars()
     return stripped.is_not_null() & ~stripped.is_in(NOT_REPORTED)
 
 
+def number_expr(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    present = reported_expr(raw)
+    cleaned = raw.cast(pl.String).str.strip_chars() \
+        .str.replace_many(list(_FULLWIDTH.keys()), list(_FULLWIDTH.values())).str.replace_all(r"[,\s]", "")
+    parsed = cleaned.cast(pl.Float64, strict=False)
+    value = pl.when(present).then(parsed)
+    return value, (present & parsed.is_null()).fill_null(False)
+
+
+def int_expr(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Whole numbers; 12.0 is 12, 12.5 is not a count."""
+    value, bad = number_expr(raw)
+    fractional = (value.is_not_null() & (value != value.floor())).fill_null(False)
+    return pl.when(~fractional).then(value).cast(pl.Int64, strict=False), bad | fractional
+
+
+def flag_expr(raw: pl.Expr, normalised: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Done-or-not cells: 是/否, ✓/空, 1/0, 已完成/未完成. An empty cell is "not done" (the ✓/空 convention)."""
+    key = normalised.str.to_lowercase().str.replace(r"^(\d)\.0$", "$1")
+    marker = raw.cast(pl.String).str.strip_chars().is_in(NOT_REPORTED[1:]).fill_null(False)
+    true = key.is_in(list(TRUE_FLAGS)).fill_null(False)
+    false = (key.is_null() | (key == "") | key.is_in(list(FALSE_FLAGS))).fill_null(False)
+    value = pl.when(marker).then(None).when(true).then(True).when(false).then(False).otherwise(None)
+    return value, (~marker & ~true & ~false)
+
+
+def mapped_expr(raw: pl.Expr, mapping: dict, dtype) -> pl.Expr:
+    """Values looked up from a Python mapping of the column's distinct texts (stage names, dates)."""
+    if not mapping:
+        return pl.lit(None, dtype=dtype)
+    return raw.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=dtype)
+
+
+def _evaluate(s: pl.Series, build) -> tuple[pl.Series, pl.Series]:
+    out = pl.DataFrame({"x": s.cast(pl.String)}).select([e.alias(n) for n, e in zip(("v", "b"), build(pl.col("x")))])
+    return out["v"], out["b"]
+
+
 def parse_number(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    present = _reported(s)
-    cleaned = _clean_number_text(s)
-    values = cleaned.cast(pl.Float64, strict=False)
-    values = pl.select(pl.when(present).then(values).otherwise(None)).to_series()
-    bad = present & values.is_null()
-    return values, bad
+    return _evaluate(s, number_expr)
 
 
 def parse_int(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Whole numbers; 12.0 is 12, 12.5 is not a count."""
-    values, bad = parse_number(s)
-    fractional = values.is_not_null() & (values != values.floor())
-    ints = pl.select(pl.when(~fractional).then(values).otherwise(None)).to_series().cast(pl.Int64, strict=False)
-    return ints, bad | fractional
+    return _evaluate(s, int_expr)
 
 
 def parse_flag(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Done-or-not cells: 是/否, ✓/空, 1/0, 已完成/未完成. An empty cell is "not done" (the ✓/空 convention)."""
-    key = normalise_series(s).str.to_lowercase()
-    key = key.str.replace(r"^(\d)\.0$", "$1")
-    marker = s.cast(pl.String).str.strip_chars().is_in(NOT_REPORTED[1:])
-    true = key.is_in(list(TRUE_FLAGS))
-    false = key.is_null() | (key == "") | key.is_in(list(FALSE_FLAGS))
-    values = pl.select(pl.when(true).then(True).when(false).then(False).otherwise(None)).to_series()
-    values = pl.select(pl.when(marker).then(None).otherwise(values)).to_series()
-    bad = values.is_null() & ~marker
-    return values, bad
+    return _evaluate(s, lambda c: flag_expr(c, normalised_expr("x", normalised_lookup(s.drop_nulls().unique().to_list()))))
 
 
 _DATE_PATTERNS = [
@@ -90,6 +120,8 @@ _DATE_PATTERNS = [
     re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)"),
 ]
 EXCEL_EPOCH = date(1899, 12, 30)
+# The words that mark the reporting date in a title (截至2022年3月31日, 统计截止：…, 1月1日至3月31日).
+_AS_OF_LABEL = re.compile(r"(截至|截止|至)[^\d]{0,4}$")
 
 
 def parse_date_text(text: str | None) -> date | None:
@@ -115,16 +147,14 @@ def parse_date_text(text: str | None) -> date | None:
     return None
 
 
+def date_mapping(values: list[str]) -> dict[str, date | None]:
+    return {u: parse_date_text(u) for u in values if u is not None}
+
+
 def parse_date(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    present = _reported(s)
-    uniq = s.drop_nulls().unique().to_list()
-    mapping = {u: parse_date_text(u) for u in uniq}
-    values = s.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.Date)
-    return values, present & values.is_null()
-
-
-# 截至 / 截止 / the 至 closing a period, right before a date (spaces and a colon allowed between).
-_AS_OF_LABEL = re.compile(r"(截至|截止|至)\s*[:：]?\s*$")
+    mapping = date_mapping(s.drop_nulls().unique().to_list())
+    return _evaluate(s, lambda c: (mapped_expr(c, mapping, pl.Date),
+                                   (reported_expr(c) & mapped_expr(c, mapping, pl.Date).is_null()).fill_null(False)))
 
 
 def find_dates(text: str, as_of_only: bool = False) -> list[date]:

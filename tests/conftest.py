@@ -15,6 +15,16 @@ BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Logins are off unless a test sets them up (HOMETOWN_AUTH=on and its own HOMETOWN_USERS): a data/users.toml left
+    # by `make run` must not put a login form in front of every page test. Audit rows and kept uploads of the tests
+    # go to a temporary folder, never to data/. Set here so the Streamlit servers of the browser tests inherit them.
+    import os
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="hometown-tests-"))
+    os.environ["HOMETOWN_AUTH"] = "off"
+    os.environ["HOMETOWN_AUDIT"] = str(scratch / "audit.duckdb")
+    os.environ["HOMETOWN_UPLOADS"] = str(scratch / "uploads")
     # Also declared in pyproject.toml; repeated so the marker is known when pytest runs without that config.
     config.addinivalue_line("markers", "browser: end-to-end test in headless Debian chromium against a local Streamlit server")
 

@@ -180,3 +180,36 @@ def test_app_owned_tables_are_not_touched_by_loads(tmp_path, db):
     # and the app's table can still be joined with the current figures
     joined = fetch(db, "SELECT o.order_id, v.village FROM supervision_orders o JOIN village_status v USING (village_key)")
     assert joined == [{"order_id": 1, "village": "旧城村"}]
+
+
+CONTRACT_COLUMNS = {   # REPORT_SPEC §7 and the shared contract: a view may gain columns, never lose one
+    "report_log": "file_name sha256 prefecture_code as_of loaded_at status village_rows messages",
+    "village_status": "prefecture_code prefecture_name county_code county_name township village village_code village_key "
+                      "task_year as_of stage steps_done plan_status group_size civil_servants cadre_visits local_talents "
+                      "meetings villager_participation needs_total needs_adopted plan_industry plan_talent plan_culture "
+                      "plan_ecology plan_organisation special_plans_done council funding_wan notes",
+    "county_summary": "prefecture_code prefecture_name county_code county_name as_of task_villages planning_groups "
+                      "group_members civil_servants cadre_visits needs_total needs_adopted villager_participation meetings "
+                      "councils plans_completed plans_in_database funding_wan identified_civil_servants selected_cadres "
+                      "county_stations township_stations",
+    "needs": "prefecture_code county_code township village village_key content category status est_funding_wan",
+    "projects": "prefecture_code county_code township village village_key project_name source funding_wan status",
+}
+CONTRACT_COLUMNS["village_history"] = CONTRACT_COLUMNS["village_status"]
+CONTRACT_COLUMNS["prefecture_summary"] = " ".join(
+    c for c in CONTRACT_COLUMNS["county_summary"].split() if c not in ("county_code", "county_name"))
+
+
+def test_public_views_keep_the_contract_columns(tmp_path, db):
+    assert load_one(db, honghe(tmp_path, date(2022, 3, 31))).status == "accepted"
+    for view, columns in CONTRACT_COLUMNS.items():
+        have = {r["column_name"] for r in fetch(db, "SELECT column_name FROM information_schema.columns "
+                                                    "WHERE table_name = ?", [view])}
+        assert set(columns.split()) <= have, (view, set(columns.split()) - have)
+    types = {r["column_name"]: r["data_type"] for r in fetch(
+        db, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'village_status'")}
+    assert types["as_of"] == "DATE" and types["council"] == "BOOLEAN" and types["funding_wan"] == "DOUBLE"
+    assert types["plan_industry"] == "BOOLEAN"
+    assert {r["data_type"] for r in fetch(db, "SELECT data_type FROM information_schema.columns "
+                                              "WHERE table_name = 'report_log' AND column_name IN ('as_of', 'loaded_at')")} \
+        == {"DATE", "TIMESTAMP"}

@@ -112,7 +112,7 @@ def test_damaged_workbook(tmp_path, db, baseline):
     path = tmp_path / FILE
     path.write_bytes(good[: len(good) // 2])        # a zip cut off half-way, as a failed upload leaves it
     errors = refuse(db, baseline, path)
-    assert errors[0].startswith(f"{FILE} / ") and "无法读取" in errors[0], errors
+    assert len(errors) == 1 and errors[0].startswith(f"{FILE} / ") and "损坏" in errors[0], errors
 
 
 def test_encrypted_workbook(tmp_path, db, baseline):
@@ -298,6 +298,13 @@ def test_same_village_code_twice(tmp_path, db, baseline):
     reason(errors, FIRST + 2, "村代码", "532504109202", f"第{FIRST}行")
 
 
+def test_village_code_of_another_county(tmp_path, db, baseline):
+    data = three_villages()
+    data[1][HEADER.index("村代码")] = "532503001001"        # a 蒙自市 code on a 弥勒市 row
+    errors = refuse(db, baseline, write(tmp_path, simple_report(data)))
+    reason(errors, FIRST + 1, "村代码", "「532503001001」", "弥勒市")
+
+
 # ------------------------------------------------------------------------------------------------- dates and sources
 
 
@@ -424,8 +431,13 @@ def test_cli_exit_codes(tmp_path):
 
     ok = run_cli(str(good), "--db", str(db))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.count("已接收") >= 2 and "已拒收" not in ok.stdout
+    lines = ok.stdout.splitlines()
+    assert sum(line.startswith("✔ 已接收") for line in lines) == 2 and "已拒收" not in ok.stdout
     assert {r["prefecture_code"] for r in fetch(db, "SELECT prefecture_code FROM village_status")} == {"532500", "530400"}
+
+    again = run_cli(str(good), "--db", str(db))           # the same files again: duplicates, not a failure
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sum(line.startswith("= 重复文件") for line in again.stdout.splitlines()) == 2
 
     mixed = tmp_path / "mixed"
     mixed.mkdir()
@@ -434,9 +446,18 @@ def test_cli_exit_codes(tmp_path):
     write_report(mixed / "玉溪市_20220430.xlsx", simple_report(
         [village(prefecture="玉溪市", county="红塔区", township="玉兴街道", village="荷花社区", group=20)],
         title="玉溪市干部规划家乡行动工作进度统计表", as_of="截至2022年4月30日"))
-    some = run_cli(str(mixed), "--db", str(db))
+    write_csv(mixed / "玉溪市_20220331（更正）.csv", simple_report(
+        [village(prefecture="玉溪市", county="红塔区", township="玉兴街道", village="荷花社区", group=15)],
+        title="玉溪市干部规划家乡行动工作进度统计表"))
+    some = subprocess.run([sys.executable, "-m", "pipelines", "ingest", str(mixed), "--db", str(db)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)   # with the progress bar this time
     assert some.returncode == 1, some.stdout + some.stderr
-    assert "已拒收" in some.stdout and "其中公职人员: 12 大于 编制组人数 9" in some.stdout
+    lines = some.stdout.splitlines()
+    refused = next(i for i, line in enumerate(lines) if line.startswith("✘ 已拒收"))
+    assert "红河州_20220430.xlsx" in lines[refused]
+    assert lines[refused + 1].strip() == "红河州_20220430.xlsx / 村庄进度 / 第4行 / 其中公职人员: 12 大于 编制组人数 9"
+    assert any(line.startswith("↻ 已接收（更正") and "玉溪市_20220331（更正）.csv" in line for line in lines), lines
+    assert any(line.startswith("✔ 已接收") and "玉溪市_20220430.xlsx" in line for line in lines), lines
     # the good file of the same run still loaded
     yuxi = fetch(db, "SELECT as_of, group_size FROM village_status WHERE prefecture_code = '530400'")
     assert yuxi == [{"as_of": date(2022, 4, 30), "group_size": 20}]
@@ -446,6 +467,8 @@ def test_cli_exit_codes(tmp_path):
     before = db.read_bytes()
     missing = run_cli(str(tmp_path / "没有这个文件.xlsx"), "--db", str(db))
     assert missing.returncode == 2 and "没有这个文件.xlsx" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    assert run_cli(str(tmp_path / "empty"), "--db", str(db)).returncode == 2      # a folder without report files
     no_args = subprocess.run([sys.executable, "-m", "pipelines", "ingest"], cwd=ROOT, capture_output=True, timeout=60)
     assert no_args.returncode == 2
     assert db.read_bytes() == before

@@ -315,6 +315,8 @@ def test_hidden_and_unrelated_sheets_are_ignored_with_a_note(tmp_path, db):
     assert any("村庄进度（旧）" in w and "隐藏" in w and "忽略" in w for w in result.warnings), result.warnings
     assert any("填报说明" in w and "忽略" in w for w in result.warnings), result.warnings
     assert_three_villages(db)
+    (log,) = fetch(db, "SELECT status, warnings FROM report_log")
+    assert log["status"] == "accepted" and "村庄进度（旧）" in log["warnings"] and "填报说明" in log["warnings"]
 
 
 # ------------------------------------------------------------------------------------------------- formats
@@ -568,3 +570,16 @@ def test_units_in_count_headers(tmp_path, db):
     accepted(result)
     assert not [w for w in result.warnings if "未知列" in w], result.warnings
     assert_three_villages(db)
+
+
+def test_sheets_found_by_their_headers_whatever_their_names(tmp_path, db):
+    county, needs, projects = other_sheets()
+    path = tmp_path / "红河州_20220331.xlsx"
+    write_xlsx(path, [SheetSpec("Sheet3", needs.rows), SheetSpec("Sheet1", simple_report(three_villages())),
+                      SheetSpec("表2", county.rows), SheetSpec("Sheet4", projects.rows)])
+    result = load_one(db, path)
+    accepted(result)
+    assert result.warnings == [], result.warnings
+    assert_three_villages(db)
+    assert_county(db, dict(identified_civil_servants=1200, selected_cadres=300))
+    assert len(fetch(db, "SELECT * FROM needs")) == 4 and len(fetch(db, "SELECT * FROM projects")) == 3

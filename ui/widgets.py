@@ -61,14 +61,15 @@ KPI_TILES: tuple[Tile, ...] = (
 )
 
 
-def kpi_tiles(row: dict, columns: int = 5, tiles: tuple[Tile, ...] = KPI_TILES) -> None:
-    """The KPI tiles of a totals row (hometown.overview.totals), ``columns`` per line."""
+def kpi_tiles(row: dict, columns: int = 5, tiles: tuple[Tile, ...] = KPI_TILES, big: bool = False) -> None:
+    """The KPI tiles of a totals row (hometown.overview.totals), ``columns`` per line (no help icons on the big
+    screen: nobody hovers there)."""
     for start in range(0, len(tiles), columns):
         cols = st.columns(columns)
         for col, tile in zip(cols, tiles[start:start + columns]):
             with col:
                 st.metric(tile.label, tile.value(row), delta=tile.note(row), delta_color="off", delta_arrow="off",
-                          help=tile.help, border=True)
+                          help=None if big else tile.help, border=True)
 
 
 def as_of_caption(frame_or_row: pl.DataFrame | dict) -> str:
@@ -173,14 +174,19 @@ class Look:
         return {"size": 20, "color": "#dce8ff"} if self.big else {"size": 13}
 
     def layout(self, fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
-        fig.update_layout(height=height, margin={"l": 8, "r": 16, "t": 40 if title else 8, "b": 8},
+        # The big screen draws without Streamlit's theme (dark), whose margins fit the tick labels: set its own.
+        margin = {"l": 8, "r": 16, "t": 40 if title else 8, "b": 8}
+        if self.big:
+            margin = {"l": 12, "r": 20, "t": 56 if title else 12, "b": 12}
+        fig.update_layout(height=height, margin=margin,
                           title={"text": title, "font": {"size": 24 if self.big else 15}} if title else None,
-                          font=self.font, showlegend=fig.layout.showlegend, hoverlabel={"font_size": 14})
+                          font=self.font, showlegend=fig.layout.showlegend, hoverlabel={"font_size": 14},
+                          separators=".,")
         if self.big:
             grid = "rgba(160,190,255,0.15)"
             fig.update_layout(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-            fig.update_xaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0")
-            fig.update_yaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0")
+            fig.update_xaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0", automargin=True)
+            fig.update_yaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0", automargin=True)
         return fig
 
 
@@ -188,10 +194,12 @@ def ranking_bars(ranking: pl.DataFrame, look: Look = Look(), height: int = 520, 
                  code_col: str = "code") -> go.Figure:
     """Horizontal bars of completion rate, best on top; each bar carries its region code (customdata) and its own
     reporting date in the hover and the label."""
-    f = ranking.filter(pl.col("task_villages").fill_null(0) > 0).sort("completion_rate", descending=False,
-                                                                       nulls_last=False)
+    # Bottom-up, so the best (rank 1) is drawn on top; ties keep the ranking's own order.
+    f = ranking.filter(pl.col("task_villages").fill_null(0) > 0).with_row_index("_pos").sort("_pos", descending=True)
     rates = [r or 0 for r in f["completion_rate"].to_list()]
-    labels = [f"{fmt.percent(r)}" for r in f["completion_rate"].to_list()]
+    # Each bar is labelled with its own reporting date: prefectures report on different days.
+    labels = [f"{fmt.percent(r)} · {a.strftime('%m-%d') if a else '—'}"
+              for r, a in zip(f["completion_rate"].to_list(), f["as_of"].to_list())]
     hover = [f"{n}<br>规划完成率 {fmt.percent(c)}（{fmt.plain(d)}/{fmt.plain(t)}）<br>入库率 {fmt.percent(db)}"
              f"<br>数据截至 {fmt.date(a)}"
              for n, c, d, t, db, a in zip(f[name_col], f["completion_rate"], f["plans_completed"], f["task_villages"],
@@ -213,7 +221,8 @@ def funnel_chart(funnel: pl.DataFrame, look: Look = Look(), height: int = 380) -
     hover = [f"{n}<br>已到达 {fmt.plain(r)} 个村（{fmt.percent(s)}）<br>当前处于该环节 {fmt.plain(a)} 个"
              for n, r, s, a in zip(names, funnel["reached"], funnel["reached_share"], funnel["at_stage"])]
     fig = go.Figure(go.Funnel(
-        y=names, x=funnel["reached"].to_list(), textinfo="value+percent initial", hovertext=hover, hoverinfo="text",
+        y=names, x=funnel["reached"].to_list(), texttemplate="%{value:,}<br>%{percentInitial:.1%}",
+        hovertext=hover, hoverinfo="text",
         marker={"color": ["#1f6fd1", "#2a7fd6", "#3590db", "#40a0df", "#13a89e", "#0f9580", "#0b7d62"]},
         connector={"line": {"color": "rgba(150,150,150,0.4)"}},
     ))
@@ -227,19 +236,20 @@ TREND_SERIES = (("completion_rate", "规划完成率", BLUE), ("database_rate", 
 
 
 def trend_chart(trend: pl.DataFrame, look: Look = Look(), height: int = 380) -> go.Figure:
-    """Rates across reporting dates (each date: every prefecture's latest report on or before it)."""
+    """Rates across reporting dates (each date: every prefecture's latest report on or before it). A time axis:
+    prefectures report on different days, so dates are uneven and many."""
     fig = go.Figure()
-    x = [d.isoformat() for d in trend["as_of"].to_list()]
+    x = trend["as_of"].to_list()
     for col, label, colour in TREND_SERIES:
         values = trend[col].to_list()
         fig.add_trace(go.Scatter(
             x=x, y=values, name=label, mode="lines+markers", line={"color": colour, "width": 4 if look.big else 2},
-            hovertext=[f"截至 {d}<br>{label} {fmt.percent(v)}<br>任务村 {fmt.plain(t)} 个 · {fmt.plain(p)} 个州市"
-                       for d, v, t, p in zip(x, values, trend["task_villages"], trend["prefectures_reported"])],
-            hoverinfo="text"))
+            marker={"size": 5}, hoverinfo="text",
+            hovertext=[f"截至 {fmt.date(d)}<br>{label} {fmt.percent(v)}<br>任务村 {fmt.plain(t)} 个 · {fmt.plain(p)} 个州市"
+                       for d, v, t, p in zip(x, values, trend["task_villages"], trend["prefectures_reported"])]))
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(type="category")
-    fig.update_layout(legend={"orientation": "h", "y": 1.12, "x": 0}, showlegend=True)
+    fig.update_xaxes(type="date", tickformat="%Y-%m", nticks=8)
+    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}, showlegend=True)
     return look.layout(fig, height)
 
 
@@ -258,6 +268,42 @@ def timeline_chart(history: pl.DataFrame, stage_names: dict[int, str], height: i
     fig.update_xaxes(type="category")
     fig.update_layout(showlegend=False)
     return Look().layout(fig, height)
+
+
+# ------------------------------------------------------------------------------------------------------ tables
+
+PERCENT_COLUMN = {"format": "%.1f%%"}
+
+
+def table_frame(frame: pl.DataFrame, columns: dict[str, str], percent: tuple[str, ...] = ()) -> tuple[pl.DataFrame, dict]:
+    """A frame for st.dataframe: ``columns`` maps source column → Chinese header; rates in ``percent`` become
+    percentages with one decimal (numbers, so they still sort), dates become 2023-12-31 text. Returns (frame,
+    column_config)."""
+    exprs, config = [], {}
+    for source, label in columns.items():
+        col = pl.col(source)
+        dtype = frame.schema[source]
+        if source in percent:
+            exprs.append((col * 100).alias(label))
+            config[label] = st.column_config.NumberColumn(label, format="%.1f%%")
+        elif dtype == pl.Date:
+            exprs.append(col.cast(pl.Utf8).alias(label))
+        elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.strftime("%Y-%m-%d %H:%M").alias(label))
+        elif dtype.is_float():
+            exprs.append(col.alias(label))
+            config[label] = st.column_config.NumberColumn(label, format="localized")
+        elif dtype.is_integer():
+            exprs.append(col.alias(label))
+            config[label] = st.column_config.NumberColumn(label, format="%d" if "year" in source else "localized")
+        else:
+            exprs.append(col.alias(label))
+    return frame.select(exprs), config
+
+
+def table_height(rows: int, cap: int = 640) -> int:
+    """Tall enough to show every row up to ``cap`` pixels (header + 35 px a row)."""
+    return min(cap, 40 + 35 * max(rows, 1))
 
 
 # -------------------------------------------------------------------------------------------------- selections
@@ -298,7 +344,8 @@ PAGE_CSS = """
 <style>
 [data-testid="stMetricValue"] { font-size: 1.9rem; }
 [data-testid="stMetricDelta"] { font-size: 0.85rem; }
-.st-key-crumbs p { margin: 0; font-size: 1.05rem; }
+.st-key-crumbs [data-testid="stMarkdownContainer"] p { margin: 0; font-size: 1.05rem; line-height: 1; }
+.st-key-crumbs [data-testid="stPageLink"] a { padding: 0 0.25rem; }
 .ht-asof { color: #5b6b80; font-size: 0.85rem; margin-top: -0.4rem; }
 .ht-alert-red { color: #c62828; font-weight: 600; }
 .ht-alert-yellow { color: #b7860b; font-weight: 600; }
@@ -315,18 +362,21 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
   background: radial-gradient(ellipse at top, #0d2650 0%, #061530 55%, #040d1f 100%) !important;
   color: #dce8ff; overflow: hidden !important;
 }
-[data-testid="stMainBlockContainer"] { padding: 14px 28px 0 28px !important; max-width: 100% !important; }
+[data-testid="stMainBlockContainer"] { padding: 10px 28px 0 28px !important; max-width: 100% !important; }
 [data-testid="stMain"] { padding: 0 !important; }
 [data-testid="stVerticalBlock"] { gap: 10px; }
 .stApp p, .stApp span, .stApp div { color: inherit; }
 [data-testid="stMetric"] {
   background: linear-gradient(180deg, rgba(30,80,160,0.35), rgba(10,30,70,0.35));
-  border: 1px solid rgba(90,160,255,0.35) !important; border-radius: 10px; padding: 8px 18px !important;
+  border: 1px solid rgba(90,160,255,0.35) !important; border-radius: 10px; padding: 6px 18px !important;
 }
-[data-testid="stMetricLabel"] p { font-size: 22px !important; color: #8fb8ee !important; }
-[data-testid="stMetricValue"] { font-size: 46px !important; color: #ffd65c !important; line-height: 1.15; }
-[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] div { font-size: 19px !important; color: #9fd3ff !important; }
-.ht-big-title { text-align: center; font-size: 40px; font-weight: 700; letter-spacing: 6px; color: #eaf3ff;
+[data-testid="stMetricLabel"] p { font-size: 21px !important; color: #8fb8ee !important; }
+[data-testid="stMetricValue"] { font-size: 40px !important; color: #ffd65c !important; line-height: 1.1; }
+[data-testid="stMetricDelta"] { background: rgba(60,130,230,0.22) !important; }
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] div { font-size: 18px !important; color: #a9d6ff !important; }
+.ht-chart-title { font-size: 24px; font-weight: 600; color: #eaf3ff; margin: 0; }
+.ht-chart-title span { font-size: 16px; font-weight: 400; color: #7f9cc8; margin-left: 10px; }
+.ht-big-title { text-align: center; font-size: 38px; font-weight: 700; letter-spacing: 6px; color: #eaf3ff;
   text-shadow: 0 0 18px rgba(80,160,255,0.7); line-height: 1.2; }
 .ht-big-sub { text-align: center; font-size: 19px; color: #8fb8ee; margin-top: 2px; }
 .ht-panel { background: rgba(10,35,80,0.45); border: 1px solid rgba(90,160,255,0.3); border-radius: 10px;
@@ -341,7 +391,8 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
 .ht-board .bar { display: inline-block; height: 14px; border-radius: 7px; background: linear-gradient(90deg,#1f6fd1,#3fd1c7); }
 .ht-board .date { color: #7f9cc8; font-size: 17px; }
 .ht-alerts { width: 100%; font-size: 21px; border-collapse: collapse; }
-.ht-alerts td { padding: 6px 4px; border-bottom: 1px solid rgba(90,160,255,0.18); }
+.ht-alerts td:first-child { white-space: nowrap; padding-right: 14px; }
+.ht-alerts td { padding: 4px 4px; border-bottom: 1px solid rgba(90,160,255,0.18); }
 .ht-red { color: #ff6b6b; font-weight: 700; } .ht-yellow { color: #ffd65c; font-weight: 700; }
 .ht-pages { text-align: right; font-size: 16px; color: #7f9cc8; }
 </style>

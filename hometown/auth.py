@@ -1,0 +1,566 @@
+"""Who may sign in, as which role and over which region: the users file, password checks, lock-out and idle timeout.
+
+No Streamlit here (ui/auth.py draws the form). Owns:
+
+- the users file, TOML (default ``data/users.toml``, or ``$HOMETOWN_USERS``; git-ignored, never committed): a
+  ``[settings]`` table and one ``[[user]]`` per account (username, display_name, role, prefecture_code, county_code,
+  bcrypt password_hash, disabled). It works on an offline intranet: no identity provider, no network;
+- the lock-out state next to it (``users.lockout.json``): failed attempts per username and lock-out deadlines,
+  written under a file lock and swapped in atomically, so a restart of the app does not reset a lock-out;
+- the roles and what each may do (``may``), and the Scope of a user (``scope_for``) that every query applies.
+
+When the users file does not exist, or ``HOMETOWN_AUTH=off``, the app runs open (no sign-in, scope ALL): the demo
+and the tests that do not test logins. ``python -m hometown.auth`` manages the file (add-user, set-password, …).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import getpass
+import json
+import os
+import sys
+import time
+import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator
+
+import bcrypt
+
+from hometown.scope import ALL, Scope
+
+USERS_ENV = "HOMETOWN_USERS"
+AUTH_ENV = "HOMETOWN_AUTH"
+ROUNDS_ENV = "HOMETOWN_BCRYPT_ROUNDS"
+DEFAULT_USERS = Path("data/users.toml")
+
+LEADER, PREFECTURE, COUNTY, ANALYST, ADMIN = "leader", "prefecture", "county", "analyst", "admin"
+ROLES = {LEADER: "省级领导", PREFECTURE: "州市项目组", COUNTY: "县级专班", ANALYST: "分析员", ADMIN: "管理员"}
+
+# What each role may do besides reading the pages it is given (ui/nav.py decides the pages).
+UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, EXPORT, MANAGE_USERS = (
+    "upload", "issue_order", "answer_order", "close_order", "export", "manage_users")
+PERMISSIONS: dict[str, frozenset[str]] = {
+    LEADER: frozenset(),
+    PREFECTURE: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER}),
+    COUNTY: frozenset({ANSWER_ORDER}),
+    ANALYST: frozenset({EXPORT}),
+    ADMIN: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, EXPORT, MANAGE_USERS}),
+}
+
+# bcrypt hashes at most 72 bytes of a password (bcrypt 5 refuses longer ones): say so instead of truncating.
+MAX_PASSWORD_BYTES = 72
+MIN_PASSWORD_CHARS = 8
+DEFAULT_ROUNDS = 12
+
+
+class AuthError(Exception):
+    """A sign-in or users-file problem; the message is Chinese and fit to show."""
+
+
+class LoginFailed(AuthError):
+    pass
+
+
+class LockedOut(AuthError):
+    def __init__(self, message: str, until: float):
+        super().__init__(message)
+        self.until = until
+
+
+class UsersFileError(AuthError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    idle_minutes: float = 30.0            # signed out after this long without any interaction
+    max_failures: int = 5                 # failed attempts within the window that lock the username
+    failure_window_minutes: float = 15.0
+    lockout_minutes: float = 15.0
+
+    ENV = {"idle_minutes": "HOMETOWN_IDLE_MINUTES", "max_failures": "HOMETOWN_MAX_FAILURES",
+           "failure_window_minutes": "HOMETOWN_FAILURE_WINDOW_MINUTES", "lockout_minutes": "HOMETOWN_LOCKOUT_MINUTES"}
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    role: str
+    prefecture_code: str | None = None
+    county_code: str | None = None
+    password_hash: str = field(default="", repr=False)
+    disabled: bool = False
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)
+
+    def public(self) -> dict:
+        """What the session keeps (never the hash)."""
+        return {"username": self.username, "display_name": self.display_name, "role": self.role,
+                "prefecture_code": self.prefecture_code, "county_code": self.county_code}
+
+
+# --------------------------------------------------------------------------------------------- file locations
+
+
+def users_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get(USERS_ENV) or DEFAULT_USERS)
+
+
+def state_path(path: str | Path | None = None) -> Path:
+    p = users_path(path)
+    return p.with_name(p.stem + ".lockout.json")
+
+
+def auth_enabled(path: str | Path | None = None) -> bool:
+    """Sign-in is required when the users file exists, unless HOMETOWN_AUTH=off."""
+    if os.environ.get(AUTH_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        return False
+    return users_path(path).is_file()
+
+
+@contextmanager
+def _file_lock(target: Path) -> Iterator[None]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------------------------- the users file
+
+_cache: dict[str, tuple[tuple, tuple[Settings, dict[str, User]]]] = {}
+
+
+def _validate(raw: dict, where: str) -> User:
+    from geo import reference
+
+    username = str(raw.get("username", "")).strip()
+    role = str(raw.get("role", "")).strip()
+    if not username:
+        raise UsersFileError(f"{where}: 缺少 username")
+    if role not in ROLES:
+        raise UsersFileError(f"{where}（{username}）: 未知角色「{role}」，可选：{'、'.join(ROLES)}")
+    pref = str(raw.get("prefecture_code") or "").strip() or None
+    county = str(raw.get("county_code") or "").strip() or None
+    if role == PREFECTURE:
+        if not pref or pref not in set(reference.prefectures()["code"].to_list()):
+            raise UsersFileError(f"{where}（{username}）: 州市项目组账号须填写有效的 prefecture_code（如 532500）")
+        county = None
+    elif role == COUNTY:
+        counties = dict(reference.counties().select("code", "prefecture_code").iter_rows())
+        if not county or county not in counties:
+            raise UsersFileError(f"{where}（{username}）: 县级专班账号须填写有效的 county_code（如 532504）")
+        pref = counties[county]
+    else:
+        pref = county = None
+    return User(username=username, display_name=str(raw.get("display_name") or username), role=role,
+                prefecture_code=pref, county_code=county, password_hash=str(raw.get("password_hash") or ""),
+                disabled=bool(raw.get("disabled", False)))
+
+
+def _settings(raw: dict, use_env: bool = True) -> Settings:
+    values = {}
+    for name, env in Settings.ENV.items():
+        value = (os.environ.get(env) if use_env else None) or raw.get(name)
+        if value is None or value == "":
+            continue
+        try:
+            values[name] = int(value) if name == "max_failures" else float(value)
+        except (TypeError, ValueError):
+            raise UsersFileError(f"设置项 {name} 应为数字，而不是「{value}」") from None
+        if values[name] <= 0:
+            raise UsersFileError(f"设置项 {name} 应大于0")
+    return Settings(**values)
+
+
+def load(path: str | Path | None = None) -> tuple[Settings, dict[str, User]]:
+    """Settings and users (by username) of the users file; re-read only when the file changes."""
+    p = users_path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise UsersFileError(f"用户文件不存在：{p}") from None
+    env = tuple(os.environ.get(e) for e in Settings.ENV.values())
+    key = (st.st_ino, st.st_mtime_ns, st.st_size, env)
+    cached = _cache.get(str(p))
+    if cached and cached[0] == key:
+        return cached[1]
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsersFileError(f"用户文件格式错误（{p}）：{exc}") from None
+    users: dict[str, User] = {}
+    for i, entry in enumerate(raw.get("user", []), start=1):
+        user = _validate(entry, f"{p.name} 第{i}个用户")
+        if user.username in users:
+            raise UsersFileError(f"{p.name}: 用户名「{user.username}」重复")
+        users[user.username] = user
+    result = (_settings(raw.get("settings", {})), users)
+    _cache[str(p)] = (key, result)
+    return result
+
+
+def settings(path: str | Path | None = None) -> Settings:
+    """The settings of the users file (defaults when there is none), with environment overrides."""
+    try:
+        return load(path)[0]
+    except UsersFileError:
+        return _settings({})
+
+
+def get_user(username: str, path: str | Path | None = None) -> User | None:
+    return load(path)[1].get(username)
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _dump(s: Settings, users: dict[str, User]) -> str:
+    lines = [
+        "# hometown-dispatch users: generated by `python -m hometown.auth`; git-ignored, never commit it.",
+        "# Roles: " + ", ".join(f"{k} ({v})" for k, v in ROLES.items()) + ".",
+        "", "[settings]",
+        f"idle_minutes = {s.idle_minutes:g}        # signed out after this long without interaction",
+        f"max_failures = {s.max_failures}           # failed sign-ins within the window that lock the account",
+        f"failure_window_minutes = {s.failure_window_minutes:g}",
+        f"lockout_minutes = {s.lockout_minutes:g}",
+    ]
+    for u in users.values():
+        lines += ["", "[[user]]", f"username = {_toml_str(u.username)}", f"display_name = {_toml_str(u.display_name)}",
+                  f"role = {_toml_str(u.role)}", f"prefecture_code = {_toml_str(u.prefecture_code or '')}",
+                  f"county_code = {_toml_str(u.county_code or '')}", f"password_hash = {_toml_str(u.password_hash)}",
+                  f"disabled = {'true' if u.disabled else 'false'}"]
+    return "\n".join(lines) + "\n"
+
+
+def _file_settings(p: Path) -> Settings:
+    """The settings as written in the file (no environment overrides), to write them back unchanged."""
+    if not p.is_file():
+        return Settings()
+    return _settings(tomllib.loads(p.read_text(encoding="utf-8")).get("settings", {}), use_env=False)
+
+
+def save(users: dict[str, User], path: str | Path | None = None, settings_: Settings | None = None) -> Path:
+    """Write the users file (mode 600), atomically."""
+    p = users_path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(p, _dump(settings_ or _file_settings(p), users))
+    _cache.pop(str(p), None)
+    return p
+
+
+# ---------------------------------------------------------------------------------------------------- passwords
+
+
+def _rounds(rounds: int | None) -> int:
+    return int(rounds or os.environ.get(ROUNDS_ENV) or DEFAULT_ROUNDS)
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AuthError(f"密码至少 {MIN_PASSWORD_CHARS} 个字符")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise AuthError(f"密码过长（最多 {MAX_PASSWORD_BYTES} 字节，约 24 个汉字或 72 个字母数字）")
+
+
+def hash_password(password: str, rounds: int | None = None) -> str:
+    check_new_password(password)
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_rounds(rounds))).decode("ascii")
+
+
+def check_password(password: str, password_hash: str) -> bool:
+    data = (password or "").encode("utf-8")
+    if not password_hash or len(data) > MAX_PASSWORD_BYTES:
+        return False
+    try:
+        return bcrypt.checkpw(data, password_hash.encode("ascii"))
+    except ValueError:  # a damaged hash in the file: no way in, never a crash
+        return False
+
+
+# Checked against for unknown usernames, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(4)).decode("ascii")
+
+
+# ------------------------------------------------------------------------------------------------- lock-out
+
+
+def _key(username: str) -> str:
+    return (username or "").strip().lower()[:64]
+
+
+def _read_state(p: Path) -> dict:
+    try:
+        state = json.loads(p.read_text(encoding="utf-8"))
+        return state if isinstance(state, dict) else {}
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _prune(state: dict, now: float, s: Settings) -> dict:
+    window = s.failure_window_minutes * 60
+    failures = {k: [t for t in v if now - t < window] for k, v in state.get("failures", {}).items()}
+    locked = {k: t for k, t in state.get("locked_until", {}).items() if t > now}
+    return {"failures": {k: v for k, v in failures.items() if v}, "locked_until": locked}
+
+
+def locked_until(username: str, path: str | Path | None = None, now: float | None = None) -> float | None:
+    """The time (epoch seconds) until which the username is locked, or None."""
+    now = time.time() if now is None else now
+    until = _read_state(state_path(path)).get("locked_until", {}).get(_key(username))
+    return until if until and until > now else None
+
+
+def _locked_message(until: float, now: float) -> str:
+    minutes = max(1, int((until - now + 59) // 60))
+    return f"登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试（或联系管理员解锁）"
+
+
+def unlock(username: str, path: str | Path | None = None) -> None:
+    sp = state_path(path)
+    with _file_lock(sp):
+        state = _read_state(sp)
+        for table in ("failures", "locked_until"):
+            state.get(table, {}).pop(_key(username), None)
+        _write_atomic(sp, json.dumps(state, ensure_ascii=False))
+
+
+def verify(username: str, password: str, path: str | Path | None = None, now: float | None = None) -> User:
+    """The user when the password is right; LoginFailed or LockedOut (Chinese messages) otherwise.
+
+    A username with ``max_failures`` failures within the window is locked for ``lockout_minutes``, whether it exists
+    or not (the answer never tells which usernames exist). The state is on disk: a restart does not reset it.
+    """
+    now = time.time() if now is None else now
+    s, users = load(path)
+    key = _key(username)
+    sp = state_path(path)
+    with _file_lock(sp):
+        until = _prune(_read_state(sp), now, s)["locked_until"].get(key)
+    if until:
+        raise LockedOut(_locked_message(until, now), until)
+    # The slow bcrypt check runs outside the lock, so one sign-in never holds up another.
+    user = users.get((username or "").strip())
+    good = check_password(password, user.password_hash if user else _DUMMY_HASH) and user is not None
+    with _file_lock(sp):
+        state = _prune(_read_state(sp), now, s)
+        if good and not user.disabled:
+            if key in state["failures"]:
+                state["failures"].pop(key)
+                _write_atomic(sp, json.dumps(state, ensure_ascii=False))
+            return user
+        attempts = state["failures"].get(key, []) + [now]
+        state["failures"][key] = attempts
+        if len(attempts) >= s.max_failures:
+            state["failures"].pop(key)
+            until = state["locked_until"][key] = now + s.lockout_minutes * 60
+            _write_atomic(sp, json.dumps(state, ensure_ascii=False))
+            raise LockedOut(_locked_message(until, now), until)
+        _write_atomic(sp, json.dumps(state, ensure_ascii=False))
+    if good and user.disabled:
+        raise LoginFailed("该账号已停用，请联系管理员")
+    left = s.max_failures - len(attempts)
+    raise LoginFailed(f"用户名或密码错误（再失败 {left} 次将锁定 {s.lockout_minutes:g} 分钟）")
+
+
+# ----------------------------------------------------------------------------------------------- sessions
+
+
+def session_expired(last_seen: float | None, now: float | None = None, settings_: Settings | None = None) -> bool:
+    """Has the session been idle longer than ``idle_minutes``? (No last-seen time: not signed in, not expired.)"""
+    if last_seen is None:
+        return False
+    now = time.time() if now is None else now
+    return now - last_seen > (settings_ or Settings()).idle_minutes * 60
+
+
+def scope_for(user: User | dict | None) -> Scope:
+    """The region the user sees: a prefecture project group its prefecture, a county task force its county,
+    everyone else (and the open app) the whole province."""
+    if user is None:
+        return ALL
+    get = user.get if isinstance(user, dict) else lambda k: getattr(user, k)
+    role = get("role")
+    if role == COUNTY and get("county_code"):
+        return Scope(county_code=get("county_code"))
+    if role == PREFECTURE and get("prefecture_code"):
+        return Scope(prefecture_code=get("prefecture_code"))
+    if role in (COUNTY, PREFECTURE):
+        # A regional role without its region sees nothing rather than everything.
+        return Scope(county_code="000000")
+    return ALL
+
+
+def may(role: str | None, action: str) -> bool:
+    """May the role do this? The open app (no sign-in, role None) may do everything."""
+    if role is None:
+        return True
+    return action in PERMISSIONS.get(role, frozenset())
+
+
+# ------------------------------------------------------------------------------------------- managing users
+
+# Demo accounts, one per role (README "Users and roles"). For the demo only: change or delete them for real use.
+DEMO_USERS: tuple[tuple[str, str, str, str | None, str | None, str], ...] = (
+    ("leader", "省领导", LEADER, None, None, "leader@demo"),
+    ("honghe", "红河州项目组", PREFECTURE, "532500", None, "honghe@demo"),
+    ("mile", "弥勒市专班", COUNTY, None, "532504", "mile@demo"),
+    ("analyst", "省项目组分析员", ANALYST, None, None, "analyst@demo"),
+    ("admin", "系统管理员", ADMIN, None, None, "admin@demo"),
+)
+
+
+def create_demo_users(path: str | Path | None = None, rounds: int | None = None,
+                      settings_: Settings | None = None) -> dict[str, str]:
+    """Write a users file with the demo users (username → password returned). Replaces the file."""
+    users = {}
+    for username, name, role, pref, county, password in DEMO_USERS:
+        users[username] = _validate({"username": username, "display_name": name, "role": role,
+                                     "prefecture_code": pref, "county_code": county,
+                                     "password_hash": hash_password(password, rounds)}, "demo")
+    save(users, path, settings_ or Settings())
+    return {u[0]: u[5] for u in DEMO_USERS}
+
+
+def add_user(username: str, password: str, role: str, display_name: str | None = None,
+             prefecture_code: str | None = None, county_code: str | None = None,
+             path: str | Path | None = None, rounds: int | None = None) -> User:
+    p = users_path(path)
+    with _file_lock(p):
+        users = load(p)[1] if p.is_file() else {}
+        if username.strip() in users:
+            raise AuthError(f"用户名「{username}」已存在")
+        user = _validate({"username": username, "display_name": display_name or username, "role": role,
+                          "prefecture_code": prefecture_code, "county_code": county_code,
+                          "password_hash": hash_password(password, rounds)}, "新用户")
+        save({**users, user.username: user}, p)
+    return user
+
+
+def set_password(username: str, password: str, path: str | Path | None = None, rounds: int | None = None) -> None:
+    p = users_path(path)
+    with _file_lock(p):
+        users = dict(load(p)[1])
+        if username not in users:
+            raise AuthError(f"用户「{username}」不存在")
+        users[username] = replace(users[username], password_hash=hash_password(password, rounds))
+        save(users, p)
+
+
+def set_disabled(username: str, disabled: bool, path: str | Path | None = None) -> None:
+    p = users_path(path)
+    with _file_lock(p):
+        users = dict(load(p)[1])
+        if username not in users:
+            raise AuthError(f"用户「{username}」不存在")
+        users[username] = replace(users[username], disabled=disabled)
+        save(users, p)
+
+
+def _resolve_region(role: str, region: str | None) -> tuple[str | None, str | None]:
+    """--region 红河 / 532500 / 弥勒 / 532504 → (prefecture_code, county_code) for the role."""
+    from geo import reference
+
+    if not region:
+        return None, None
+    if role == PREFECTURE:
+        code = region if region.isdigit() else reference.resolve_prefecture(region)
+        return code, None
+    if role == COUNTY:
+        code = region if region.isdigit() else reference.resolve_county(region)
+        return None, code
+    return None, None
+
+
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("新密码：")
+    if getpass.getpass("再输入一次：") != first:
+        raise AuthError("两次输入的密码不一致")
+    return first
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hometown.auth", description="管理平台用户（用户文件见 README「Users and roles」）")
+    parser.add_argument("--users", help=f"用户文件（默认 ${USERS_ENV} 或 {DEFAULT_USERS}）")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="生成演示用户（每个角色一个），覆盖用户文件")
+    demo.add_argument("--if-missing", action="store_true", help="用户文件已存在时什么也不做")
+    add = sub.add_parser("add-user", help="新增用户")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=list(ROLES))
+    add.add_argument("--name", help="显示名称，如 红河州项目组")
+    add.add_argument("--region", help="州市项目组：州市名称或代码；县级专班：县市区名称或代码")
+    add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
+    pw = sub.add_parser("set-password", help="重置用户密码")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true")
+    for name, text in (("disable", "停用用户"), ("enable", "启用用户"), ("unlock", "解除登录锁定")):
+        sub.add_parser(name, help=text).add_argument("username")
+    sub.add_parser("list", help="列出用户")
+    args = parser.parse_args(argv)
+    path = users_path(args.users)
+    from hometown import audit
+
+    try:
+        if args.command == "demo":
+            if args.if_missing and path.exists():
+                print(f"用户文件已存在，未改动：{path}")
+                return 0
+            created = create_demo_users(path)
+            print(f"已生成演示用户：{path}")
+            for username, password in created.items():
+                print(f"  {username:10s} {password}")
+            audit.record("user_admin", username="(命令行)", target=str(path), detail="生成演示用户")
+        elif args.command == "add-user":
+            pref, county = _resolve_region(args.role, args.region)
+            user = add_user(args.username, _read_password(args), args.role, args.name, pref, county, path)
+            print(f"已新增用户 {user.username}（{user.role_label}）")
+            audit.record("user_admin", username="(命令行)", target=user.username, detail=f"新增用户，角色 {user.role_label}")
+        elif args.command == "set-password":
+            set_password(args.username, _read_password(args), path)
+            print(f"已重置 {args.username} 的密码")
+            audit.record("user_admin", username="(命令行)", target=args.username, detail="重置密码")
+        elif args.command in ("disable", "enable"):
+            set_disabled(args.username, args.command == "disable", path)
+            print(f"已{'停用' if args.command == 'disable' else '启用'} {args.username}")
+            audit.record("user_admin", username="(命令行)", target=args.username,
+                         detail="停用用户" if args.command == "disable" else "启用用户")
+        elif args.command == "unlock":
+            unlock(args.username, path)
+            print(f"已解除 {args.username} 的登录锁定")
+            audit.record("user_admin", username="(命令行)", target=args.username, detail="解除登录锁定")
+        elif args.command == "list":
+            for u in load(path)[1].values():
+                region = u.county_code or u.prefecture_code or "全省"
+                print(f"{u.username:12s} {u.role_label:6s} {region:8s} {u.display_name}{'（已停用）' if u.disabled else ''}")
+    except AuthError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

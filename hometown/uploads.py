@@ -1,0 +1,135 @@
+"""Report uploads from the upload page (/upload): who may upload what, the same pipeline as the command, the
+result tables, the copy kept for the record, and the audit rows. No Streamlit.
+
+A prefecture project group uploads its own prefecture's reports only: ``pipelines.ingest(expected_prefecture=…)``
+refuses any other prefecture's file with the reason. The administrator uploads for any prefecture.
+
+File names from the browser are names, never paths (pipelines.safety.safe_name): ``../../x.xlsx`` is ``x.xlsx``.
+Accepted files (accepted, or a correction that superseded an earlier one) are kept for the record under
+``data/uploads/<prefecture>/<YYYYmmdd-HHMMSS>_<name>`` (``$HOMETOWN_UPLOADS``), so the warehouse can be rebuilt from
+the originals; refused files and duplicates are not kept (a duplicate's bytes are already there; a refused file may be
+junk or hostile, and its reasons are in report_log and the audit log).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from geo import reference
+from hometown import audit
+from hometown.auth import ADMIN, PREFECTURE, UPLOAD, may
+from pipelines import safety
+from pipelines.ingest import ACCEPTED, DUPLICATE, REFUSED, STATUS_LABELS, SUPERSEDED, IngestResult, ingest
+
+UPLOADS_ENV = "HOMETOWN_UPLOADS"
+DEFAULT_UPLOADS = Path("data/uploads")
+
+
+def uploads_dir(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get(UPLOADS_ENV) or DEFAULT_UPLOADS)
+
+
+@dataclass
+class Upload:
+    result: IngestResult
+    original_name: str
+    saved_to: Path | None = None
+
+
+def expected_prefecture(user: dict | None) -> str | None:
+    """The prefecture whose reports the user may upload; None = any (administrator, or the open app)."""
+    if user is None or user.get("role") == ADMIN:
+        return None
+    if user.get("role") == PREFECTURE and user.get("prefecture_code"):
+        return user["prefecture_code"]
+    raise PermissionError("本账号无权上传报表（仅州市项目组和管理员可以上传）")
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Safe names, made distinct within one batch (两个 同名.xlsx → 同名.xlsx, 同名(2).xlsx)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        safe = safety.safe_name(name)
+        n = seen.get(safe.lower(), 0) + 1
+        seen[safe.lower()] = n
+        if n > 1:
+            stem, dot, suffix = safe.rpartition(".")
+            safe = f"{stem}({n}).{suffix}" if dot else f"{safe}({n})"
+        out.append(safe)
+    return out
+
+
+def _save(folder: Path, result: IngestResult, data: bytes, stamp: str) -> Path:
+    target = safety.inside(folder / (result.prefecture_code or "unknown"), f"{stamp}_{result.file_name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return target
+
+
+def handle(files: list[tuple[str, bytes]], db_path: str | Path, *, user: dict | None = None,
+           client: str | None = None, keep: bool = True, folder: str | Path | None = None,
+           now: datetime | None = None) -> list[Upload]:
+    """Check and load uploaded files (name, bytes) through the pipeline; keep accepted ones; audit each file."""
+    if user is not None and not may(user.get("role"), UPLOAD):
+        audit.record("upload", user=user, outcome="refused", client=client, detail="无上传权限")
+        raise PermissionError("本账号无权上传报表（仅州市项目组和管理员可以上传）")
+    expected = expected_prefecture(user)
+    names = _unique_names([n for n, _ in files])
+    data_by_path = {Path(name): data for name, (_, data) in zip(names, files)}
+    results = ingest(list(data_by_path), db_path, loaded_by=(user or {}).get("username") or "网页上传",
+                     data_by_path=data_by_path, expected_prefecture=expected)
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    out = []
+    for (original, data), result in zip(files, results):
+        saved = None
+        if keep and result.status in (ACCEPTED, SUPERSEDED) and result.prefecture_code:
+            saved = _save(uploads_dir(folder), result, data, stamp)
+        out.append(Upload(result, original, saved))
+        reasons = result.errors or result.warnings
+        detail = "；".join(p for p in (
+            STATUS_LABELS[result.status],
+            reference.prefecture_name(result.prefecture_code) if result.prefecture_code else "",
+            f"截至{result.as_of.isoformat()}" if result.as_of else "",
+            f"{result.village_rows} 个任务村" if result.status in (ACCEPTED, SUPERSEDED) else "",
+            f"{len(result.errors)} 条拒收原因" if result.errors else "",
+            f"原文件名 {original}" if original != result.file_name else "",
+            ("首条：" + reasons[0]) if reasons else "") if p)
+        audit.record("upload", user=user, target=result.file_name, client=client, detail=detail,
+                     outcome="refused" if result.status == REFUSED else "ok")
+    return out
+
+
+OUTCOME_ICONS = {ACCEPTED: "✅", SUPERSEDED: "🔄", DUPLICATE: "🟰", REFUSED: "❌"}
+
+
+def results_table(uploads: list[Upload]) -> pl.DataFrame:
+    """One row per file: 文件, 结果, 州市, 截至日期, 任务村数, 拒收原因, 提示."""
+    rows = [{
+        "文件": u.result.file_name,
+        "结果": f"{OUTCOME_ICONS[u.result.status]} {STATUS_LABELS[u.result.status]}",
+        "州市": reference.prefecture_name(u.result.prefecture_code) if u.result.prefecture_code else None,
+        "截至日期": u.result.as_of.isoformat() if u.result.as_of else None,
+        "任务村数": u.result.village_rows if u.result.status in (ACCEPTED, SUPERSEDED) else None,
+        "拒收原因": len(u.result.errors),
+        "提示": len(u.result.warnings),
+    } for u in uploads]
+    return pl.DataFrame(rows, schema={"文件": pl.Utf8, "结果": pl.Utf8, "州市": pl.Utf8, "截至日期": pl.Utf8,
+                                      "任务村数": pl.Int64, "拒收原因": pl.Int64, "提示": pl.Int64})
+
+
+def reasons_table(uploads: list[Upload]) -> pl.DataFrame:
+    """Every reason and note, one per row: 文件, 结果, 类别 (拒收原因 / 提示), 内容."""
+    rows = []
+    for u in uploads:
+        label = STATUS_LABELS[u.result.status]
+        rows += [{"文件": u.result.file_name, "结果": label, "类别": "拒收原因", "内容": e} for e in u.result.errors]
+        rows += [{"文件": u.result.file_name, "结果": label, "类别": "提示", "内容": w} for w in u.result.warnings]
+    return pl.DataFrame(rows, schema={"文件": pl.Utf8, "结果": pl.Utf8, "类别": pl.Utf8, "内容": pl.Utf8})

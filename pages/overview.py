@@ -1,0 +1,269 @@
+"""一屏知全局: the home page — KPI tiles, the prefecture ranking, the 7-stage funnel, the trend across reporting dates,
+the alert panel and the reporting status; ``?screen=big`` turns it into the command room's big screen (dark, fixed
+to 1920×1080, refreshing itself every ``?refresh=`` seconds, a rolling ranking board, nothing to click).
+
+Layout and calls only: the figures come from hometown.overview (through ui.common.run, cached per warehouse
+version), the blocks from ui.widgets. Clicking a prefecture's bar or its table row opens /region?code=….
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from datetime import datetime
+
+import polars as pl
+import streamlit as st
+
+from hometown import fmt, overview
+from hometown.scope import Filters, Scope
+from ui import widgets
+from ui.common import current_scope, filters_from_url, run, url_params, warehouse_ready
+
+BAR_KEY = "ov_rank_bar"         # plotly selection: {"selection": {"points": [{"customdata": [code]}]}}
+TABLE_KEY = "ov_rank_table"     # dataframe selection: {"selection": {"rows": [i]}}
+ALERT_TABLE_KEY = "ov_alert_table"
+BOARD_ROWS = 8                  # prefectures per page of the big screen's rolling board
+DEFAULT_REFRESH, MIN_REFRESH, MAX_REFRESH = 60, 5, 3600
+
+
+def _title(scope: Scope) -> str:
+    from hometown.region import resolve
+
+    region = resolve(scope.top_code)
+    return f"{region.name if region else '云南省'}干部规划家乡行动"
+
+
+def refresh_seconds() -> int:
+    """?refresh=N (seconds), clamped to 5 … 3600; 60 when absent or not a number."""
+    try:
+        value = int(st.query_params.get("refresh", DEFAULT_REFRESH))
+    except ValueError:
+        value = DEFAULT_REFRESH
+    return max(MIN_REFRESH, min(MAX_REFRESH, value))
+
+
+# ------------------------------------------------------------------------------------------------ normal page
+
+
+def alert_block(filters: Filters, scope: Scope) -> None:
+    st.subheader("预警", anchor=False)
+    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.alerts") else None
+    if panel is None:
+        st.info("预警规则加载中")
+        return
+    counts, items = panel
+    lines = []
+    for row in counts.iter_rows(named=True):
+        if row["alert_type"] in overview.PANEL_RULES or row["red"] or row["yellow"]:
+            lines.append(f"- **{row['label']}**：<span class='ht-alert-red'>红 {fmt.plain(row['red'])}</span> · "
+                         f"<span class='ht-alert-yellow'>黄 {fmt.plain(row['yellow'])}</span>")
+    st.markdown("\n".join(lines), unsafe_allow_html=True)
+    if items.height == 0:
+        st.success("当前没有预警")
+        return
+    st.caption(f"最紧要的 {items.height} 条（{widgets.as_of_caption(items)}）· 点选一行打开所在地区")
+    table, config = widgets.table_frame(items, {"level": "等级", "alert_label": "类型", "detail": "说明",
+                                                "as_of": "截至"})
+    config["说明"] = st.column_config.TextColumn("说明", width="large")
+    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=ALERT_TABLE_KEY,
+                         height=widgets.table_height(items.height), column_config=config)
+    targets = items.with_columns(target=pl.coalesce("village_key", "county_code", "prefecture_code"))
+    code = widgets.selected_value(event, targets, "target")
+    if code and scope.allows(code):
+        widgets.open_region(code, filters)
+
+
+def reporting_block(filters: Filters, scope: Scope) -> None:
+    st.subheader("报送情况", anchor=False)
+    status = run(overview.report_status, filters, scope)
+    behind = status.filter(pl.col("status") != "正常")
+    newest = status["as_of"].max()
+    reported = status.filter(pl.col("as_of").is_not_null()).height
+    st.caption(f"已报送 {reported}/{status.height} 个州市 · 最新一期截至 {fmt.date(newest)}")
+    if behind.height == 0:
+        st.success(f"各州市均已报送截至 {fmt.date(newest)} 的报表")
+        return
+    lines = []
+    for row in behind.iter_rows(named=True):
+        if row["status"] == "未报送":
+            text = f"- **{row['name']}**：未报送（尚无已受理的报表）"
+        else:
+            text = f"- **{row['name']}**：滞后 {row['lag_days']} 天（最近一期截至 {fmt.date(row['as_of'])}）"
+        if row["refused_since"]:
+            text += f"，其后 {row['refused_since']} 份报表被退回"
+        lines.append(text)
+    st.markdown("\n".join(lines))
+    st.page_link("pages/reports.py", label="查看报送记录", icon=":material/fact_check:",
+                 query_params=url_params(filters))
+
+
+def normal_page(filters: Filters, scope: Scope) -> None:
+    widgets.inject_css(widgets.PAGE_CSS)
+    totals = run(overview.totals, filters, scope).row(0, named=True)
+    head, bar = st.columns([3, 2], vertical_alignment="bottom")
+    with head:
+        st.title(f"一屏知全局 · {_title(scope)}", anchor=False)
+        st.caption(f"{widgets.as_of_caption(totals)} · {totals['prefectures_reported']} 个州市已报送 · "
+                   "各州市报送日期不同，每个州市取其最近一期已受理报表")
+    with bar:
+        widgets.filter_bar(filters, run(overview.task_years, scope), run(overview.reporting_dates, scope), "ov")
+        st.page_link("pages/overview.py", label="大屏模式", icon=":material/tv:",
+                     query_params=url_params(filters, screen="big"))
+
+    widgets.kpi_tiles(totals)
+
+    ranking = run(overview.prefecture_ranking, filters, scope)
+    left, right = st.columns([1, 1])
+    with left:
+        st.subheader("州市规划完成率排名", anchor=False)
+        st.caption(f"{widgets.as_of_caption(ranking)}（各州市日期见条形标注）· 点击条形打开该州市")
+        fig = widgets.ranking_bars(ranking, height=max(260, 30 * ranking.height + 40))
+        event = st.plotly_chart(fig, key=BAR_KEY, on_select="rerun", selection_mode="points",
+                                config=widgets.PLOT_CONFIG)
+        code = widgets.selected_value(event, ranking)
+        if code and scope.allows(code):
+            widgets.open_region(code, filters)
+    with right:
+        # ---- map panel (一图督进度): drawn by ui.map_panel (the map module), when it is installed ----
+        st.subheader("一图督进度", anchor=False)
+        if importlib.util.find_spec("ui.map_panel"):
+            from ui import map_panel
+
+            map_panel.render(filters, scope)
+        else:
+            st.info("进度地图加载中")
+        # ---- end of map panel ----
+
+    c_funnel, c_trend = st.columns(2)
+    with c_funnel:
+        funnel = run(overview.stage_funnel, filters, scope)
+        st.subheader("七个环节进度漏斗", anchor=False)
+        st.caption(f"{widgets.as_of_caption(funnel)} · 各环节：已到达该环节及以后的任务村")
+        st.plotly_chart(widgets.funnel_chart(funnel), config=widgets.PLOT_CONFIG, key="ov_funnel")
+    with c_trend:
+        trend = run(overview.trend, filters, scope)
+        st.subheader("各期进度趋势", anchor=False)
+        st.caption(f"报送日期 {fmt.date(trend['as_of'].min()) if trend.height else '—'} 至 "
+                   f"{fmt.date(trend['as_of'].max()) if trend.height else '—'} · 每期取各州市当日或之前最近一期报表")
+        st.plotly_chart(widgets.trend_chart(trend), config=widgets.PLOT_CONFIG, key="ov_trend")
+
+    c_alerts, c_reports = st.columns([3, 2])
+    with c_alerts:
+        alert_block(filters, scope)
+    with c_reports:
+        reporting_block(filters, scope)
+
+    st.subheader("州市明细", anchor=False)
+    st.caption(f"{widgets.as_of_caption(ranking)} · 点选一行打开该州市 · 列标题可排序")
+    table, config = widgets.table_frame(ranking, {
+        "rank": "排名", "common_name": "州市", "as_of": "数据截至", "task_villages": "任务村",
+        "plans_completed": "成果完成", "completion_rate": "完成率", "plans_in_database": "已入库",
+        "database_rate": "入库率", "civil_servants": "公职人员", "cadre_visits": "干部回乡", "needs_total": "收集需求",
+        "adoption_rate": "需求纳入率", "funding_wan": "项目资金（万元）",
+    }, percent=("completion_rate", "database_rate", "adoption_rate"))
+    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=TABLE_KEY,
+                         column_config=config, height=widgets.table_height(table.height))
+    code = widgets.selected_value(event, ranking)
+    if code and scope.allows(code):
+        widgets.open_region(code, filters)
+
+
+# ------------------------------------------------------------------------------------------------- big screen
+
+
+def _board_html(ranking: pl.DataFrame, page: int, pages: int) -> str:
+    rows = ranking.filter(pl.col("rank").is_not_null())
+    chunk = rows.slice(page * BOARD_ROWS, BOARD_ROWS)
+    body = []
+    for r in chunk.iter_rows(named=True):
+        width = max(2, round(180 * (r["completion_rate"] or 0)))
+        body.append(
+            f"<tr class='{'top' if r['rank'] <= 3 else ''}'><td class='rank'>{r['rank']}</td>"
+            f"<td>{r['common_name']}</td><td><span class='bar' style='width:{width}px'></span></td>"
+            f"<td class='r'>{fmt.percent(r['completion_rate'])}</td>"
+            f"<td class='r'>{fmt.percent(r['database_rate'])}</td>"
+            f"<td class='r date'>{r['as_of'].strftime('%m-%d') if r['as_of'] else '—'}</td></tr>")
+    missing = ranking.filter(pl.col("rank").is_null())["common_name"].to_list()
+    foot = f"<div class='ht-asof'>未报送：{'、'.join(missing)}</div>" if missing and page == pages - 1 else ""
+    return (f"<div class='ht-panel' data-testid='ht-board'><h3>州市规划完成率排名</h3>"
+            f"<div class='ht-asof'>{fmt.as_of_range(rows['as_of'].min(), rows['as_of'].max())} · 末列为各州市数据日期</div>"
+            f"<table class='ht-board'><tr><td class='rank'>#</td><td>州市</td><td></td><td class='r'>完成率</td>"
+            f"<td class='r'>入库率</td><td class='r date'>截至</td></tr>{''.join(body)}</table>{foot}"
+            f"<div class='ht-pages' data-page='{page + 1}'>第 {page + 1}/{pages} 页 · 每次刷新轮换</div></div>")
+
+
+def _alerts_html(filters: Filters, scope: Scope) -> str:
+    status = run(overview.report_status, filters, scope)
+    reported = status.filter(pl.col("as_of").is_not_null()).height
+    late = status.filter(pl.col("status") == "滞后")["name"].to_list()
+    missing = status.filter(pl.col("status") == "未报送")["name"].to_list()
+    parts = [f"已报送 {reported}/{status.height}"]
+    if missing:
+        parts.append(f"未报送 {'、'.join(missing[:2])}{'等' if len(missing) > 2 else ''}")
+    if late:
+        parts.append(f"滞后 {len(late)} 个：{'、'.join(late[:2])}{'等' if len(late) > 2 else ''}")
+    if not (late or missing):
+        parts.append("均已报送最新一期")
+    report_line = f"<tr><td>报送情况</td><td colspan='2'>{' · '.join(parts)}</td></tr>"
+    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.alerts") else None
+    if panel is None:
+        rows = "<tr><td colspan='3'>预警规则加载中</td></tr>"
+        as_of = ""
+    else:
+        counts, items = panel
+        shown = counts.filter(pl.col("alert_type").is_in(overview.PANEL_RULES))
+        rows = "".join(f"<tr><td>{r['label']}</td><td class='ht-red'>红 {fmt.plain(r['red'])}</td>"
+                       f"<td class='ht-yellow'>黄 {fmt.plain(r['yellow'])}</td></tr>" for r in shown.iter_rows(named=True))
+        others = counts.filter(~pl.col("alert_type").is_in(overview.PANEL_RULES))
+        rows += (f"<tr><td>其他预警</td><td class='ht-red'>红 {fmt.plain(others['red'].sum())}</td>"
+                 f"<td class='ht-yellow'>黄 {fmt.plain(others['yellow'].sum())}</td></tr>")
+        as_of = widgets.as_of_caption(items) if items.height else ""
+    return (f"<div class='ht-panel'><h3>预警与报送</h3><div class='ht-asof'>{as_of}</div>"
+            f"<table class='ht-alerts'>{rows}{report_line}</table></div>")
+
+
+def big_screen(filters: Filters, scope: Scope) -> None:
+    widgets.inject_css(widgets.BIG_SCREEN_CSS)
+    refresh = refresh_seconds()
+    st.session_state.setdefault("big_tick", 0)
+    look = widgets.Look(big=True)
+
+    @st.fragment(run_every=refresh)
+    def board() -> None:
+        tick = st.session_state.big_tick
+        st.session_state.big_tick = tick + 1
+        totals = run(overview.totals, filters, scope).row(0, named=True)
+        st.html(f"<div class='ht-big-title'>{_title(scope)} · 一屏知全局</div>"
+                f"<div class='ht-big-sub'>{widgets.as_of_caption(totals)} · {totals['prefectures_reported']} 个州市已报送"
+                f" · 每 {refresh} 秒自动刷新 · 更新于 {datetime.now().strftime('%H:%M:%S')}</div>")
+        widgets.kpi_tiles(totals, big=True)
+        ranking = run(overview.prefecture_ranking, filters, scope)
+        c_funnel, c_board, c_right = st.columns([1.05, 1.1, 1.0], gap="medium")
+        with c_funnel:
+            funnel = run(overview.stage_funnel, filters, scope)
+            st.html(f"<p class='ht-chart-title'>七个环节进度漏斗<span>{widgets.as_of_caption(funnel)}</span></p>")
+            st.plotly_chart(widgets.funnel_chart(funnel, look, height=520), config=widgets.STATIC_CONFIG, theme=None,
+                            key="big_funnel")
+        with c_board:
+            reported = ranking.filter(pl.col("rank").is_not_null()).height
+            pages = max(1, math.ceil(reported / BOARD_ROWS))
+            st.html(_board_html(ranking, tick % pages, pages))
+        with c_right:
+            trend = run(overview.trend, filters, scope)
+            dates = f"{fmt.date(trend['as_of'].min())} 至 {fmt.date(trend['as_of'].max())}" if trend.height else ""
+            st.html(f"<p class='ht-chart-title'>各期进度趋势<span>{dates}</span></p>")
+            st.plotly_chart(widgets.trend_chart(trend, look, height=240), config=widgets.STATIC_CONFIG, theme=None,
+                            key="big_trend")
+            st.html(_alerts_html(filters, scope))
+
+    board()
+
+
+if warehouse_ready():
+    _filters = filters_from_url()
+    _scope = current_scope()
+    if st.query_params.get("screen") == "big":
+        big_screen(_filters, _scope)
+    else:
+        normal_page(_filters, _scope)

@@ -1,0 +1,121 @@
+"""村庄详情: one village (/village?code=<village_key>) — names and codes, the stage timeline from its reports, its
+planning group, its needs list, its projects and the notes.
+
+Layout and calls only (hometown.village). The village is read inside the user's scope; the filters of the URL
+(?asof=…) choose the report in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import polars as pl
+import streamlit as st
+
+from hometown import fmt, village
+from hometown.region import check_scope, resolve, trail
+from hometown.scope import OutOfScope
+from pipelines.stages import stage_names
+from ui import widgets
+from ui.common import current_scope, filters_from_url, run, warehouse_ready
+
+
+def yes_no(value) -> str:
+    return "—" if value is None else ("是" if value else "否")
+
+
+def main() -> None:
+    filters = filters_from_url()
+    scope = current_scope()
+    code = st.query_params.get("code")
+    region = resolve(code) if code else None
+    if region is None or region.level != "village":
+        st.error(f"请从县市区页面选择村庄（未知的村代码：{code or '未提供'}）")
+        st.page_link("pages/region.py", label="打开一键查明细")
+        return
+    try:
+        check_scope(region, scope)
+    except OutOfScope as exc:
+        st.error(str(exc))
+        return
+    current = run(village.current, filters, scope, region.code)
+    if current.height == 0:
+        when = f"截至 {filters.as_of.isoformat()} " if filters.as_of else ""
+        st.error(f"{when}已受理的报表中没有村代码为 {region.code} 的村")
+        widgets.breadcrumbs(trail(region)[:-1] + [replace(region, name="村")], filters, scope.allows)
+        return
+    v = current.row(0, named=True)
+    region = replace(region, name=v["village"], full_name=v["village"])
+    widgets.inject_css(widgets.PAGE_CSS)
+    widgets.breadcrumbs(trail(region), filters, scope.allows)
+
+    st.title(f"{v['village']}", anchor=False)
+    code_text = v["village_code"] or f"{v['village_key']}（报表未给出村代码，系统编号）"
+    st.caption(f"{v['prefecture_name']} · {v['county_name']} · {v['township'] or '—'} · 村代码 {code_text} · "
+               f"{v['task_year']}年度任务村 · 数据截至 {fmt.date(v['as_of'])}")
+
+    cols = st.columns(6)
+    cols[0].metric("当前环节", f"{v['stage']}. {v['stage_name'] or ''}", border=True)
+    cols[1].metric("已完成步骤", f"{v['steps_done']}/28", border=True)
+    cols[2].metric("规划状态", v["plan_status"] or "—", border=True)
+    cols[3].metric("1+5 专项规划", f"{v['special_plans_done'] if v['special_plans_done'] is not None else '—'}/5",
+                   border=True)
+    cols[4].metric("规划建设理事会", yes_no(v["council"]), border=True)
+    cols[5].metric("项目资金", fmt.money_wan(v["funding_wan"]), border=True)
+
+    left, right = st.columns([3, 2])
+    with left:
+        history = run(village.history, filters, scope, region.code)
+        st.subheader("环节进度时间线", anchor=False)
+        st.caption(f"共 {history.height} 期报表 · 报送日期 {fmt.date(history['as_of'].min())} 至 "
+                   f"{fmt.date(history['as_of'].max())}")
+        st.plotly_chart(widgets.timeline_chart(history, stage_names()), config=widgets.PLOT_CONFIG,
+                        key="vg_timeline")
+    with right:
+        st.subheader("规划编制组", anchor=False)
+        st.caption(f"数据截至 {fmt.date(v['as_of'])}")
+        group_cols = st.columns(3)
+        for i, (label, column, unit) in enumerate(village.GROUP_FIELDS):
+            group_cols[i % 3].metric(label, fmt.count(v[column], unit), border=True)
+        if v["group_size"] and not v["civil_servants"]:
+            st.warning("编制组中没有国家公职人员（每个编制组至少应有 1 名）")
+        plans = " · ".join(f"{label}{'✓' if v[col] else '✗'}" for label, col in village.PLAN_FIELDS)
+        st.markdown(f"**专项规划**：{plans}")
+        st.markdown(f"**需求清单**：收集 {fmt.plain(v['needs_total'])} 条，纳入规划 {fmt.plain(v['needs_adopted'])} 条")
+
+    st.subheader("各期报表", anchor=False)
+    shown = history.with_columns(stage_text=pl.col("stage").cast(pl.Utf8) + "." + pl.col("stage_name").fill_null(""))
+    table, config = widgets.table_frame(shown, {
+        "as_of": "数据截至", "stage_text": "环节", "steps_done": "已完成步骤", "plan_status": "规划状态",
+        "group_size": "编制组人数", "civil_servants": "公职人员", "cadre_visits": "干部回乡", "meetings": "座谈会",
+        "villager_participation": "村民参与", "needs_total": "收集需求", "needs_adopted": "已纳入",
+        "funding_wan": "项目资金（万元）",
+    })
+    st.dataframe(table, hide_index=True, key="vg_history", column_config=config)
+
+    c_needs, c_projects = st.columns(2)
+    with c_needs:
+        needs = run(village.needs, filters, scope, region.code)
+        st.subheader(f"需求清单（{needs.height} 条）", anchor=False)
+        if needs.height:
+            table, config = widgets.table_frame(needs, {"content": "需求内容", "category": "类别", "status": "状态",
+                                                        "est_funding_wan": "估算资金（万元）"})
+            st.dataframe(table, hide_index=True, key="vg_needs", column_config=config)
+        else:
+            st.caption("报表未附需求清单明细")
+    with c_projects:
+        projects = run(village.projects, filters, scope, region.code)
+        st.subheader(f"建设项目（{projects.height} 个）", anchor=False)
+        if projects.height:
+            table, config = widgets.table_frame(projects, {"project_name": "项目名称", "source": "资金来源",
+                                                           "funding_wan": "资金（万元）", "status": "状态"})
+            st.dataframe(table, hide_index=True, key="vg_projects", column_config=config)
+        else:
+            st.caption("报表未附项目明细")
+
+    st.subheader("备注", anchor=False)
+    st.markdown(v["notes"] or "（无）")
+
+
+if warehouse_ready():
+    main()

@@ -1,0 +1,143 @@
+"""一键查明细 end to end in Debian chromium at 1920×1080, on the demo warehouse.
+
+Open the overview, click 红河州's bar, land on the prefecture page, click 弥勒市's bar, then a village's row, and check
+that each page's figures equal the warehouse's (read with DuckDB here). The big screen fits 1920×1080 without
+scrolling. No page asks any host but localhost for anything. One Streamlit server for the module.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from hometown import fmt
+
+HONGHE, MILE = "532500", "532504"
+
+
+@pytest.fixture(scope="module")
+def wh(demo_db):
+    con = duckdb.connect(str(demo_db), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(streamlit_server, demo_db):
+    return streamlit_server(demo_db)
+
+
+def kpis(page) -> dict[str, str]:
+    """Label → value of every KPI tile on the page."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m =>
+        [m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
+         m.querySelector('[data-testid="stMetricValue"]').innerText.trim()]))""")
+
+
+def click_bar(page, chart, label: str) -> None:
+    """Click the horizontal bar whose y-axis label is ``label`` in a plotly chart."""
+    chart.wait_for(state="visible")
+    tick = chart.locator(".ytick text", has_text=re.compile(f"^{label}$"))
+    box = tick.bounding_box()
+    y = box["y"] + box["height"] / 2
+    bars = chart.locator(".bars .point path")
+    best = min(range(bars.count()), key=lambda i: abs(_center(bars.nth(i))[1] - y))
+    x, y = _center(bars.nth(best))
+    page.mouse.click(x, y)
+
+
+def _center(locator) -> tuple[float, float]:
+    b = locator.bounding_box()
+    return b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+
+
+def county_stats(wh, where: str, params: list) -> tuple[int, int]:
+    return wh.execute(f"SELECT count(*), sum(cadre_visits) FROM village_status WHERE {where}", params).fetchall()[0]
+
+
+def test_click_down_from_the_overview_to_a_village(page, base_url, wait_for_streamlit, external_requests, wh,
+                                                   screenshot):
+    page.goto(base_url + "/")
+    wait_for_streamlit(page)
+    n, visits = county_stats(wh, "TRUE", [])
+    tiles = kpis(page)
+    assert tiles["任务村"] == fmt.count(n, "个") and tiles["干部回乡"] == fmt.count(visits, "人次")
+    screenshot(page, "overview", full_page=False)
+
+    ranking_chart = page.locator(".js-plotly-plot").first
+    click_bar(page, ranking_chart, "红河州")
+    page.wait_for_url(re.compile(rf"/region\?code={HONGHE}"))
+    wait_for_streamlit(page)
+    assert page.locator("h1").first.inner_text().strip() == "红河哈尼族彝族自治州"
+    n, visits = county_stats(wh, "prefecture_code = ?", [HONGHE])
+    tiles = kpis(page)
+    assert tiles["任务村"] == fmt.count(n, "个") and tiles["干部回乡"] == fmt.count(visits, "人次")
+
+    click_bar(page, page.locator(".js-plotly-plot").first, "弥勒市")
+    page.wait_for_url(re.compile(rf"/region\?code={MILE}"))
+    wait_for_streamlit(page)
+    assert page.locator("h1").first.inner_text().strip() == "弥勒市"
+    n, visits = county_stats(wh, "county_code = ?", [MILE])
+    tiles = kpis(page)
+    assert tiles["任务村"] == fmt.count(n, "个") and tiles["干部回乡"] == fmt.count(visits, "人次")
+
+    # The village table lists villages by township, name, key; select the first row by its row marker.
+    first = wh.execute("SELECT village_key, village, stage, steps_done, group_size FROM village_status "
+                       "WHERE county_code = ? ORDER BY township, village, village_key LIMIT 1", [MILE]).fetchall()[0]
+    table = page.locator(f".st-key-rg_villages_{MILE} [data-testid='stDataFrame']")
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    page.wait_for_url(re.compile(rf"/village\?code={first[0]}"))
+    wait_for_streamlit(page)
+    assert page.locator("h1").first.inner_text().strip() == first[1]
+    tiles = kpis(page)
+    assert tiles["已完成步骤"] == f"{first[3]}/28" and tiles["当前环节"].startswith(f"{first[2]}.")
+    assert tiles["编制组人数"] == fmt.count(first[4], "人")
+    assert external_requests(page) == []
+
+
+def test_big_screen_fits_1920_by_1080(page, base_url, wait_for_streamlit, external_requests, screenshot):
+    page.goto(base_url + "/?screen=big")
+    wait_for_streamlit(page)
+    page.wait_for_selector("[data-testid='ht-board']")
+    sizes = page.evaluate("""() => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        return {doc: document.scrollingElement.scrollHeight, inner: innerHeight, width: innerWidth,
+                mainScroll: main.scrollHeight, mainClient: main.clientHeight,
+                docWidth: document.scrollingElement.scrollWidth,
+                sidebar: !!document.querySelector('[data-testid="stSidebar"]')
+                         && getComputedStyle(document.querySelector('[data-testid="stSidebar"]')).display !== 'none'};
+    }""")
+    assert (sizes["inner"], sizes["width"]) == (1080, 1920)
+    assert sizes["doc"] <= sizes["inner"], sizes
+    assert sizes["mainScroll"] <= sizes["mainClient"], sizes  # Streamlit scrolls inside stMain, not the document
+    assert sizes["docWidth"] <= 1920 and not sizes["sidebar"], sizes
+    # Large type: the KPI values are at least 36 px.
+    assert page.evaluate("""() => parseFloat(getComputedStyle(
+        document.querySelector('[data-testid="stMetricValue"]')).fontSize)""") >= 36
+    screenshot(page, "big_screen", full_page=False)
+    assert external_requests(page) == []
+
+
+@pytest.mark.parametrize("path", ["/region", f"/region?code={HONGHE}&year=2021", f"/region?code={MILE}",
+                                  "/reports"])
+def test_pages_ask_only_localhost(page, base_url, wait_for_streamlit, external_requests, path):
+    page.goto(base_url + path)
+    wait_for_streamlit(page)
+    assert page.locator("h1").count() >= 1
+    assert external_requests(page) == []
+
+
+def test_village_page(page, base_url, wait_for_streamlit, external_requests, wh, screenshot):
+    key, village = wh.execute("SELECT n.village_key, any_value(v.village) FROM needs n "
+                              "JOIN village_status v USING (village_key) GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+                              ).fetchall()[0]
+    page.goto(f"{base_url}/village?code={key}")
+    wait_for_streamlit(page)
+    assert page.locator("h1").first.inner_text().strip() == village
+    page.wait_for_selector(".js-plotly-plot")
+    screenshot(page, "village", full_page=False)
+    assert external_requests(page) == []

@@ -1,0 +1,397 @@
+"""Users, passwords, lock-out, idle timeout, roles and scopes (hometown.auth), the audit trail (hometown.audit) and the
+sign-in of the app (app.py + ui/auth.py through Streamlit's AppTest).
+
+Users files are written by ``create_demo_users`` into a temporary folder with bcrypt cost 4 (the app's default is
+12: the same algorithm, only slower), never into data/.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hometown import audit, auth
+from hometown.scope import ALL, Scope
+from ui.nav import pages_for
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = 4  # bcrypt cost for tests
+
+
+@pytest.fixture
+def users(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "users.toml"
+    monkeypatch.setenv(auth.USERS_ENV, str(path))
+    monkeypatch.setenv(auth.ROUNDS_ENV, str(FAST))
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.duckdb"))
+    for env in auth.Settings.ENV.values():
+        monkeypatch.delenv(env, raising=False)
+    auth.create_demo_users(path, rounds=FAST)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------- hashing
+
+
+def test_passwords_are_bcrypt_hashed_salted_and_checked():
+    h1 = auth.hash_password("正确的密码abc", rounds=FAST)
+    h2 = auth.hash_password("正确的密码abc", rounds=FAST)
+    assert h1.startswith("$2b$04$") and h1 != h2  # salted
+    assert auth.check_password("正确的密码abc", h1) and auth.check_password("正确的密码abc", h2)
+    assert not auth.check_password("正确的密码abd", h1)
+    assert not auth.check_password("", h1)
+    assert not auth.check_password("x", "not a hash")  # a damaged hash is no way in, never a crash
+    with pytest.raises(auth.AuthError, match="至少 8 个字符"):
+        auth.hash_password("short", rounds=FAST)
+    with pytest.raises(auth.AuthError, match="密码过长"):
+        auth.hash_password("密" * 25, rounds=FAST)  # 75 bytes: bcrypt would silently use only 72
+    assert not auth.check_password("a" * 100, h1)
+
+
+def test_users_file_holds_hashes_only_and_is_private(users):
+    text = users.read_text(encoding="utf-8")
+    for _, _, _, _, _, password in auth.DEMO_USERS:
+        assert password not in text
+    assert stat.S_IMODE(users.stat().st_mode) == 0o600
+    settings, loaded = auth.load(users)
+    assert set(loaded) == {"leader", "honghe", "mile", "analyst", "admin"}
+    assert {u.role for u in loaded.values()} == set(auth.ROLES)
+    assert loaded["honghe"].prefecture_code == "532500" and loaded["mile"].county_code == "532504"
+    assert loaded["mile"].prefecture_code == "532500"  # derived from the county
+    assert "password_hash" not in loaded["mile"].public()
+    assert settings == auth.Settings()
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('username = "x"\nrole = "boss"', "未知角色"),
+    ('username = "x"\nrole = "prefecture"', "prefecture_code"),
+    ('username = "x"\nrole = "county"\ncounty_code = "999999"', "county_code"),
+])
+def test_a_bad_users_file_is_refused(tmp_path, entry, message):
+    path = tmp_path / "users.toml"
+    path.write_text(f"[[user]]\n{entry}\n", encoding="utf-8")
+    with pytest.raises(auth.UsersFileError, match=message):
+        auth.load(path)
+
+
+# ---------------------------------------------------------------------------------------------------- sign-in
+
+
+def test_verify_right_and_wrong_passwords(users):
+    assert auth.verify("honghe", "honghe@demo").role == auth.PREFECTURE
+    with pytest.raises(auth.LoginFailed, match="用户名或密码错误"):
+        auth.verify("honghe", "mile@demo")
+    # An unknown name gets the same answer as a wrong password: nothing tells which usernames exist.
+    with pytest.raises(auth.LoginFailed, match="用户名或密码错误"):
+        auth.verify("nobody", "honghe@demo")
+
+
+def test_lock_out_after_repeated_failures_and_release_after_the_lock_time(users):
+    t0 = 1_700_000_000.0
+    for i in range(4):
+        with pytest.raises(auth.LoginFailed, match=f"再失败 {4 - i} 次"):
+            auth.verify("mile", "guess-1234", now=t0 + i)
+    with pytest.raises(auth.LockedOut, match="已临时锁定") as locked:
+        auth.verify("mile", "guess-1234", now=t0 + 5)
+    assert locked.value.until == pytest.approx(t0 + 5 + 15 * 60)
+    # Locked: even the right password is refused, and the lock is not extended by it.
+    with pytest.raises(auth.LockedOut):
+        auth.verify("mile", "mile@demo", now=t0 + 60)
+    assert auth.locked_until("mile", now=t0 + 60) == pytest.approx(t0 + 5 + 15 * 60)
+    # Other users are not affected.
+    assert auth.verify("honghe", "honghe@demo", now=t0 + 60).username == "honghe"
+    # After the lock time the right password works again, and the count starts afresh.
+    assert auth.verify("mile", "mile@demo", now=t0 + 5 + 15 * 60 + 1).username == "mile"
+    with pytest.raises(auth.LoginFailed, match="再失败 4 次"):
+        auth.verify("mile", "guess-1234", now=t0 + 2000)
+
+
+def test_failures_outside_the_window_do_not_add_up_and_success_resets(users):
+    t0 = 1_700_000_000.0
+    for i in range(4):
+        with pytest.raises(auth.LoginFailed):
+            auth.verify("mile", "guess-1234", now=t0 + i * 16 * 60)  # 16 minutes apart, window 15
+    assert auth.locked_until("mile", now=t0 + 4 * 16 * 60) is None
+    for i in range(4):
+        with pytest.raises(auth.LoginFailed):
+            auth.verify("mile", "guess-1234", now=t0 + 10_000 + i)
+    auth.verify("mile", "mile@demo", now=t0 + 10_010)
+    with pytest.raises(auth.LoginFailed, match="再失败 4 次"):
+        auth.verify("mile", "guess-1234", now=t0 + 10_020)
+
+
+def test_lock_out_survives_a_restart(users):
+    for _ in range(5):
+        with pytest.raises((auth.LoginFailed, auth.LockedOut)):
+            auth.verify("leader", "guess-1234")
+    # A new process (the app restarted) reads the state from disk.
+    code = ("from hometown import auth\n"
+            "try:\n    auth.verify('leader', 'leader@demo')\nexcept auth.LockedOut as e:\n    print('LOCKED', e)\n"
+            "else:\n    print('OPEN')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, auth.USERS_ENV: str(users)})
+    assert done.stdout.startswith("LOCKED"), done.stdout + done.stderr
+    assert json.loads(auth.state_path(users).read_text())["locked_until"]["leader"] > time.time()
+    auth.unlock("leader")
+    assert auth.verify("leader", "leader@demo").username == "leader"
+
+
+def test_lock_out_settings_come_from_the_file_and_the_environment(users, monkeypatch):
+    text = users.read_text(encoding="utf-8").replace("max_failures = 5", "max_failures = 2")
+    users.write_text(text, encoding="utf-8")
+    with pytest.raises(auth.LoginFailed, match="再失败 1 次"):
+        auth.verify("admin", "guess-1234")
+    with pytest.raises(auth.LockedOut):
+        auth.verify("admin", "guess-1234")
+    monkeypatch.setenv("HOMETOWN_MAX_FAILURES", "3")
+    monkeypatch.setenv("HOMETOWN_IDLE_MINUTES", "7")
+    assert auth.settings().max_failures == 3 and auth.settings().idle_minutes == 7
+
+
+def test_a_disabled_user_cannot_sign_in(users):
+    auth.set_disabled("analyst", True)
+    with pytest.raises(auth.LoginFailed, match="已停用"):
+        auth.verify("analyst", "analyst@demo")
+    auth.set_disabled("analyst", False)
+    assert auth.verify("analyst", "analyst@demo").role == auth.ANALYST
+
+
+def test_session_timeout():
+    s = auth.Settings(idle_minutes=30)
+    now = 1_700_000_000.0
+    assert not auth.session_expired(now - 29 * 60, now, s)
+    assert auth.session_expired(now - 31 * 60, now, s)
+    assert not auth.session_expired(None, now, s)
+    assert auth.session_expired(now - 61, now, auth.Settings(idle_minutes=1))
+
+
+# ---------------------------------------------------------------------------------------------- roles, scopes
+
+
+def test_scopes_of_the_roles(users):
+    _, u = auth.load(users)
+    assert auth.scope_for(u["leader"]) == ALL
+    assert auth.scope_for(u["analyst"]) == ALL
+    assert auth.scope_for(u["admin"]) == ALL
+    assert auth.scope_for(u["honghe"]) == Scope(prefecture_code="532500")
+    assert auth.scope_for(u["mile"]) == Scope(county_code="532504")
+    assert auth.scope_for(u["mile"].public()) == Scope(county_code="532504")
+    assert auth.scope_for(None) == ALL
+    # A regional role that lost its region sees nothing, never everything.
+    assert auth.scope_for({"role": "county"}) == Scope(county_code="000000")
+    mile = auth.scope_for(u["mile"])
+    assert mile.allows("532504") and mile.allows("532504101201") and not mile.allows("532501")
+    assert not mile.allows("532500") and not mile.allows("530000")
+
+
+def test_permissions_and_pages_of_the_roles():
+    assert auth.may(auth.PREFECTURE, auth.UPLOAD) and auth.may(auth.ADMIN, auth.UPLOAD)
+    assert not any(auth.may(r, auth.UPLOAD) for r in (auth.LEADER, auth.COUNTY, auth.ANALYST))
+    assert auth.may(auth.COUNTY, auth.ANSWER_ORDER) and not auth.may(auth.COUNTY, auth.ISSUE_ORDER)
+    assert not auth.may(auth.COUNTY, auth.CLOSE_ORDER) and auth.may(auth.PREFECTURE, auth.CLOSE_ORDER)
+    assert auth.may(auth.ANALYST, auth.EXPORT) and not auth.may(auth.LEADER, auth.ISSUE_ORDER)
+    assert auth.may(None, auth.MANAGE_USERS)  # the open app
+    paths = {role: {p.url_path for p in pages_for(role)} for role in auth.ROLES}
+    assert "upload" in paths["prefecture"] and "upload" in paths["admin"]
+    assert "upload" not in paths["county"] | paths["leader"] | paths["analyst"]
+    assert "audit" in paths["admin"] and not any("audit" in paths[r] for r in auth.ROLES if r != "admin")
+    assert "dispatch" not in paths["analyst"]
+
+
+def test_auth_is_off_without_a_users_file_or_when_switched_off(tmp_path, users, monkeypatch):
+    monkeypatch.setenv(auth.AUTH_ENV, "on")
+    assert auth.auth_enabled()
+    monkeypatch.setenv(auth.AUTH_ENV, "off")
+    assert not auth.auth_enabled()
+    monkeypatch.setenv(auth.AUTH_ENV, "on")
+    monkeypatch.setenv(auth.USERS_ENV, str(tmp_path / "none.toml"))
+    assert not auth.auth_enabled()
+
+
+def test_command_line_add_user_and_set_password(users, tmp_path):
+    env = {**os.environ, auth.USERS_ENV: str(users), auth.ROUNDS_ENV: str(FAST),
+           audit.AUDIT_ENV: str(tmp_path / "audit.duckdb")}
+
+    def cli(*args, stdin=""):
+        return subprocess.run([sys.executable, "-m", "hometown.auth", *args], cwd=ROOT, input=stdin, text=True,
+                              capture_output=True, timeout=60, env=env)
+
+    done = cli("add-user", "yuxi", "--role", "prefecture", "--region", "玉溪", "--name", "玉溪市项目组",
+               "--password-stdin", stdin="玉溪密码2024\n")
+    assert done.returncode == 0, done.stderr
+    user = auth.verify("yuxi", "玉溪密码2024")
+    assert user.prefecture_code == "530400" and user.display_name == "玉溪市项目组"
+    assert cli("add-user", "yuxi", "--role", "analyst", "--password-stdin", stdin="whatever-123\n").returncode == 2
+    done = cli("set-password", "yuxi", "--password-stdin", stdin="新的密码2025\n")
+    assert done.returncode == 0, done.stderr
+    assert auth.verify("yuxi", "新的密码2025").username == "yuxi"
+    assert cli("set-password", "yuxi", "--password-stdin", stdin="short\n").returncode == 2
+    assert "yuxi" in cli("list").stdout
+    rows = audit.events(tmp_path / "audit.duckdb", action="user_admin")
+    assert rows.height == 2 and set(rows["target"]) == {"yuxi"}
+
+
+# ---------------------------------------------------------------------------------------------------- audit
+
+
+def test_audit_rows_are_appended_filtered_and_chained(tmp_path):
+    path = tmp_path / "audit.duckdb"
+    me = {"username": "honghe", "display_name": "红河州项目组", "role": "prefecture"}
+    audit.record("login", user=me, client="10.0.0.8", path=path)
+    audit.record("upload", user=me, target="红河州_20220331.xlsx", detail="已接收；401 个任务村", path=path)
+    audit.record("login_failed", username="mile", outcome="failed", path=path)
+    rows = audit.events(path)
+    assert rows["action"].to_list() == ["login_failed", "upload", "login"]  # newest first
+    assert rows.filter(rows["action"] == "upload")["username"][0] == "honghe"
+    assert audit.events(path, username="mile").height == 1
+    assert audit.events(path, action="upload", text="401").height == 1
+    assert audit.events(path, outcome="failed")["username"].to_list() == ["mile"]
+    assert audit.events(path, since=datetime.now().date() + timedelta(days=1)).height == 0
+    assert audit.table(rows)["操作"].to_list() == ["登录失败", "上传报表", "登录成功"]
+    assert audit.verify_chain(path) == []
+    # A row changed by hand breaks the chain from that row on.
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE audit_log SET detail = '已拒收' WHERE action = 'upload'")
+    con.close()
+    assert audit.verify_chain(path) == [2]
+
+
+def test_audit_filters_are_parameters_not_sql(tmp_path):
+    path = tmp_path / "audit.duckdb"
+    audit.record("login", username="admin", path=path)
+    for text in ("' OR 1=1 --", "%' OR '1'='1", "x'; DROP TABLE audit_log; --"):
+        assert audit.events(path, text=text).height == 0
+        assert audit.events(path, username=text).height == 0
+    assert audit.events(path).height == 1
+
+
+def test_an_audit_row_is_never_lost_when_the_file_is_busy(tmp_path, monkeypatch):
+    path = tmp_path / "audit.duckdb"
+    audit.record("login", username="a", path=path)
+    monkeypatch.setattr(audit, "LOCK_TIMEOUT_S", 0.2)
+    with open(path.with_name(path.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process holds the audit file
+        started = time.monotonic()
+        audit.record("export", username="b", target="排名.xlsx", path=path)
+        assert time.monotonic() - started < 2  # the app did not wait for it
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    assert path.with_name(path.name + ".pending.jsonl").exists()
+    audit.record("logout", username="a", path=path)
+    assert audit.events(path)["action"].to_list() == ["logout", "export", "login"]
+    assert not path.with_name(path.name + ".pending.jsonl").exists()
+    assert audit.verify_chain(path) == []
+
+
+def test_logged_download_records_the_export_when_produced(tmp_path):
+    path = tmp_path / "audit.duckdb"
+    os.environ[audit.AUDIT_ENV] = str(path)
+    try:
+        produce = audit.logged(lambda: b"12345", user={"username": "analyst", "role": "analyst"}, target="x.xlsx",
+                               detail="县市区排名")
+        assert audit.events(path).height == 0  # nothing until the file is asked for
+        assert produce() == b"12345"
+    finally:
+        os.environ[audit.AUDIT_ENV] = str(Path(os.environ.get("TMPDIR", "/tmp")) / "unused-audit.duckdb")
+    row = audit.events(path).row(0, named=True)
+    assert (row["action"], row["username"], row["target"]) == ("export", "analyst", "x.xlsx")
+    assert row["detail"] == "县市区排名；5 字节"
+
+
+# ------------------------------------------------------------------------------------------ the app's sign-in
+
+
+def _app(monkeypatch, users: Path | None, db: Path | None = None):
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+
+    # AppTest resets Streamlit's legacy pages-directory flag before every run, and with a top-level pages/ folder a
+    # run would then start from the page file instead of app.py (ui/__init__.py switches the mode off only once per
+    # process, which is enough for a server). Keep it off, as on the server.
+    init = PagesManager.__init__
+
+    def init_without_legacy_mode(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv(auth.AUTH_ENV, "on")
+    if users is not None:
+        monkeypatch.setenv(auth.USERS_ENV, str(users))
+    if db is not None:
+        monkeypatch.setenv("HOMETOWN_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    # AppTest gives the second run of a script without st.navigation another page id than the first, so widget
+    # values set after the first run would be dropped; a browser does not do this (tests/browser covers it).
+    at.run().run()
+    return at
+
+
+def _login(at, username: str, password: str):
+    at.text_input(key="login_username").set_value(username)
+    at.text_input(key="login_password").set_value(password)
+    at.button(key="FormSubmitter:login_form-登录").click().run()
+    return at
+
+
+def test_app_shows_only_the_login_form_until_signed_in(users, monkeypatch, tmp_path):
+    at = _app(monkeypatch, users)
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert "scope" not in at.session_state and "role" not in at.session_state
+    _login(at, "mile", "wrong-password")
+    assert any("用户名或密码错误" in e.value for e in at.error)
+    assert "role" not in at.session_state
+    _login(at, "mile", "mile@demo")
+    assert not at.exception, at.exception
+    assert at.session_state["role"] == "county"
+    assert at.session_state["scope"] == Scope(county_code="532504")
+    assert any("弥勒市专班" in m.value for m in at.sidebar.markdown)
+    actions = audit.events()["action"].to_list()
+    assert actions[0] == "login" and "login_failed" in actions
+
+
+def test_app_signs_out_after_the_idle_time_and_on_logout(users, monkeypatch):
+    at = _app(monkeypatch, users)
+    _login(at, "honghe", "honghe@demo")
+    assert at.session_state["role"] == "prefecture"
+    at.session_state["last_seen"] = time.time() - 31 * 60  # idle for 31 minutes (default timeout 30)
+    at.run()
+    assert "role" not in at.session_state and "scope" not in at.session_state
+    assert any("未操作，已自动退出" in i.value for i in at.info)
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    _login(at, "honghe", "honghe@demo")
+    assert at.session_state["role"] == "prefecture"
+    at.sidebar.button(key="auth_logout").click().run()
+    assert "role" not in at.session_state
+    assert any("已安全退出" in i.value for i in at.info)
+    assert audit.events()["action"].to_list()[:3] == ["logout", "login", "timeout"]
+
+
+def test_a_changed_users_file_takes_effect_at_the_next_click(users, monkeypatch):
+    at = _app(monkeypatch, users)
+    _login(at, "analyst", "analyst@demo")
+    assert at.session_state["role"] == "analyst"
+    auth.set_disabled("analyst", True)
+    at.run()
+    assert "role" not in at.session_state
+    assert any("已停用" in i.value for i in at.info)
+
+
+def test_a_damaged_users_file_locks_everyone_out(tmp_path, monkeypatch):
+    path = tmp_path / "users.toml"
+    path.write_text("[[user]]\nusername = 'x'\nrole = 'boss'\n", encoding="utf-8")
+    at = _app(monkeypatch, path)
+    assert any("用户配置有误" in e.value for e in at.error)
+    assert not at.text_input and "role" not in at.session_state

@@ -1,0 +1,280 @@
+"""AppTest for the overview, big screen, region, village and report-log pages on the demo warehouse.
+
+Drill-down is tested both ways: through query parameters (the shareable links) and through an injected chart or table
+selection. AppTest cannot click a plotly bar or a dataframe row, but in Streamlit 1.67 a selection widget's state
+accepts writes by its key before ``run()``: ``at.session_state[key] = {"selection": {"points": [...]}}`` for
+``st.plotly_chart(on_select="rerun")`` and ``{"selection": {"rows": [i], ...}}`` for ``st.dataframe``. The page then
+reads the selection exactly as it reads a real click and calls ``st.switch_page``, which AppTest follows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import duckdb
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hometown import db, fmt, overview, region
+from hometown.scope import Filters, Scope
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+HONGHE, MILE = "532500", "532504"
+ALL = Scope()
+
+
+@pytest.fixture(scope="module")
+def wh(demo_db):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(db.ENV_VAR, str(demo_db))
+        con = duckdb.connect(str(demo_db), read_only=True)
+        yield con
+        con.close()
+        db.close_all()
+
+
+def open_page(page: str | None = None, scope: Scope | None = None, state: dict | None = None, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if page:
+        at.switch_page(page)
+    for k, v in params.items():
+        at.query_params[k] = v
+    if scope is not None:
+        at.session_state["scope"] = scope
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [h.value for h in at.html])
+
+
+def chart_click(code: str) -> dict:
+    """What the browser sends when a bar with customdata [code] is clicked."""
+    return {"selection": {"points": [{"customdata": [code], "point_index": 0, "curve_number": 0}],
+                          "point_indices": [0], "box": [], "lasso": []}}
+
+
+def row_click(i: int) -> dict:
+    return {"selection": {"rows": [i], "columns": [], "cells": []}}
+
+
+def table_with(at: AppTest, column: str):
+    """The table showing ``column`` (a display-only st.dataframe carries no key in AppTest)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def title(at: AppTest) -> str:
+    return at.title[0].value if at.title else ""
+
+
+# --------------------------------------------------------------------------------------------------- overview
+
+
+def test_overview_kpis_equal_the_warehouse(wh):
+    at = open_page()
+    n, completed, funding = wh.execute(
+        "SELECT count(*), count(*) FILTER (WHERE plan_status IN ('成果完成','已审查','已审批','已入库')), "
+        "sum(funding_wan) FROM village_status").fetchall()[0]
+    m = metrics(at)
+    assert m["任务村"] == fmt.count(n, "个")
+    assert m["规划成果完成"] == fmt.count(completed, "个")
+    assert m["项目资金"] == fmt.money_wan(funding) and m["项目资金"].endswith("亿元")
+    assert {"规划编制组", "编制组成员", "其中公职人员", "干部回乡", "收集需求", "村民参与", "成果入库"} <= set(m)
+    deltas = {x.label: x.delta for x in at.metric}
+    assert deltas["规划成果完成"] == f"完成率 {fmt.percent(completed / n)}"
+    lo, hi = wh.execute("SELECT min(as_of), max(as_of) FROM current_reports").fetchall()[0]
+    assert fmt.as_of_range(lo, hi) in texts(at)
+    # The big-screen link keeps the page's filters.
+    links = {p.value: p.proto.query_string for p in at.page_link}
+    assert "screen=big" in links["大屏模式"]
+
+
+def test_overview_panels_name_late_prefectures_and_alerts(wh):
+    at = open_page()
+    subheaders = [s.value for s in at.subheader]
+    for name in ("州市规划完成率排名", "七个环节进度漏斗", "各期进度趋势", "预警", "报送情况", "州市明细"):
+        assert name in subheaders
+    status = overview.report_status(Filters(), ALL)
+    body = texts(at)
+    for name in status.filter(pl.col("status") != "正常")["name"]:
+        assert name in body
+    assert "县进度滞后" in body and "编制组无公职人员" in body and "报送逾期" in body
+    ranking = at.dataframe(key="ov_rank_table").value
+    assert len(ranking) == 16 and "数据截至" in ranking.columns
+
+
+def test_overview_chart_selection_opens_the_prefecture(wh):
+    at = open_page(year="2021", state={"ov_rank_bar": chart_click(HONGHE)})
+    assert title(at) == "红河哈尼族彝族自治州"
+    assert at.query_params["code"] == HONGHE and at.query_params["year"] == "2021"
+    n = wh.execute("SELECT count(*) FROM village_status WHERE prefecture_code = ? AND task_year = 2021",
+                   [HONGHE]).fetchall()[0][0]
+    assert metrics(at)["任务村"] == fmt.count(n, "个")
+
+
+def test_overview_table_selection_opens_the_prefecture(wh):
+    ranking = overview.prefecture_ranking(Filters(), ALL)
+    at = open_page(state={"ov_rank_table": row_click(2)})
+    expected = ranking.row(2, named=True)
+    assert at.query_params["code"] == expected["code"]
+    assert title(at) == expected["name"]
+
+
+def test_filter_bar_writes_the_url(wh):
+    at = open_page()
+    at.selectbox(key="ov_year_None").set_value(2021).run()
+    assert at.query_params["year"] == "2021"
+    n = wh.execute("SELECT count(*) FROM village_status WHERE task_year = 2021").fetchall()[0][0]
+    assert metrics(at)["任务村"] == fmt.count(n, "个")
+
+
+# ------------------------------------------------------------------------------------------------- big screen
+
+
+def test_big_screen_rolls_the_ranking_and_needs_no_mouse(wh):
+    at = open_page(screen="big", refresh="15")
+    assert not at.selectbox and not at.button and not at.dataframe and not at.page_link
+    html = texts(at)
+    assert "每 15 秒自动刷新" in html
+    assert "第 1/2 页" in html and "州市规划完成率排名" in html
+    m = metrics(at)
+    assert m["任务村"] == fmt.count(wh.execute("SELECT count(*) FROM village_status").fetchall()[0][0], "个")
+    ranking = overview.prefecture_ranking(Filters(), ALL)
+    first, ninth = ranking["common_name"][0], ranking["common_name"][8]
+    assert first in html and ninth not in html.split("州市规划完成率排名")[1].split("第 1/2 页")[0]
+    at.run()  # the next refresh shows the next page of the board
+    html = texts(at)
+    assert "第 2/2 页" in html and ninth in html
+    at.run()
+    assert "第 1/2 页" in texts(at)
+
+
+def test_big_screen_refresh_defaults_to_60_seconds(wh):
+    assert "每 60 秒自动刷新" in texts(open_page(screen="big", refresh="soon"))
+
+
+# ---------------------------------------------------------------------------------------------------- regions
+
+
+@pytest.mark.parametrize(("params", "expected_title", "where"), [
+    ({}, "云南省", ("TRUE", [])),
+    ({"code": "530000"}, "云南省", ("TRUE", [])),
+    ({"code": HONGHE, "year": "2021"}, "红河哈尼族彝族自治州", ("prefecture_code = ? AND task_year = 2021", [HONGHE])),
+    ({"code": MILE}, "弥勒市", ("county_code = ?", [MILE])),
+])
+def test_region_pages_from_the_url(wh, params, expected_title, where):
+    at = open_page("pages/region.py", **params)
+    assert title(at) == expected_title
+    n, visits = wh.execute(f"SELECT count(*), sum(cadre_visits) FROM village_status WHERE {where[0]}",
+                           where[1]).fetchall()[0]
+    m = metrics(at)
+    assert m["任务村"] == fmt.count(n, "个") and m["干部回乡"] == fmt.count(visits, "人次")
+
+
+def test_prefecture_chart_selection_opens_the_county(wh):
+    at = open_page("pages/region.py", code=HONGHE, state={f"rg_bar_{HONGHE}": chart_click(MILE)})
+    assert title(at) == "弥勒市" and at.query_params["code"] == MILE
+    villages = at.dataframe(key=f"rg_villages_{MILE}").value
+    n = wh.execute("SELECT count(*) FROM village_status WHERE county_code = ?", [MILE]).fetchall()[0][0]
+    assert len(villages) == n
+
+
+def test_prefecture_table_selection_opens_the_county(wh):
+    kids = overview.children(Filters(), ALL, HONGHE)
+    at = open_page("pages/region.py", code=HONGHE, state={f"rg_table_{HONGHE}": row_click(0)})
+    assert at.query_params["code"] == kids["code"][0] and title(at) == kids["name"][0]
+
+
+def test_county_table_selection_opens_the_village(wh):
+    villages = region.county_villages(Filters(), ALL, MILE)
+    at = open_page("pages/region.py", code=MILE, asof="2023-12-31", state={f"rg_villages_{MILE}": row_click(3)})
+    chosen = villages.row(3, named=True)
+    assert at.query_params["code"] == chosen["village_key"] and at.query_params["asof"] == "2023-12-31"
+    assert title(at) == chosen["village"]
+
+
+def test_breadcrumbs_lead_back_up_keeping_the_filters(wh):
+    key = region.county_villages(Filters(), ALL, MILE)["village_key"][0]
+    at = open_page("pages/village.py", code=key, year="2021")
+    links = {p.value: parse_qs(p.proto.query_string) for p in at.page_link}
+    assert links["云南省"] == {"code": ["530000"], "year": ["2021"]}
+    assert links["红河州"] == {"code": [HONGHE], "year": ["2021"]}
+    assert links["弥勒市"] == {"code": [MILE], "year": ["2021"]}
+
+
+# ---------------------------------------------------------------------------------------------------- village
+
+
+def test_village_page_shows_its_details(wh):
+    key, n_needs = wh.execute("SELECT village_key, count(*) FROM needs GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+                              ).fetchall()[0]
+    row = wh.execute("SELECT village, stage, steps_done, group_size, civil_servants, county_name FROM village_status "
+                     "WHERE village_key = ?", [key]).fetchall()[0]
+    at = open_page("pages/village.py", code=key)
+    assert title(at) == row[0]
+    m = metrics(at)
+    assert m["已完成步骤"] == f"{row[2]}/28" and m["当前环节"].startswith(f"{row[1]}.")
+    assert m["编制组人数"] == fmt.count(row[3], "人") and m["其中公职人员"] == fmt.count(row[4], "人")
+    assert len(table_with(at, "需求内容")) == n_needs
+    history = table_with(at, "已完成步骤")
+    assert len(history) == wh.execute("SELECT count(DISTINCT as_of) FROM village_history WHERE village_key = ?",
+                                      [key]).fetchall()[0][0]
+    assert key in texts(at) and row[5] in texts(at)
+
+
+def test_unknown_and_forbidden_regions_are_refused(wh):
+    assert "未知的区划代码" in open_page("pages/region.py", code="999900").error[0].value
+    county = Scope(county_code=MILE)
+    assert "无权查看" in open_page("pages/region.py", scope=county, code=HONGHE).error[0].value
+    other = wh.execute("SELECT village_key FROM village_status WHERE county_code <> ? LIMIT 1", [MILE]).fetchall()[0][0]
+    assert "无权查看" in open_page("pages/village.py", scope=county, code=other).error[0].value
+    # A selection pointing outside the user's scope is ignored: the scope applies to clicks too.
+    at = open_page(scope=county, state={"ov_rank_bar": chart_click("530100")})
+    assert title(at).startswith("一屏知全局") and "code" not in at.query_params
+    assert not open_page("pages/village.py", code="532504999999").exception
+
+
+# ---------------------------------------------------------------------------------------------------- reports
+
+
+@pytest.fixture(scope="module")
+def refused_db(demo_db, tmp_path_factory):
+    """The demo warehouse plus one refused 红河州 file (required columns missing)."""
+    import shutil
+
+    from reportfiles import HEADER, load_one, simple_report, three_villages, write_report
+
+    folder = tmp_path_factory.mktemp("refused")
+    target = folder / "warehouse.duckdb"
+    shutil.copyfile(demo_db, target)
+    keep = [i for i, h in enumerate(HEADER) if h not in ("当前环节", "编制组人数")]
+    rows = simple_report([[r[i] for i in keep] for r in three_villages()], header=[HEADER[i] for i in keep],
+                         as_of="截至2024年3月31日")
+    result = load_one(target, write_report(folder / "红河州_20240331.xlsx", rows))
+    assert result.status == "refused"
+    return target
+
+
+def test_report_log_page(wh, refused_db, monkeypatch):
+    at = open_page("pages/reports.py")
+    accepted = wh.execute("SELECT count(*) FROM report_log WHERE status = 'accepted'").fetchall()[0][0]
+    assert metrics(at)["已受理"] == f"{fmt.plain(accepted)} 份"
+    assert len(at.dataframe(key="rp_table").value) == wh.execute("SELECT count(*) FROM report_log").fetchall()[0][0]
+
+    monkeypatch.setenv(db.ENV_VAR, str(refused_db))
+    at = open_page("pages/reports.py", status="refused")
+    assert metrics(at)["退回"] == "1 份"
+    table = at.dataframe(key="rp_table").value
+    assert list(table["文件名"]) == ["红河州_20240331.xlsx"]
+    reasons = at.error[0].value
+    assert "缺少必需的列「当前环节」" in reasons and "缺少必需的列「编制组人数」" in reasons

@@ -1,0 +1,143 @@
+"""Sign-in on the page: the login form app.py shows before any navigation, the user badge and sign-out button in
+the sidebar, and the idle timeout. The rules (passwords, lock-out, scopes, roles) are hometown.auth's.
+
+``gate()`` runs first in every script run of app.py. With no users file (or HOMETOWN_AUTH=off) the app is open:
+nothing is asked and the scope is the whole province. Otherwise a session without a signed-in user gets the form
+and nothing else (``st.stop()``), and a signed-in session is re-checked on every run against the users file, so a
+disabled account or a changed role takes effect at the user's next click. The session keeps ``user`` (no hash),
+``role`` and ``scope`` — ui.common.current_scope()/current_role() read them — and ``last_seen``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from geo import reference
+from hometown import audit, auth
+
+NOTICE = "auth_notice"
+
+
+def client() -> str | None:
+    """The browser's address for the audit log (None when Streamlit cannot tell)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # not in a browser session (AppTest, bare mode)
+        return None
+    return address if isinstance(address, str) else None
+
+
+def current_user() -> dict | None:
+    return st.session_state.get("user")
+
+
+def _sign_in(user: auth.User) -> None:
+    st.session_state["user"] = user.public()
+    st.session_state["role"] = user.role
+    st.session_state["scope"] = auth.scope_for(user)
+    st.session_state["last_seen"] = time.time()
+
+
+def _sign_out(action: str, notice: str | None = None) -> None:
+    audit.record(action, user=current_user(), client=client())
+    # Everything goes: filters, selections and cached choices of one user must not show for the next one.
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if notice:
+        st.session_state[NOTICE] = notice
+
+
+def _logout() -> None:
+    _sign_out("logout", "已安全退出")
+
+
+def region_label(user: dict) -> str:
+    if user.get("county_code"):
+        return reference.county_name(user["county_code"])
+    if user.get("prefecture_code"):
+        prefs = reference.prefectures()
+        found = prefs.filter(prefs["code"] == user["prefecture_code"])["common_name"].to_list()
+        return found[0] if found else user["prefecture_code"]
+    return "全省"
+
+
+def gate() -> str | None:
+    """The signed-in user's role, or None when the app is open; shows the login form and stops otherwise."""
+    if not auth.auth_enabled():
+        return None
+    try:
+        settings = auth.load()[0]  # a damaged users file raises here, before any form is shown
+        user = current_user()
+        if user:
+            if auth.session_expired(st.session_state.get("last_seen"), settings_=settings):
+                _sign_out("timeout", f"超过 {settings.idle_minutes:g} 分钟未操作，已自动退出，请重新登录")
+            else:
+                fresh = auth.get_user(user["username"])
+                if fresh is None or fresh.disabled:
+                    _sign_out("logout", "账号已停用或已删除，请联系管理员")
+                else:
+                    _sign_in(fresh)  # also refreshes role, scope and the idle clock
+                    return fresh.role
+        login_form()
+    except auth.UsersFileError as exc:
+        # A damaged users file must lock everyone out, never open the app.
+        st.error(f"用户配置有误，暂时无法登录：{exc}")
+    st.stop()
+
+
+def login_form() -> None:
+    _, middle, _ = st.columns([1, 1.1, 1])
+    with middle:
+        st.title("干部规划家乡行动调度平台", anchor=False)
+        st.caption("请使用本单位账号登录。连续多次输错密码，账号将被临时锁定。")
+        notice = st.session_state.pop(NOTICE, None)
+        if notice:
+            st.info(notice)
+        with st.form("login_form", enter_to_submit=True):
+            username = st.text_input("用户名", key="login_username", max_chars=64, autocomplete="username")
+            password = st.text_input("密码", type="password", key="login_password", max_chars=128,
+                                     autocomplete="current-password")
+            submitted = st.form_submit_button("登录", type="primary", width="stretch")
+        if not submitted:
+            return
+        name = (username or "").strip()
+        if not name or not password:
+            st.error("请输入用户名和密码")
+            return
+        try:
+            user = auth.verify(name, password)
+        except auth.LockedOut as exc:
+            audit.record("login_locked", username=name, outcome="refused", client=client(), detail=str(exc))
+            st.error(str(exc))
+            return
+        except auth.LoginFailed as exc:
+            audit.record("login_failed", username=name, outcome="failed", client=client(), detail=str(exc))
+            st.error(str(exc))
+            return
+        for key in list(st.session_state.keys()):
+            del st.session_state[key]
+        _sign_in(user)
+        audit.record("login", user=user.public(), client=client(), detail=f"{user.role_label}·{region_label(user.public())}")
+        st.rerun()
+
+
+def _idle_watch() -> None:
+    """Signs an idle session out by itself: the page turns into the login form once the idle time is up."""
+    if auth.session_expired(st.session_state.get("last_seen"), settings_=auth.settings()):
+        st.rerun(scope="app")
+
+
+def sidebar() -> None:
+    """The user badge, sign-out button and idle watch (nothing when the app is open)."""
+    user = current_user()
+    if not user:
+        return
+    with st.sidebar:
+        with st.container(border=True, key="auth_badge"):
+            st.markdown(f"**{user['display_name']}**  \n{auth.ROLES.get(user['role'], user['role'])} · "
+                        f"{region_label(user)}")
+            st.button("退出登录", on_click=_logout, key="auth_logout", icon=":material/logout:", width="stretch")
+        idle_s = auth.settings().idle_minutes * 60
+        st.fragment(_idle_watch, run_every=max(5.0, min(60.0, idle_s / 2)))()
