@@ -2,6 +2,7 @@
 #   venv     .venv with Python 3.11 and the pinned packages (`pip install -e .[test]`), redone when pyproject changes
 #   sysdeps  Debian chromium + a CJK font for the browser tests, installed only when missing
 #   demo     the demo warehouse data/warehouse.duckdb, built only when missing
+#   users    the demo users data/users.toml (one per role), written only when missing
 #   run      serve the dashboard on http://localhost:$(PORT)
 #   test     the whole pytest suite (browser tests included); fails when pytest fails
 #   bench    the benchmark table
@@ -18,6 +19,9 @@ BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v pyth
 # The warehouse the app serves: $HOMETOWN_DB when set (as the app itself reads it), else the demo warehouse.
 HOMETOWN_DB ?= data/warehouse.duckdb
 DB := $(HOMETOWN_DB)
+# The users file (sign-in): $HOMETOWN_USERS when set, as the app reads it; demo users are written when it is missing.
+HOMETOWN_USERS ?= data/users.toml
+USERS := $(HOMETOWN_USERS)
 DEMO := data/demo
 PORT ?= 8501
 PYTEST_ARGS ?=
@@ -29,13 +33,13 @@ BENCH_ARGS ?=
 STREAMLIT_FLAGS := --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
 	--browser.serverAddress localhost --server.fileWatcherType none
 
-.PHONY: help venv install sysdeps demo run test bench
+.PHONY: help venv install sysdeps demo users run test bench
 
 help:
-	@echo "make run    - install, build the demo warehouse if missing, serve http://localhost:$(PORT)"
+	@echo "make run    - install, build the demo warehouse and demo users if missing, serve http://localhost:$(PORT)"
 	@echo "make test   - install (incl. Debian chromium + CJK font if missing), run the test suite"
 	@echo "make bench  - print the benchmark table"
-	@echo "make venv | sysdeps | demo"
+	@echo "make venv | sysdeps | demo | users"
 
 $(PY):
 	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "python3.11 not found" >&2; exit 1; }
@@ -60,8 +64,15 @@ $(DB): | $(STAMP)
 
 demo: $(DB)
 
-run: $(STAMP) $(DB)
-	HOMETOWN_DB=$(DB) $(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
+# One demo user per role (README "Users and roles"); an existing users file is never touched.
+$(USERS): | $(STAMP)
+	mkdir -p $(dir $(USERS))
+	$(PY) -m hometown.auth --users $(USERS) demo --if-missing
+
+users: $(USERS)
+
+run: $(STAMP) $(DB) $(USERS)
+	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
 
 test: $(STAMP) sysdeps
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

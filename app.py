@@ -13,13 +13,16 @@ from ui.nav import pages_for
 
 st.set_page_config(page_title="干部规划家乡行动调度平台", page_icon="🏞️", layout="wide")
 
-role = ui_auth.gate()  # the login form and st.stop() until someone signs in (when logins are configured)
 
-pages = [
-    st.Page(spec.file, title=spec.title, icon=spec.icon or None, url_path=spec.url_path, default=spec.default,
-            visibility="visible" if spec.in_menu else "hidden")
-    for spec in pages_for(role)
-]
-navigation = st.navigation(pages)
+def pages(role: str | None) -> list:
+    return [
+        st.Page(spec.file, title=spec.title, icon=spec.icon or None, url_path=spec.url_path, default=spec.default,
+                visibility="visible" if spec.in_menu else "hidden")
+        for spec in pages_for(role)
+    ]
+
+
+role = ui_auth.gate(pages)  # the login form and st.stop() until someone signs in (when logins are configured)
+navigation = st.navigation(pages(role))
 ui_auth.sidebar()
 navigation.run()

@@ -299,8 +299,18 @@ def check_password(password: str, password_hash: str) -> bool:
         return False
 
 
-# Checked against for unknown usernames, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(4)).decode("ascii")
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash(like: dict[str, "User"]) -> str:
+    """Checked against for unknown usernames, at the cost of the file's own hashes, so that a wrong name takes as
+    long as a wrong password (the answer's timing does not tell which usernames exist)."""
+    costs = [int(u.password_hash.split("$")[2]) for u in like.values() if u.password_hash.count("$") >= 3
+             and u.password_hash.split("$")[2].isdigit()]
+    cost = max(costs) if costs else _rounds(None)
+    if cost not in _dummy_hashes:
+        _dummy_hashes[cost] = bcrypt.hashpw(b"no such user", bcrypt.gensalt(cost)).decode("ascii")
+    return _dummy_hashes[cost]
 
 
 # ------------------------------------------------------------------------------------------------- lock-out
@@ -362,7 +372,7 @@ def verify(username: str, password: str, path: str | Path | None = None, now: fl
         raise LockedOut(_locked_message(until, now), until)
     # The slow bcrypt check runs outside the lock, so one sign-in never holds up another.
     user = users.get((username or "").strip())
-    good = check_password(password, user.password_hash if user else _DUMMY_HASH) and user is not None
+    good = check_password(password, user.password_hash if user else _dummy_hash(users)) and user is not None
     with _file_lock(sp):
         state = _prune(_read_state(sp), now, s)
         if good and not user.disabled:

@@ -171,6 +171,8 @@ def bins_for(metric: MapMetric, values: Iterable[float | None] = ()) -> list[Bin
                 label = f"落后{abs(hi) * 100:.0f}–{abs(lo) * 100:.0f}{unit}" if hi < 0 else f"落后0–{abs(lo) * 100:.0f}{unit}"
             else:
                 label = f"持平至超前{hi * 100:.0f}{unit}" if lo == 0 else f"超前{lo * 100:.0f}–{hi * 100:.0f}{unit}"
+        elif metric.name == "avg_stage":
+            label = f"第{lo:g}–{hi:g}环节"
         else:
             unit = "万元" if metric.name == "funding_wan" else ""
             label = (f"{_format_edge(metric, lo)}{unit}以上" if not math.isfinite(hi)
@@ -591,8 +593,8 @@ def map_model(filters: Filters, scope: Scope, level: Level = "county", metric: s
 
     if reported:
         dates = sorted(set(reported.values()))
-        as_of_text = f"截至{dates[-1].isoformat()}" if len(dates) == 1 else \
-            f"各州市报表截至{dates[0].isoformat()}至{dates[-1].isoformat()}"
+        as_of_text = f"数据截至{dates[-1].isoformat()}" if len(dates) == 1 else \
+            f"各州市报表日期 {dates[0].isoformat()} 至 {dates[-1].isoformat()}"
     else:
         as_of_text = "尚无报表"
     n_reported = sum(1 for f in feats if f["properties"]["status"] == REPORTED)
@@ -602,7 +604,22 @@ def map_model(filters: Filters, scope: Scope, level: Level = "county", metric: s
                     regions=len(feats))
 
 
+def laggards(model: MapModel, n: int = 8) -> list[dict]:
+    """The ``n`` reported regions with the lowest value of the model's metric (for every metric of the map, lower
+    means further behind): code, name, value text. Regions without a value are left out."""
+    rows = [f["properties"] for f in model.features
+            if f["properties"]["status"] == REPORTED and f["properties"]["metric_value"] is not None]
+    rows.sort(key=lambda p: (p["metric_value"], p["code"]))
+    return [{"code": p["code"], "name": p["name"], "value": _value_text(model.metric, p["metric_value"])}
+            for p in rows[:n]]
+
+
 # ---------------------------------------------------------------------------------------------- view and deck
+
+# The map sizes the pages draw (width is a hint: the map is as wide as its column, which Python never learns;
+# the height is exact). The view is fitted to these; tests compute screen positions from them.
+PAGE_SIZE = (1150, 720)
+PANEL_SIZE = (620, 420)
 
 
 def fit_view(bounds: Sequence[float], width: int, height: int, padding: int = 24, max_zoom: float = 10.0) -> dict:

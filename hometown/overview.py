@@ -144,29 +144,37 @@ def stage_funnel(filters: Filters, scope: Scope, region: str | None = None) -> p
 
 def trend(filters: Filters, scope: Scope, region: str | None = None) -> pl.DataFrame:
     """The region's totals as of each reporting date (up to the filter's date): at date D each prefecture counts
-    with its latest accepted report on or before D. Columns: as_of, prefectures_reported, every count and rate."""
+    with its latest accepted report on or before D. Columns: as_of, prefectures_reported, every count and rate.
+
+    Every count is additive over prefectures, so each report's village rows are aggregated once and each date sums
+    the aggregates of the reports then in force (one pass over the history, not one per date).
+    """
     scope_where, scope_params = scope.sql("h")
     region_where, region_params = region_sql(region, "h")
+    sums = ", ".join(metrics.sum_sql(c.name) for c in metrics.COUNTS)
     sql = f"""
-        WITH d AS (
+        WITH per AS (
+            SELECT h.report_id, {metrics.county_aggregates_sql("h")}
+            FROM village_history h
+            WHERE (CAST(? AS INTEGER) IS NULL OR h.task_year = CAST(? AS INTEGER)) AND {scope_where} AND {region_where}
+            GROUP BY h.report_id
+        ),
+        d AS (
             SELECT DISTINCT as_of AS d FROM accepted_reports
             WHERE as_of IS NOT NULL AND (CAST(? AS DATE) IS NULL OR as_of <= CAST(? AS DATE))
         ),
         r AS (
-            SELECT d.d, a.report_id, a.prefecture_code FROM d JOIN accepted_reports a ON a.as_of <= d.d
+            SELECT d.d, a.report_id FROM d JOIN accepted_reports a ON a.as_of <= d.d
             QUALIFY row_number() OVER (PARTITION BY d.d, a.prefecture_code ORDER BY a.as_of DESC, a.report_id DESC) = 1
         ),
         c AS (
-            SELECT r.d AS as_of, count(DISTINCT h.prefecture_code) AS prefectures_reported,
-                   {metrics.county_aggregates_sql("h")}
-            FROM r JOIN village_history h USING (report_id)
-            WHERE (CAST(? AS INTEGER) IS NULL OR h.task_year = CAST(? AS INTEGER)) AND {scope_where} AND {region_where}
-            GROUP BY r.d
+            SELECT r.d AS as_of, count(*) AS prefectures_reported, {sums}
+            FROM r JOIN per USING (report_id) GROUP BY r.d
         )
         SELECT *, {", ".join(f"{r.sql()} AS {r.name}" for r in metrics.RATES if r.name != "selection_rate")}
         FROM c ORDER BY as_of
     """
-    params = [filters.as_of, filters.as_of, filters.task_year, filters.task_year] + scope_params + region_params
+    params = [filters.task_year, filters.task_year] + scope_params + region_params + [filters.as_of, filters.as_of]
     return db.query(sql, params)
 
 

@@ -107,14 +107,16 @@ def handle(files: list[tuple[str, bytes]], db_path: str | Path, *, user: dict | 
     return out
 
 
-OUTCOME_ICONS = {ACCEPTED: "✅", SUPERSEDED: "🔄", DUPLICATE: "🟰", REFUSED: "❌"}
+# Streamlit Markdown icons (material symbols ship with Streamlit: no emoji font needed on an intranet PC).
+OUTCOME_ICONS = {ACCEPTED: ":green[:material/check_circle:]", SUPERSEDED: ":blue[:material/published_with_changes:]",
+                 DUPLICATE: ":gray[:material/content_copy:]", REFUSED: ":red[:material/cancel:]"}
 
 
 def results_table(uploads: list[Upload]) -> pl.DataFrame:
     """One row per file: 文件, 结果, 州市, 截至日期, 任务村数, 拒收原因, 提示."""
     rows = [{
         "文件": u.result.file_name,
-        "结果": f"{OUTCOME_ICONS[u.result.status]} {STATUS_LABELS[u.result.status]}",
+        "结果": STATUS_LABELS[u.result.status],
         "州市": reference.prefecture_name(u.result.prefecture_code) if u.result.prefecture_code else None,
         "截至日期": u.result.as_of.isoformat() if u.result.as_of else None,
         "任务村数": u.result.village_rows if u.result.status in (ACCEPTED, SUPERSEDED) else None,

@@ -13,10 +13,10 @@ import polars as pl
 import streamlit as st
 
 from geo import reference
-from hometown import alerts, audit, export, forecast, orders, schedule
+from hometown import alerts, audit, auth, export, forecast, orders, schedule
 from hometown.scope import Filters, OutOfScope
 from ui import auth as ui_auth
-from ui.common import current_scope, filters_from_url, run, warehouse_ready
+from ui.common import current_role, current_scope, filters_from_url, run, warehouse_ready
 
 VIEWS = {"alerts": "预警看板", "orders": "督办单", "forecast": "倒排工期"}
 ALL = ""
@@ -25,6 +25,14 @@ LEVEL_BADGES = {alerts.RED: ":red-badge[红色预警]", alerts.YELLOW: ":orange-
 STATE_BADGES = {orders.ISSUED: "blue", orders.SIGNED: "violet", orders.RECTIFYING: "orange", orders.CLOSED: "green"}
 # Rules about a county or a prefecture: few rows, shown open; village rules start folded.
 REGION_RULES = ("county_behind", "late_report", "low_adoption")
+
+
+NO_RIGHT = "本账号的角色无此操作权限（州市项目组下发、核验办结和调整期限；县级专班签收、整改和报送进展）"
+
+
+def can(action: str) -> bool:
+    """May the signed-in role do this (hometown.auth.PERMISSIONS)? Everything when the app runs without sign-in."""
+    return auth.may(current_role(), action)
 
 
 def signed_in_actor() -> str | None:
@@ -192,7 +200,7 @@ def alert_board(scope, filters: Filters) -> None:
     if pref:
         frame = frame.filter(pl.col("prefecture_code") == pref)
 
-    if st.button("手工下发督办单", icon=":material/edit_note:", key="dp_manual"):
+    if can(auth.ISSUE_ORDER) and st.button("手工下发督办单", icon=":material/edit_note:", key="dp_manual"):
         issue_dialog(None, scope)
 
     if frame.height == 0:
@@ -235,7 +243,7 @@ def alert_row(alert: dict, by_alert: dict, scope) -> None:
                              type="tertiary", help=f"当前状态：{earlier['display_state']}，点击查看"):
                     open_order(earlier["order_id"])
                     st.rerun()
-            else:
+            elif can(auth.ISSUE_ORDER):
                 label = "再次督办" if earlier else "下发督办"
                 if st.button(label, key=f"issue_{safe_key(alert['alert_key'])}", icon=":material/send:",
                              help=f"{earlier['order_no']}已办结，但最新报表仍触发此预警" if earlier else None):
@@ -342,7 +350,9 @@ def order_detail(order_id: int, scope) -> None:
             with a1:
                 actor = actor_input("经办人（单位/姓名）", f"dp_actor_{order_id}", scope)
             note = a2.text_input("办理说明（选填）", key=f"dp_note_{order_id}_{o['state']}")
-            if a3.button(orders.ACTIONS[nxt], type="primary", key=f"dp_go_{order_id}_{nxt}", width="stretch"):
+            step_ok = can(auth.CLOSE_ORDER if nxt == orders.CLOSED else auth.ANSWER_ORDER)
+            if a3.button(orders.ACTIONS[nxt], type="primary", key=f"dp_go_{order_id}_{nxt}", width="stretch",
+                         disabled=not step_ok, help=None if step_ok else NO_RIGHT) and step_ok:
                 try:
                     orders.transition(order_id, nxt, actor=actor, note=note or None, scope=scope)
                 except (orders.OrderError, PermissionError) as exc:
@@ -357,7 +367,8 @@ def order_detail(order_id: int, scope) -> None:
                 new_deadline = st.date_input("新的办结期限", value=o["deadline"], key=f"dp_nd_{order_id}",
                                              format="YYYY-MM-DD")
                 reason = st.text_input("调整理由", key=f"dp_reason_{order_id}")
-                if st.button("确认调整", key=f"dp_nd_go_{order_id}"):
+                if st.button("确认调整", key=f"dp_nd_go_{order_id}", disabled=not can(auth.CLOSE_ORDER),
+                             help=None if can(auth.CLOSE_ORDER) else NO_RIGHT) and can(auth.CLOSE_ORDER):
                     try:
                         orders.change_deadline(order_id, new_deadline, actor=actor, reason=reason, scope=scope)
                     except (orders.OrderError, PermissionError) as exc:
@@ -368,7 +379,8 @@ def order_detail(order_id: int, scope) -> None:
                         st.rerun()
             with e2.expander("报送整改进展"):
                 progress = st.text_area("进展情况", key=f"dp_prog_{order_id}", height=80)
-                if st.button("提交进展", key=f"dp_prog_go_{order_id}"):
+                if st.button("提交进展", key=f"dp_prog_go_{order_id}", disabled=not can(auth.ANSWER_ORDER),
+                             help=None if can(auth.ANSWER_ORDER) else NO_RIGHT) and can(auth.ANSWER_ORDER):
                     try:
                         orders.add_note(order_id, progress, actor=actor, scope=scope)
                     except (orders.OrderError, PermissionError) as exc:

@@ -3,20 +3,17 @@ builds it). Level, metric and drilled prefecture live in the URL, as do the filt
 
 import streamlit as st
 
-from ui import map_panel
-from ui.common import current_scope, filters_from_url, warehouse_ready
-
-st.title("一图督进度")
-st.caption("全省规划进度地图：按州市或县市区着色，点击州市查看所辖县市区，点击县市区打开明细。"
-           "底图仅含行政区划边界，不加载任何在线地图。")
+from hometown import overview
+from ui import map_panel, widgets
+from ui.common import current_scope, filters_from_url, run, warehouse_ready
 
 if warehouse_ready():
-    filters = filters_from_url()
-    notes = []
-    if filters.task_year:
-        notes.append(f"任务年度：{filters.task_year}年")
-    if filters.as_of:
-        notes.append(f"数据日期：截至{filters.as_of.isoformat()}（各州市取该日前最近一期报表）")
-    if notes:
-        st.caption(" · ".join(notes))
-    map_panel.render_page(filters, current_scope())
+    filters, scope = filters_from_url(), current_scope()
+    head, bar = st.columns([3, 2], vertical_alignment="bottom")
+    with head:
+        st.title("一图督进度", anchor=False)
+        st.caption("按州市或县市区着色；点击州市查看所辖县市区，点击县市区打开明细。"
+                   "只画行政区划边界，不加载任何在线底图。")
+    with bar:
+        widgets.filter_bar(filters, run(overview.task_years, scope), run(overview.reporting_dates, scope), "map")
+    map_panel.render_page(filters, scope)

@@ -127,7 +127,7 @@ def normal_page(filters: Filters, scope: Scope) -> None:
     with right:
         # ---- map panel (一图督进度): drawn by ui.map_panel (the map module), when it is installed ----
         st.subheader("一图督进度", anchor=False)
-        if importlib.util.find_spec("ui.map_panel"):
+        if importlib.util.find_spec("ui.map_panel") and not st.query_params.get("nomap"):
             from ui import map_panel
 
             map_panel.render(filters, scope)

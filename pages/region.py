@@ -13,6 +13,7 @@ import streamlit as st
 from hometown import fmt, overview
 from hometown.region import LEVEL_LABELS, Region, check_scope, county_villages, resolve, trail
 from hometown.scope import Filters, OutOfScope, Scope
+from ui import auth as ui_auth
 from ui import widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 
@@ -135,6 +136,7 @@ def main() -> None:
         check_scope(region, scope)
     except OutOfScope as exc:
         st.error(str(exc))
+        ui_auth.denied(region.code, f"{exc}（{st.query_params.to_dict()}）")
         return
     widgets.inject_css(widgets.PAGE_CSS)
     widgets.breadcrumbs(trail(region), filters, scope.allows)

@@ -42,6 +42,17 @@ def results_block(done: list[uploads.Upload]) -> None:
     table = uploads.results_table(done)
     st.dataframe(table, hide_index=True, width="stretch", key="up_table", placeholder="—",
                  column_config={"文件": st.column_config.TextColumn("文件", width="medium")})
+    with st.container(key="up_lines"):
+        for u in done:
+            r = u.result
+            facts = "，".join(p for p in (
+                reference.prefecture_name(r.prefecture_code) if r.prefecture_code else "",
+                f"截至 {r.as_of.isoformat()}" if r.as_of else "",
+                f"{r.village_rows} 个任务村" if r.status in ("accepted", "superseded") else "",
+                f"{len(r.errors)} 条拒收原因" if r.errors else "", f"{len(r.warnings)} 条提示" if r.warnings else "")
+                if p)
+            st.markdown(f"{uploads.OUTCOME_ICONS[r.status]} **{r.file_name}**：{uploads.STATUS_LABELS[r.status]}"
+                        + (f"（{facts}）" if facts else ""))
     reasons = uploads.reasons_table(done)
     if reasons.height:
         st.markdown(f"**原因与提示（{reasons.filter(pl.col('类别') == '拒收原因').height} 条拒收原因，"

@@ -16,6 +16,7 @@ from hometown import fmt, village
 from hometown.region import check_scope, resolve, trail
 from hometown.scope import OutOfScope
 from pipelines.stages import stage_names
+from ui import auth as ui_auth
 from ui import widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 
@@ -37,6 +38,7 @@ def main() -> None:
         check_scope(region, scope)
     except OutOfScope as exc:
         st.error(str(exc))
+        ui_auth.denied(region.code, f"{exc}（{st.query_params.to_dict()}）")
         return
     current = run(village.current, filters, scope, region.code)
     if current.height == 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -252,6 +253,13 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
 
     exprs: list[pl.Expr] = [pl.col("_row").alias("excel_row")]
     checks: list[tuple[str, str, str, str]] = []  # (mask column, field, expected, grid column)
+    parsed_once: list[pl.Expr] = []
+
+    def once(expr: pl.Expr) -> pl.Expr:
+        """Evaluate a parse a single time (polars does not share a sub-expression repeated across outputs)."""
+        name = f"_p{len(parsed_once)}"
+        parsed_once.append(expr.alias(name))
+        return pl.col(name)
 
     def check(mask: pl.Expr, field_name: str, expected: str, grid_col: str) -> None:
         name = f"_bad{len(checks)}"
@@ -261,12 +269,12 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
     for field_name, m in mapped.items():
         col, raw, g = m.column, pl.col(m.grid_col), m.grid_col
         if col.kind == TEXT:
-            text = raw.str.strip_chars() if field_name == "notes" else normalised_expr(g, lookup)
+            text = once(raw.str.strip_chars() if field_name == "notes" else normalised_expr(g, lookup))
             value = pl.when(text != "").then(text)
             if col.required:
                 check(value.is_null(), field_name, "为空，该列必须填写", g)
         elif col.kind in (INT, YEAR):
-            parsed, bad = int_expr(raw)
+            parsed, bad = map(once, int_expr(raw))
             check(bad, field_name, "不是整数", g)
             if col.kind == YEAR:
                 lo, hi = YEAR_RANGE
@@ -286,7 +294,7 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
             if col.required and field_name not in MAY_BE_NOT_REPORTED:
                 check(parsed.is_null() & ~bad, field_name, "为空，该列必须填写", g)
         elif col.kind == MONEY:
-            parsed, bad = number_expr(raw)
+            parsed, bad = map(once, number_expr(raw))
             check(bad, field_name, "不是数字", g)
             check(parsed.is_not_null() & (parsed < 0), field_name, "为负数，金额应不小于0", g)
             unit = m.unit or "万元"
@@ -296,30 +304,30 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
                 check(parsed.is_null() & ~bad, field_name, "为空，该列必须填写", g)
             value = parsed * MONEY_UNITS.get(unit, 1.0)
         elif col.kind == FLAG:
-            value, bad = flag_expr(raw, normalised_expr(g, lookup))
+            value, bad = map(once, flag_expr(raw, normalised_expr(g, lookup)))
             check(bad, field_name, "无法识别，应为 是/否、✓/空、1/0 或 已完成/未完成", g)
         elif col.kind == STAGE:
             texts = rows[g].drop_nulls().unique().to_list()
-            value = mapped_expr(raw, {u: stages.parse_stage(u) for u in texts}, pl.Int64)
+            value = once(mapped_expr(raw, {u: stages.parse_stage(u) for u in texts}, pl.Int64))
             present = raw.str.strip_chars().fill_null("") != ""
             check(present & value.is_null(), field_name,
                   "不是有效的环节，应为1–7或环节名称（" + "、".join(stages.stage_names().values()) + "）", g)
             check(~present, field_name, "为空，该列必须填写", g)
         elif col.kind == STATUS:
-            text = normalised_expr(g, lookup)
+            text = once(normalised_expr(g, lookup))
             # —, -, / mean "not reported": null, so that the status is derived from the stage.
             unset = ((text == "") | raw.str.strip_chars().is_in(NOT_REPORTED)).fill_null(True)
             value = pl.when(~unset).then(text)
             check(value.is_not_null() & ~value.is_in(list(stages.PLAN_STATUSES)), field_name,
                   "不是有效的规划状态，应为 " + "/".join(stages.PLAN_STATUSES), g)
         elif col.kind == CHOICE:
-            text = pl.when(~raw.str.strip_chars().is_in(NOT_REPORTED).fill_null(False)).then(normalised_expr(g, lookup))
+            text = once(pl.when(~raw.str.strip_chars().is_in(NOT_REPORTED).fill_null(False)).then(normalised_expr(g, lookup)))
             choice_of = {n: next((c for c in col.choices if c in n), None) for n in set(lookup.values()) if n}
             value = mapped_expr(text, {k: v for k, v in choice_of.items() if v}, pl.String)
             check(text.is_not_null() & (text != "") & value.is_null(), field_name,
                   "不是有效的取值，应为 " + "/".join(col.choices), g)
         elif col.kind == CODE:
-            text = raw.str.strip_chars().str.replace(r"\.0+$", "")
+            text = once(raw.str.strip_chars().str.replace(r"\.0+$", ""))
             value = pl.when(text != "").then(text)
             check(value.is_not_null() & ~value.str.contains(r"^\d{12}$"), field_name, "不是12位统计用区划代码", g)
         elif col.kind == DATE:
@@ -329,7 +337,7 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
             continue
         exprs.append(value.alias(field_name))
 
-    evaluated = rows.select(exprs)
+    evaluated = rows.with_columns(parsed_once).select(exprs)
     if checks:
         faulty = evaluated.select([pl.col(name).any() for name, *_ in checks]).row(0)
         for (name, field_name, expected, grid_col), any_bad in zip(checks, faulty):
@@ -400,24 +408,19 @@ def _check_village_rules(sheet, layout, frame: pl.DataFrame, errors: _Messages, 
                    f"{4 * r['stage'] - 4}–{4 * r['stage']} 步", "与环节不一致")
 
     # 规划状态: derived when empty; a status that does not follow the stage is only a warning.
-    frame = frame.with_columns(
-        plan_status_given=pl.col("plan_status") if "plan_status" in frame.columns else pl.lit(None, pl.String))
-    valid = frame.filter(pl.col("stage").is_not_null() & pl.col("steps_done").is_not_null())
-    expected = {(s, t): stages.expected_statuses(s, t)
-                for s, t in valid.select("stage", "steps_done").unique().iter_rows()
-                if 1 <= s <= 7 and 0 <= t <= stages.STEPS_TOTAL}
-    derived_rows = []
+    given = pl.col("plan_status") if "plan_status" in frame.columns else pl.lit(None, pl.String)
+    frame = frame.with_columns(plan_status_given=given).join(
+        _expected_statuses(), on=["stage", "steps_done"], how="left", maintain_order="left")
+    mismatch = frame.filter(pl.col("plan_status_given").is_not_null() & pl.col("_expected").is_not_null()
+                            & ~pl.col("plan_status_given").is_in(pl.col("_expected")).fill_null(True))
     status_header = _header_of(layout, "plan_status")
-    for row, s, t, given in frame.select("excel_row", "stage", "steps_done", "plan_status_given").iter_rows():
-        exp = expected.get((s, t))
-        if exp is None:
-            derived_rows.append(given)
-            continue
-        if given is not None and given not in exp:
-            warnings.add(f"「{given}」与第{s}环节、{t}步不符（应为 {'/'.join(exp)}），以填报为准",
-                         sheet=sheet.name, row=row, column=status_header, problem="规划状态与环节不符")
-        derived_rows.append(given if given is not None else exp[0])
-    frame = frame.with_columns(plan_status=pl.Series(derived_rows, dtype=pl.String)).drop("plan_status_given")
+    for row, s, t, status, exp in mismatch.select("excel_row", "stage", "steps_done", "plan_status_given",
+                                                  "_expected").iter_rows():
+        warnings.add(f"「{status}」与第{s}环节、{t}步不符（应为 {'/'.join(exp)}），以填报为准",
+                     sheet=sheet.name, row=row, column=status_header, problem="规划状态与环节不符")
+    frame = frame.with_columns(
+        plan_status=pl.coalesce("plan_status_given", pl.col("_expected").list.first())
+    ).drop("plan_status_given", "_expected")
 
     flags = [pl.col(f).fill_null(False).cast(pl.Int8) for f in SPECIAL_PLAN_FIELDS if f in frame.columns]
     frame = frame.with_columns(special_plans_done=pl.sum_horizontal(flags).cast(pl.Int8) if flags else pl.lit(0, pl.Int8))
@@ -445,6 +448,17 @@ def _check_village_rules(sheet, layout, frame: pl.DataFrame, errors: _Messages, 
                        sheet=sheet.name, row=rec["excel_row"], column=_header_of(layout, "village_code"),
                        problem="村代码与县不符")
     return frame
+
+
+@lru_cache(maxsize=1)
+def _expected_statuses() -> pl.DataFrame:
+    """Every consistent (stage, steps) pair and the statuses it allows; the first is the derived status."""
+    pairs = []
+    for k in range(1, stages.STAGE_COUNT + 1):
+        lo, hi = stages.steps_allowed(k)
+        pairs += [(k, t, list(stages.expected_statuses(k, t))) for t in range(lo, hi + 1)]
+    return pl.DataFrame(pairs, schema={"stage": pl.Int64, "steps_done": pl.Int64, "_expected": pl.List(pl.String)},
+                        orient="row")
 
 
 def _check_county_rules(sheet, layout, frame: pl.DataFrame, errors: _Messages) -> pl.DataFrame:

@@ -395,3 +395,52 @@ def test_a_damaged_users_file_locks_everyone_out(tmp_path, monkeypatch):
     at = _app(monkeypatch, path)
     assert any("用户配置有误" in e.value for e in at.error)
     assert not at.text_input and "role" not in at.session_state
+
+
+# ------------------------------------------------------------------------------------------------ the audit page
+
+
+def _audit_page(monkeypatch, role: str | None, user: dict | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "pages" / "audit.py"), default_timeout=90)
+    if role:
+        at.session_state["role"] = role
+    if user:
+        at.session_state["user"] = user
+    at.run()
+    return at
+
+
+def test_audit_page_lists_filters_and_is_for_admins_only(tmp_path, monkeypatch):
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.duckdb"))
+    audit.record("login", username="honghe", display_name="红河州项目组", role="prefecture")
+    audit.record("upload", username="honghe", role="prefecture", target="红河州_20220331.xlsx", detail="已接收")
+    audit.record("login_failed", username="mile", outcome="failed")
+    for role in ("leader", "prefecture", "county", "analyst"):
+        at = _audit_page(monkeypatch, role)
+        assert any("仅管理员" in e.value for e in at.error) and not at.dataframe, role
+    at = _audit_page(monkeypatch, "admin", {"username": "admin", "display_name": "系统管理员", "role": "admin"})
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert table["操作"].to_list() == ["登录失败", "上传报表", "登录成功"]
+    assert any("链式校验值一致" in c.value for c in at.caption)
+    at.selectbox(key="au_action").set_value("upload").run()
+    assert at.dataframe[0].value["对象"].to_list() == ["红河州_20220331.xlsx"]
+    at.selectbox(key="au_action").set_value("").run()
+    at.text_input(key="au_text").set_value("' OR 1=1 --").run()
+    assert not at.exception and not at.dataframe and any("没有审计记录" in i.value for i in at.info)
+    assert audit.events().height == 3
+
+
+def test_sql_or_odd_text_as_a_username_is_just_a_wrong_username(users):
+    for name in ("' OR 1=1 --", "admin'--", "admin\x00", "ＡＤＭＩＮ", "a" * 500, ""):
+        with pytest.raises(auth.LoginFailed):
+            auth.verify(name, "admin@demo")
+    assert auth.verify("admin", "admin@demo").role == auth.ADMIN
+
+
+def test_an_unknown_username_costs_as_much_as_a_wrong_password(users):
+    _, loaded = auth.load(users)
+    assert auth._dummy_hash(loaded).startswith(f"$2b${FAST:02d}$")

@@ -104,6 +104,7 @@ def test_every_region_drawn_exactly_once_with_its_figures(full_db, use_db, plan,
     assert len(codes) == count and len(set(codes)) == count
     assert sorted(codes) == sorted(expected)
     assert model.regions == count
+    assert model.as_of_text == "数据截至2022-06-30"
     for f in model.features:
         p = f["properties"]
         code = p["code"]
@@ -355,6 +356,17 @@ def test_fit_view_puts_the_bounds_inside_the_canvas():
         xs, ys = [c[0] for c in corners], [c[1] for c in corners]
         assert min(xs) >= 23 and max(xs) <= w - 23 and min(ys) >= 23 and max(ys) <= h - 23
         assert min(min(xs) - 24, w - 24 - max(xs), min(ys) - 24, h - 24 - max(ys)) < 2  # and fills one axis
+
+
+def test_laggards_are_the_lowest_reported_regions(full_db, use_db):
+    use_db(full_db)
+    model = map_data.map_model(Filters(), Scope(), "county", "completion_rate")
+    rows = map_data.laggards(model, 5)
+    values = sorted((f["properties"]["metric_value"], f["properties"]["code"]) for f in model.features
+                    if f["properties"]["status"] == map_data.REPORTED)
+    assert [r["code"] for r in rows] == [code for _, code in values[:5]]
+    assert all(r["code"] != EMPTY_COUNTY and r["code"][:4] != UNREPORTED_PREFECTURE[:4] for r in rows)
+    assert rows[0]["value"].endswith("%")
 
 
 def test_selection_target_reads_streamlits_selection_state():

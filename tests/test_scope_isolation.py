@@ -524,9 +524,9 @@ def test_village_page_refuses_another_countys_village(wh):
     ("rankings", {"pref": HONGHE, "level": "county"}),
     ("map", {"pref": YUXI, "level": "prefecture"}),
     ("reports", {"pref": YUXI}),
-    ("dispatch", {"view": "orders"}),
-    ("dispatch", {"view": "alerts"}),
-    ("dispatch", {"view": "forecast"}),
+    ("dispatch", {"view": "督办单"}),   # the dispatch page's views as its URL carries them (labels)
+    ("dispatch", {"view": "预警看板"}),
+    ("dispatch", {"view": "倒排工期"}),
 ])
 def test_pages_show_nothing_of_other_places_to_a_county_user(wh, name, params):
     at = _page(name, MILE_USER, params)
@@ -535,7 +535,7 @@ def test_pages_show_nothing_of_other_places_to_a_county_user(wh, name, params):
 
 def test_dispatch_page_does_not_open_another_countys_order_by_url(wh):
     _, ids = wh
-    at = _page("dispatch", MILE_USER, {"view": "orders", "order": str(ids["gejiu"])})
+    at = _page("dispatch", MILE_USER, {"view": "督办单", "order": str(ids["gejiu"])})
     assert_page_clean(at, "dispatch ?order=")
     assert "红河州弥勒市" in page_text(at)
 
@@ -581,7 +581,7 @@ def test_sql_in_text_inputs_does_nothing(wh, tmp_path, monkeypatch):
     wh_path, ids = wh
     before_counts = warehouse_state(wh_path)["counts"]
     monkeypatch.setenv(rankings.USER_PRESETS_ENV, str(tmp_path / "presets.toml"))
-    for name, params in (("dispatch", {"view": "orders"}), ("rankings", {})):
+    for name, params in (("dispatch", {"view": "督办单"}), ("rankings", {})):
         at = _page(name, MILE_USER, params)
         for ti in list(at.text_input) + list(at.text_area):
             for text in INJECTIONS[:2]:
@@ -611,3 +611,20 @@ def test_injected_selection_inside_the_scope_does_open_the_place(wh):
     chart = {"selection": {"points": [{"customdata": [HONGHE]}], "point_indices": [0], "box": [], "lasso": []}}
     at = _page("overview", HONGHE_USER, role="prefecture", state={"ov_rank_bar": chart})
     assert not at.exception and any("红河" in t.value for t in at.title) and at.query_params.get("code") == HONGHE
+
+
+def test_order_actions_follow_the_role(wh):
+    """Issuing is for prefecture groups (and admins); a county task force answers; a leader only reads."""
+    _, ids = wh
+    at = _page("dispatch", HONGHE_USER, {"view": "预警看板"}, role="prefecture")
+    assert not at.exception and at.button(key="dp_manual")
+    for role, scope in (("county", MILE_USER), ("leader", ALL)):
+        at = _page("dispatch", scope, {"view": "预警看板"}, role=role)
+        assert not at.exception
+        assert not [b for b in at.button if b.key == "dp_manual" or (b.key or "").startswith("issue_")], role
+    at = _page("dispatch", MILE_USER, {"view": "督办单", "order": str(ids["mile"])}, role="county")
+    go = [b for b in at.button if (b.key or "").startswith(f"dp_go_{ids['mile']}_")]
+    assert go and not go[0].disabled  # 签收: the county's to do
+    assert at.button(key=f"dp_nd_go_{ids['mile']}").disabled  # deadlines are the issuer's
+    at = _page("dispatch", ALL, {"view": "督办单", "order": str(ids["mile"])}, role="leader")
+    assert all(b.disabled for b in at.button if (b.key or "").startswith(("dp_go_", "dp_nd_go_", "dp_prog_go_")))

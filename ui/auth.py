@@ -11,6 +11,7 @@ disabled account or a changed role takes effect at the user's next click. The se
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import streamlit as st
 
@@ -53,6 +54,11 @@ def _logout() -> None:
     _sign_out("logout", "已安全退出")
 
 
+def denied(target: str, detail: str) -> None:
+    """Record a refused request for a place outside the user's region (a deep link, a parameter, a selection)."""
+    audit.record("denied", user=current_user(), target=target, outcome="refused", detail=detail, client=client())
+
+
 def region_label(user: dict) -> str:
     if user.get("county_code"):
         return reference.county_name(user["county_code"])
@@ -63,8 +69,13 @@ def region_label(user: dict) -> str:
     return "全省"
 
 
-def gate() -> str | None:
-    """The signed-in user's role, or None when the app is open; shows the login form and stops otherwise."""
+def gate(pages: Callable[[str | None], list] | None = None) -> str | None:
+    """The signed-in user's role, or None when the app is open; shows the login form and stops otherwise.
+
+    ``pages(role)`` builds app.py's st.Page list: before sign-in the navigation is set to every page but hidden, so
+    the sidebar shows no menu (not even the pages-folder menu a fresh server's first deep link leaves behind) and
+    the deep link's path and parameters stay in the address bar for after the sign-in.
+    """
     if not auth.auth_enabled():
         return None
     try:
@@ -80,6 +91,8 @@ def gate() -> str | None:
                 else:
                     _sign_in(fresh)  # also refreshes role, scope and the idle clock
                     return fresh.role
+        if pages is not None:
+            st.navigation(pages(None), position="hidden")
         login_form()
     except auth.UsersFileError as exc:
         # A damaged users file must lock everyone out, never open the app.

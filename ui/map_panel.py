@@ -26,12 +26,9 @@ from ui.common import run, url_params
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION_PAGE = "pages/region.py"
-MAP_PAGE = "pages/map.py"
 LEVEL_LABELS = {"prefecture": "州市", "county": "县市区"}
-# The map is as wide as its column, which Python never learns: the view is fitted for this width (the map
-# column of the wide layout at 1920 px), and the height is fixed, so the fit is exact vertically.
-PAGE_HEIGHT, PAGE_WIDTH_HINT = 720, 1300
-PANEL_HEIGHT, PANEL_WIDTH_HINT = 420, 760
+PAGE_WIDTH_HINT, PAGE_HEIGHT = map_data.PAGE_SIZE
+PANEL_WIDTH_HINT, PANEL_HEIGHT = map_data.PANEL_SIZE
 
 
 def _prefecture_options(scope: Scope) -> list[str]:
@@ -39,14 +36,17 @@ def _prefecture_options(scope: Scope) -> list[str]:
     return [""] + [c for c in reference.prefectures()["code"].to_list() if scope.allows(c)]
 
 
+def _bump(prefix: str) -> None:
+    st.session_state[f"{prefix}nonce"] = st.session_state.get(f"{prefix}nonce", 0) + 1
+
+
 def _on_select(chart_key: str, prefix: str) -> None:
     state = st.session_state.get(chart_key)
-    selection = state["selection"] if state else None
-    target = map_data.selection_target(selection)
+    target = map_data.selection_target(state["selection"] if state else None)
     if target is None:
         return
     kind, code = target
-    st.session_state[f"{prefix}nonce"] = st.session_state.get(f"{prefix}nonce", 0) + 1
+    _bump(prefix)
     if kind == "prefecture":
         st.session_state[f"{prefix}pref"] = code
         st.session_state[f"{prefix}level"] = "county"
@@ -56,79 +56,85 @@ def _on_select(chart_key: str, prefix: str) -> None:
 
 def _back_to_province(prefix: str) -> None:
     st.session_state[f"{prefix}pref"] = ""
-    st.session_state[f"{prefix}nonce"] = st.session_state.get(f"{prefix}nonce", 0) + 1
+    _bump(prefix)
 
 
-def _open_county(code: str, filters: Filters) -> None:
+def _open_region(code: str, filters: Filters) -> None:
     if (ROOT / REGION_PAGE).exists():
         st.switch_page(REGION_PAGE, query_params=url_params(filters, code=code))
-    st.warning(f"县市区明细页尚未启用（{reference.county_name(code)}）")
+    st.warning(f"明细页尚未启用：{reference.county_name(code) if len(code) == 6 else code}")
 
 
-def _block(filters: Filters, scope: Scope, *, prefix: str, height: int, width_hint: int, bind: bool,
-           compact: bool) -> map_data.MapModel | None:
-    goto = st.session_state.pop(f"{prefix}goto", None)
-    if goto and scope.allows(goto):
-        _open_county(goto, filters)
-
+def _controls(scope: Scope, prefix: str, bind: bool, compact: bool) -> tuple[str, str, str]:
+    """Level, metric and drilled prefecture ("" = the province) from the widgets."""
     binding = "query-params" if bind else None
     narrow_scope = bool(scope.prefecture_code or scope.county_code)
-    pref_options = _prefecture_options(scope)
     pref_names = dict(reference.prefectures().select("code", "common_name").iter_rows())
     if scope.prefecture_code:
         st.session_state[f"{prefix}pref"] = scope.prefecture_code
     elif scope.county_code:
         st.session_state[f"{prefix}pref"] = ""
-
-    cols = st.columns([2, 3, 3, 2] if not compact else [2, 3, 3, 2], vertical_alignment="bottom")
+    shown = "collapsed" if compact else "visible"
+    cols = st.columns([2, 3, 3, 2], vertical_alignment="bottom")
     pref = cols[2].selectbox(
-        "州市", pref_options, key=f"{prefix}pref", bind=binding,
-        format_func=lambda c: pref_names.get(c, c) if c else "全省",
-        disabled=narrow_scope, label_visibility="collapsed" if compact else "visible",
-    ) or ""
+        "州市", _prefecture_options(scope), key=f"{prefix}pref", bind=binding, disabled=narrow_scope,
+        format_func=lambda c: pref_names.get(c, c) if c else "全省", label_visibility=shown) or ""
     level = cols[0].segmented_control(
-        "区划层级", list(LEVEL_LABELS), key=f"{prefix}level", bind=binding, default="prefecture",
-        format_func=LEVEL_LABELS.get, required=True, disabled=bool(pref) or narrow_scope,
-        label_visibility="collapsed" if compact else "visible",
-    ) or "prefecture"
+        "区划层级", list(LEVEL_LABELS), key=f"{prefix}level", bind=binding, default="prefecture", required=True,
+        format_func=LEVEL_LABELS.get, disabled=bool(pref) or narrow_scope, label_visibility=shown) or "prefecture"
     metric = cols[1].selectbox(
         "着色指标", list(map_data.METRICS), key=f"{prefix}metric", bind=binding,
-        format_func=lambda m: map_data.METRICS[m].label, label_visibility="collapsed" if compact else "visible",
-    ) or map_data.DEFAULT_METRIC
+        format_func=lambda m: map_data.METRICS[m].label, label_visibility=shown) or map_data.DEFAULT_METRIC
     if pref and not narrow_scope:
         cols[3].button("返回全省", key=f"{prefix}back", on_click=_back_to_province, args=(prefix,),
                        icon=":material/zoom_out_map:", width="stretch")
-    if pref or narrow_scope:
-        level = "county"
+    return ("county" if pref or narrow_scope else level), metric, pref
 
-    model: map_data.MapModel = run(map_data.map_model, filters, scope, level, metric, pref or None)
+
+def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) -> None:
     deck = map_data.deck(model, width=width_hint, height=height)
-
     nonce = st.session_state.get(f"{prefix}nonce", 0)
-    chart_key = f"{prefix}deck_{model.level}_{model.prefecture or 'all'}_{metric}_{nonce}"
-    map_col, legend_col = st.columns([5, 1] if not compact else [4, 1])
+    chart_key = f"{prefix}deck_{model.level}_{model.prefecture or 'all'}_{model.metric}_{nonce}"
+    st.pydeck_chart(
+        deck, on_select=functools.partial(_on_select, chart_key, prefix), selection_mode="single-object",
+        key=chart_key, height=height,
+        alt=f"云南省进度地图：按{LEVEL_LABELS[model.level]}显示{map_data.METRICS[model.metric].label}")
+
+
+def _side(model: map_data.MapModel, filters: Filters, laggards: int) -> None:
+    st.html(map_data.legend_html(model.legend, model.as_of_text))
+    unit = LEVEL_LABELS[model.level]
+    st.caption(f"已上报 {model.reported}/{model.regions} 个{unit} · "
+               + ("点击县市区打开明细页" if model.level == "county" else "点击州市查看所辖县市区"))
+    rows = map_data.laggards(model, laggards) if laggards else []
+    if rows and (ROOT / REGION_PAGE).exists():
+        st.markdown(f"**{map_data.METRICS[model.metric].label}靠后的{unit}**")
+        for r in rows:
+            st.page_link(REGION_PAGE, label=f"{r['name']}　{r['value']}", query_params=url_params(filters, code=r["code"]))
+
+
+def _block(filters: Filters, scope: Scope, *, prefix: str, width_hint: int, height: int, bind: bool,
+           compact: bool) -> None:
+    goto = st.session_state.pop(f"{prefix}goto", None)
+    if goto and scope.allows(goto):
+        _open_region(goto, filters)
+    level, metric, pref = _controls(scope, prefix, bind, compact)
+    model: map_data.MapModel = run(map_data.map_model, filters, scope, level, metric, pref or None)
+    map_col, side_col = st.columns([4, 1] if compact else [3, 1])
     with map_col:
-        st.pydeck_chart(
-            deck, on_select=functools.partial(_on_select, chart_key, prefix), selection_mode="single-object",
-            key=chart_key, height=height, alt=f"进度地图：{map_data.METRICS[metric].label}（按{LEVEL_LABELS[model.level]}）",
-        )
-    with legend_col:
-        st.html(map_data.legend_html(model.legend, model.as_of_text))
-        unit = "县市区" if model.level == "county" else "州市"
-        st.caption(f"已上报 {model.reported}/{model.regions} 个{unit}")
-        hint = "点击县市区打开明细页" if model.level == "county" else "点击州市查看所辖县市区"
-        st.caption(hint)
-    return model
+        _chart(model, prefix, width_hint, height)
+    with side_col:
+        _side(model, filters, 0 if compact else 8)
 
 
 def render(filters: Filters, scope: Scope, height: int = PANEL_HEIGHT, width_hint: int = PANEL_WIDTH_HINT) -> None:
-    """The compact map panel of the overview (its own widget keys; state kept in the session, not the URL)."""
+    """The compact map panel of the overview (its own widget keys; its state stays in the session, not the URL)."""
     try:
-        _block(filters, scope, prefix="ovmap_", height=height, width_hint=width_hint, bind=False, compact=True)
-    except Exception as exc:  # the overview must survive a map failure; the page itself shows the full error
+        _block(filters, scope, prefix="ovmap_", width_hint=width_hint, height=height, bind=False, compact=True)
+    except Exception as exc:  # the overview must survive a map failure; the map page shows the full error
         st.info(f"进度地图暂不可用：{exc}")
 
 
 def render_page(filters: Filters, scope: Scope, height: int = PAGE_HEIGHT, width_hint: int = PAGE_WIDTH_HINT) -> None:
     """The full map page: level, metric and prefecture live in the URL (?level=…&metric=…&pref=…)."""
-    _block(filters, scope, prefix="", height=height, width_hint=width_hint, bind=True, compact=False)
+    _block(filters, scope, prefix="", width_hint=width_hint, height=height, bind=True, compact=False)

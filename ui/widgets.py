@@ -109,17 +109,14 @@ def open_region(code: str, filters: Filters) -> None:
 
 
 def breadcrumbs(trail: list[Region], filters: Filters, scope_allows: Callable[[str], bool]) -> None:
-    """云南省 › 红河州 › 弥勒市 › 村: each level a link (keeping the filters), the last one plain text."""
-    with st.container(horizontal=True, gap="small", vertical_alignment="center", key="crumbs"):
+    """云南省 › 红河州 › 弥勒市 › 村: each level a page link keeping the filters; the current level (and any level above
+    the user's scope) is shown but disabled. All items are page links so they line up."""
+    with st.container(horizontal=True, gap=None, vertical_alignment="center", key="crumbs"):
         for i, region in enumerate(trail):
             last = i == len(trail) - 1
-            if last or not scope_allows(region.code):
-                st.markdown(f"**{region.name}**" if last else region.name, width="content")
-            else:
-                page, extra = region_link(region.code)
-                st.page_link(page, label=region.name, query_params=link_params(filters, **extra))
-            if not last:
-                st.markdown("›", width="content")
+            page, extra = region_link(region.code)
+            st.page_link(page, label=region.name if last else f"{region.name}  ›",
+                         query_params=link_params(filters, **extra), disabled=last or not scope_allows(region.code))
 
 
 # ------------------------------------------------------------------------------------------------- filter bar
@@ -344,8 +341,8 @@ PAGE_CSS = """
 <style>
 [data-testid="stMetricValue"] { font-size: 1.9rem; }
 [data-testid="stMetricDelta"] { font-size: 0.85rem; }
-.st-key-crumbs [data-testid="stMarkdownContainer"] p { margin: 0; font-size: 1.05rem; line-height: 1; }
-.st-key-crumbs [data-testid="stPageLink"] a { padding: 0 0.25rem; }
+.st-key-crumbs [data-testid="stPageLink"] p { font-size: 1.05rem; }
+.st-key-crumbs [data-testid="stPageLink"] a[aria-disabled="true"] p { font-weight: 600; color: inherit; }
 .ht-asof { color: #5b6b80; font-size: 0.85rem; margin-top: -0.4rem; }
 .ht-alert-red { color: #c62828; font-weight: 600; }
 .ht-alert-yellow { color: #b7860b; font-weight: 600; }

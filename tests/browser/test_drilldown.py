@@ -122,12 +122,12 @@ def test_big_screen_fits_1920_by_1080(page, base_url, wait_for_streamlit, extern
     assert external_requests(page) == []
 
 
-@pytest.mark.parametrize("path", ["/region", f"/region?code={HONGHE}&year=2021", f"/region?code={MILE}",
-                                  "/reports"])
-def test_pages_ask_only_localhost(page, base_url, wait_for_streamlit, external_requests, path):
-    page.goto(base_url + path)
-    wait_for_streamlit(page)
-    assert page.locator("h1").count() >= 1
+def test_other_pages_ask_only_localhost(page, base_url, wait_for_streamlit, external_requests):
+    # The overview, the prefecture, county and village pages are covered by the click-through above.
+    for path in ("/region", "/reports"):
+        page.goto(base_url + path)
+        wait_for_streamlit(page)
+        assert page.locator("h1").count() >= 1, path
     assert external_requests(page) == []
 
 

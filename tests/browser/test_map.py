@@ -38,8 +38,7 @@ def _painted_pixels(png: bytes) -> int:
 
 def test_map_draws_offline_and_a_county_click_opens_its_page(
         demo_db, streamlit_server, page, wait_for_streamlit, external_requests, screenshot):
-    from ui.map_panel import PAGE_HEIGHT, PAGE_WIDTH_HINT
-
+    page_width_hint, page_height = map_data.PAGE_SIZE
     base = streamlit_server(demo_db)
     t0 = time.perf_counter()
     page.goto(base + _map_path())
@@ -53,14 +52,14 @@ def test_map_draws_offline_and_a_county_click_opens_its_page(
     ready = time.perf_counter() - t0
 
     box = canvas.bounding_box()
-    assert box and box["width"] > 600 and abs(box["height"] - PAGE_HEIGHT) <= 2
+    assert box and box["width"] > 600 and abs(box["height"] - page_height) <= 2
     painted = _painted_pixels(canvas.screenshot())
     assert painted > 0.15 * box["width"] * box["height"], f"the map canvas looks blank ({painted} painted pixels)"
     screenshot(page, "map", full_page=False)   # artifacts/map.png, 1920×1080
 
     # Where the county is on screen: the page fits the province with its width hint; the canvas keeps the view's
     # centre and zoom at its own size.
-    view = map_data.fit_view(map_data.region_bounds(["530000"]), PAGE_WIDTH_HINT, PAGE_HEIGHT)
+    view = map_data.fit_view(map_data.region_bounds(["530000"]), page_width_hint, page_height)
     x, y = map_data.lnglat_to_pixel(*map_data.label_point("county", COUNTY), view, box["width"], box["height"])
     assert 0 < x < box["width"] and 0 < y < box["height"]
     page.mouse.move(box["x"] + x, box["y"] + y)
