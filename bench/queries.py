@@ -227,7 +227,8 @@ def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HOMETOWN_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "HOMETOWN_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           "HOMETOWN_AUTH": "off"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
@@ -241,15 +242,23 @@ def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                def visit() -> float:
-                    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+                def visit(ctx=None) -> float:
+                    own = ctx is None
+                    ctx = ctx or browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+                    page = ctx.new_page()
                     try:
-                        return _time_to_ready(ctx.new_page(), url + "/")
+                        return _time_to_ready(page, url + "/")
                     finally:
-                        ctx.close()
+                        page.close()
+                        if own:
+                            ctx.close()
 
                 cold = visit()   # fresh server: imports, first queries, the map's boundaries
-                warm = [visit() for _ in range(warm_runs)]
+                fresh = [visit() for _ in range(warm_runs)]   # a browser that has never seen the app
+                returning = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+                visit(returning)  # fills its HTTP cache
+                cached = [visit(returning) for _ in range(warm_runs)]
+                returning.close()
             finally:
                 browser.close()
     finally:
@@ -258,11 +267,13 @@ def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    median = statistics.median(warm)
+    fresh_median, cached_median = statistics.median(fresh), statistics.median(cached)
     return [
         _row(case, "time to ready, first visit of a fresh server", round(cold, 2), "s"),
-        _row(case, f"time to ready, new browser context (median of {len(warm)})", round(median, 2), "s",
-             f"< {READY_TARGET_S:g} s", median < READY_TARGET_S),
+        _row(case, f"time to ready, new browser (no cached assets, median of {len(fresh)})", round(fresh_median, 2),
+             "s", f"< {READY_TARGET_S:g} s", fresh_median < READY_TARGET_S),
+        _row(case, f"time to ready, returning browser (cached assets, median of {len(cached)})",
+             round(cached_median, 2), "s", f"< {READY_TARGET_S:g} s", cached_median < READY_TARGET_S),
     ]
 
 

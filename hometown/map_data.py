@@ -397,14 +397,13 @@ def village_points(rows: pl.DataFrame) -> list[dict]:
                 "position": list(p),
                 "colour": list(STAGE_COLOURS.get(stage, (120, 120, 120, 255))),
                 "code": r["county_code"],
-                "village_key": r["village_key"],
-                "tip_title": f"{r['village']}（{r['township'] or ''}）",
-                "tip_1": f"第{stage}环节 {names.get(stage, '')}" if stage else "环节未填",
-                "tip_2": f"已完成 {r['steps_done']}/28 步" if r["steps_done"] is not None else "",
-                "tip_3": f"规划状态：{r['plan_status'] or '—'}",
-                "tip_4": r["county_name"] or "",
-                "tip_5": "",
-                "tip_note": f"{APPROXIMATE} · 截至{as_of}",
+                "t": f"{r['village']}（{r['township'] or ''}）",
+                "a": (f"第{stage}环节 {names.get(stage, '')}" if stage else "环节未填")
+                     + (f" · 已完成{r['steps_done']}/28步" if r["steps_done"] is not None else ""),
+                "b": f"规划状态：{r['plan_status'] or '—'}",
+                "c": f"{r['county_name'] or ''} · 截至{as_of}",
+                "d": "", "e": "",
+                "n": APPROXIMATE,
             })
     return out
 
@@ -464,15 +463,15 @@ def join_regions(level: Level, figures: pl.DataFrame, reported: dict[str, date],
         r = rows.get(code)
         value = values.get(code)
         p["level"] = level
-        p["tip_title"] = f"{p['name']}（{pref_names.get(pref_code, '')}）" if level == "county" else p["name"]
+        p["t"] = f"{p['name']}（{pref_names.get(pref_code, '')}）" if level == "county" else p["name"]
         p["metric_value"] = value
         if r is None:
             status = NOT_REPORTED if pref_code not in reported else NO_VILLAGES
             colour = GREY_NOT_REPORTED if status == NOT_REPORTED else GREY_NO_VILLAGES
             greys[status] = colour
-            p.update(status=status, as_of=None, task_villages=None, fill=list(colour), tip_1=status,
-                     tip_2="", tip_3="", tip_4="", tip_5="",
-                     tip_note=("该州市尚无截至所选日期的报表" if status == NOT_REPORTED
+            p.update(status=status, as_of=None, task_villages=None, fill=list(colour), a=status,
+                     b="", c="", d="", e="",
+                     n=("该州市尚无截至所选日期的报表" if status == NOT_REPORTED
                                else f"州市报表中无本县任务村 · 截至{reported[pref_code].isoformat()}"))
             continue
         idx = classify(value, bins)
@@ -485,16 +484,16 @@ def join_regions(level: Level, figures: pl.DataFrame, reported: dict[str, date],
         comp = _clean(r["completion_rate"])
         p.update(
             status=REPORTED, as_of=as_of, task_villages=int(r["task_villages"]), fill=list(colour),
-            tip_1=f"【{spec.label}】{_value_text(metric, value) if value is not None else NO_VALUE}",
-            tip_2=f"任务村 {fmt.plain(r['task_villages'])} 个 · 成果完成 {fmt.plain(r['plans_completed'])} 个"
+            a=f"【{spec.label}】{_value_text(metric, value) if value is not None else NO_VALUE}",
+            b=f"任务村 {fmt.plain(r['task_villages'])} 个 · 成果完成 {fmt.plain(r['plans_completed'])} 个"
                   f"（{fmt.percent(comp)}）",
-            tip_3=f"平均环节 {_value_text('avg_stage', _clean(r['avg_stage']))} · "
+            c=f"平均环节 {_value_text('avg_stage', _clean(r['avg_stage']))} · "
                   f"{metrics.PROGRESS_LABEL} {fmt.percent(_clean(r['progress']))}"
                   f"（应达 {fmt.percent(_clean(r['expected']))}，进度差 {_value_text('lag', _clean(r['lag']))}）",
-            tip_4=f"需求纳入率 {fmt.percent(_clean(r['adoption_rate']))}"
+            d=f"需求纳入率 {fmt.percent(_clean(r['adoption_rate']))}"
                   f"（{fmt.plain(r['needs_adopted'])}/{fmt.plain(r['needs_total'])} 条）",
-            tip_5=f"项目资金 {fmt.money_wan(_clean(r['funding_wan']))}",
-            tip_note=f"截至{as_of}",
+            e=f"项目资金 {fmt.money_wan(_clean(r['funding_wan']))}",
+            n=f"截至{as_of}",
         )
     order = [NOT_REPORTED, NO_VILLAGES, NO_VALUE]
     legend = Legend(
@@ -663,11 +662,14 @@ class OfflineDeck(pdk.Deck):
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
 
 
+# One template for every pickable layer (Streamlit's deck tooltip is deck-wide), so regions and village points
+# carry the same short keys: t title, a–e lines (empty when unused), n note. Short keys: village points are many.
+TOOLTIP_KEYS = ("t", "a", "b", "c", "d", "e", "n")
 TOOLTIP = {
     "html": (
-        '<div style="font-weight:600;font-size:14px;margin-bottom:2px">{tip_title}</div>'
-        "<div>{tip_1}</div><div>{tip_2}</div><div>{tip_3}</div><div>{tip_4}</div><div>{tip_5}</div>"
-        '<div style="color:#777;font-size:11px;margin-top:2px">{tip_note}</div>'
+        '<div style="font-weight:600;font-size:14px;margin-bottom:2px">{t}</div>'
+        "<div>{a}</div><div>{b}</div><div>{c}</div><div>{d}</div><div>{e}</div>"
+        '<div style="color:#777;font-size:11px;margin-top:2px">{n}</div>'
     ),
     "style": {"backgroundColor": "rgba(255,255,255,0.96)", "color": "#222", "fontSize": "12px",
               "fontFamily": FONT_FAMILY, "border": "1px solid #bbb", "borderRadius": "4px", "padding": "6px 8px",
@@ -708,9 +710,11 @@ def deck(model: MapModel, width: int = 1200, height: int = 700) -> OfflineDeck:
             # The font atlas is drawn on a canvas from a local font: only these characters, nothing fetched.
             character_set=String(chars), font_family=String(FONT_FAMILY), font_weight=600,
             get_size=13 if model.level == "county" and len(model.labels) > 20 else 15, size_units=String("pixels"),
-            get_color=[30, 30, 30, 255], outline_width=3, outline_color=[255, 255, 255, 230],
-            font_settings={"sdf": True, "fontSize": 64, "buffer": 6}, get_text_anchor=String("middle"),
-            get_alignment_baseline=String("center")))
+            get_color=[25, 25, 25, 255], get_text_anchor=String("middle"), get_alignment_baseline=String("center"),
+            # A plain (not SDF) atlas with a pale box behind each name: an SDF outline reads the same, but computing
+            # the distance field of every CJK glyph cost seconds of page load on a CPU without a GPU.
+            font_settings={"sdf": False, "fontSize": 40, "buffer": 2},
+            background=True, get_background_color=[255, 255, 255, 170], background_padding=[3, 1, 3, 1]))
     view = fit_view(model.bounds, width, height)
     return OfflineDeck(
         layers=layers, map_provider=None,

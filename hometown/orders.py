@@ -12,7 +12,8 @@ copy being written, so two users cannot both move an order from the same state.
 States: 已下发 → 已签收 → 整改中 → 已办结, one step at a time; anything else raises ``IllegalTransition`` with a
 Chinese message. Two conditions are derived when read, never stored: 逾期 (deadline passed before 已办结) and
 待核验 (the order came from an alert that the reports now in force no longer raise: check and close it).
-Every change is a row of ``supervision_events`` with who and when.
+Every change is a row of ``supervision_events`` with who and when. Each write also checks the scope (a county user
+acts on its county's orders only) and the role (hometown.auth permissions: who issues, who answers, who closes).
 """
 
 from __future__ import annotations
@@ -91,6 +92,35 @@ class OrderNotFound(OrderError):
     pass
 
 
+class NotPermitted(OrderError, PermissionError):
+    """The signed-in role may not do this to an order."""
+
+
+# What each step needs, in the permissions of hometown.auth (one definition of who may do what): the issuing side
+# (prefecture project groups, admins) issues, moves deadlines and verifies closure; the answering side (a county task
+# force, or a prefecture for an order about itself) signs, rectifies and reports progress; leaders and analysts read.
+# No role (sign-in not configured): everything. The page disables what a role may not do; these checks hold for
+# every other route too.
+ISSUE, DEADLINE, NOTE = "issue", "deadline", "note"
+_NEEDS = {ISSUE: "issue_order", DEADLINE: "close_order", CLOSED: "close_order", NOTE: "answer_order",
+          SIGNED: "answer_order", RECTIFYING: "answer_order"}
+_WHAT = {ISSUE: "下发督办单", DEADLINE: "调整办结期限", NOTE: "报送整改进展", SIGNED: "签收督办单",
+         RECTIFYING: "开始整改", CLOSED: "核验办结"}
+
+
+def may(role: str | None, action: str) -> bool:
+    """May a role do ``action`` (issue, deadline, note, or a target state) to an order? A move to 已下发 is no step
+    anyone takes: it is left to the state machine to refuse."""
+    from hometown import auth
+
+    return action not in _NEEDS or auth.may(role, _NEEDS[action])
+
+
+def _require(role: str | None, action: str) -> None:
+    if not may(role, action):
+        raise NotPermitted(f"当前账号角色无权{_WHAT[action]}")
+
+
 def ensure_order_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ORDER_TABLES).fetchall()
 
@@ -154,8 +184,10 @@ def _clean_items(items: Iterable[str]) -> list[str]:
 
 def create_order(target: Target, *, title: str, items: Iterable[str], responsible_unit: str, deadline: date,
                  created_by: str, alert: dict[str, Any] | None = None, note: str | None = None,
-                 scope: Scope = ALL, db_path: str | Path | None = None, now: datetime | None = None) -> int:
+                 scope: Scope = ALL, role: str | None = None, db_path: str | Path | None = None,
+                 now: datetime | None = None) -> int:
     """Issue an order (state 已下发); returns its order_id. ``alert`` is a row of hometown.alerts.alerts()."""
+    _require(role, ISSUE)
     at = _now(now)
     items = _clean_items(items)
     if not (responsible_unit or "").strip():
@@ -234,13 +266,14 @@ def draft_from_alert(alert: dict[str, Any], today: date | None = None) -> dict[s
 
 def create_from_alert(alert: dict[str, Any], *, created_by: str, items: Iterable[str] | None = None,
                       responsible_unit: str | None = None, deadline: date | None = None, title: str | None = None,
-                      scope: Scope = ALL, db_path: str | Path | None = None, now: datetime | None = None) -> int:
+                      scope: Scope = ALL, role: str | None = None, db_path: str | Path | None = None,
+                      now: datetime | None = None) -> int:
     """Issue an order for the place an alert is about, remembering the alert (for 待核验)."""
     draft = draft_from_alert(alert, _now(now).date())
     return create_order(draft["target"], title=title or draft["title"], items=items or draft["items"],
                         responsible_unit=responsible_unit or draft["responsible_unit"],
                         deadline=deadline or draft["deadline"], created_by=created_by, alert=alert,
-                        note=alert.get("detail"), scope=scope, db_path=db_path, now=now)
+                        note=alert.get("detail"), scope=scope, role=role, db_path=db_path, now=now)
 
 
 def _locked_order(con, order_id: int, scope: Scope) -> tuple:
@@ -255,10 +288,11 @@ def _locked_order(con, order_id: int, scope: Scope) -> tuple:
 
 
 def transition(order_id: int, to_state: str, *, actor: str, note: str | None = None, scope: Scope = ALL,
-               db_path: str | Path | None = None, now: datetime | None = None) -> None:
+               role: str | None = None, db_path: str | Path | None = None, now: datetime | None = None) -> None:
     """Move an order one step along 已下发 → 已签收 → 整改中 → 已办结; anything else raises IllegalTransition."""
     if to_state not in STATES:
         raise IllegalTransition(f"「{to_state}」不是督办单的状态（可用：{' → '.join(STATES)}）")
+    _require(role, to_state)
     if not (actor or "").strip():
         raise OrderError("请填写经办人")
     at = _now(now)
@@ -277,19 +311,21 @@ def transition(order_id: int, to_state: str, *, actor: str, note: str | None = N
         _event(con, order_id, at, actor.strip(), ACTIONS[to_state], state, to_state, note)
 
 
-def advance(order_id: int, *, actor: str, note: str | None = None, scope: Scope = ALL,
+def advance(order_id: int, *, actor: str, note: str | None = None, scope: Scope = ALL, role: str | None = None,
             db_path: str | Path | None = None, now: datetime | None = None) -> str:
     """Move an order to its next state; returns the new state."""
     state = order_state(order_id, db_path=db_path)
     if state not in NEXT_STATE:
         raise IllegalTransition(f"督办单（编号 {order_id}）已办结，没有下一步")
-    transition(order_id, NEXT_STATE[state], actor=actor, note=note, scope=scope, db_path=db_path, now=now)
+    transition(order_id, NEXT_STATE[state], actor=actor, note=note, scope=scope, role=role, db_path=db_path,
+               now=now)
     return NEXT_STATE[state]
 
 
 def change_deadline(order_id: int, new_deadline: date, *, actor: str, reason: str, scope: Scope = ALL,
-                    db_path: str | Path | None = None, now: datetime | None = None) -> None:
+                    role: str | None = None, db_path: str | Path | None = None, now: datetime | None = None) -> None:
     """Extend (or bring forward) an open order's deadline, with the reason in its history."""
+    _require(role, DEADLINE)
     if not (reason or "").strip():
         raise OrderError("调整办结期限须说明理由")
     at = _now(now)
@@ -303,9 +339,10 @@ def change_deadline(order_id: int, new_deadline: date, *, actor: str, reason: st
                f"办结期限由 {old:%Y-%m-%d} 调整为 {new_deadline:%Y-%m-%d}：{reason.strip()}")
 
 
-def add_note(order_id: int, note: str, *, actor: str, scope: Scope = ALL, db_path: str | Path | None = None,
-             now: datetime | None = None) -> None:
+def add_note(order_id: int, note: str, *, actor: str, scope: Scope = ALL, role: str | None = None,
+             db_path: str | Path | None = None, now: datetime | None = None) -> None:
     """Record a progress note (整改进展) without changing the state."""
+    _require(role, NOTE)
     if not (note or "").strip():
         raise OrderError("进展说明不能为空")
     at = _now(now)

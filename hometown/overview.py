@@ -143,8 +143,9 @@ def stage_funnel(filters: Filters, scope: Scope, region: str | None = None) -> p
 
 
 def trend(filters: Filters, scope: Scope, region: str | None = None) -> pl.DataFrame:
-    """The region's totals as of each reporting date (up to the filter's date): at date D each prefecture counts
-    with its latest accepted report on or before D. Columns: as_of, prefectures_reported, every count and rate.
+    """The region's totals as of each date a report covering it was filed (up to the filter's date): at date D each
+    prefecture counts with its latest accepted report on or before D. Columns: as_of, prefectures_reported, every
+    count and rate.
 
     Every count is additive over prefectures, so each report's village rows are aggregated once and each date sums
     the aggregates of the reports then in force (one pass over the history, not one per date).
@@ -160,8 +161,9 @@ def trend(filters: Filters, scope: Scope, region: str | None = None) -> pl.DataF
             GROUP BY h.report_id
         ),
         d AS (
-            SELECT DISTINCT as_of AS d FROM accepted_reports
-            WHERE as_of IS NOT NULL AND (CAST(? AS DATE) IS NULL OR as_of <= CAST(? AS DATE))
+            -- The dates on which a report covering the region was filed (all dates, for the province).
+            SELECT DISTINCT a.as_of AS d FROM accepted_reports a JOIN per USING (report_id)
+            WHERE a.as_of IS NOT NULL AND (CAST(? AS DATE) IS NULL OR a.as_of <= CAST(? AS DATE))
         ),
         r AS (
             SELECT d.d, a.report_id FROM d JOIN accepted_reports a ON a.as_of <= d.d

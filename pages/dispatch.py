@@ -127,7 +127,8 @@ def issue_dialog(alert: dict | None, scope) -> None:
         try:
             order_id = orders.create_order(
                 target, title=title, items=items.splitlines(), responsible_unit=unit, deadline=deadline,
-                created_by=actor, alert=alert, note=alert["detail"] if alert else None, scope=scope)
+                created_by=actor, alert=alert, note=alert["detail"] if alert else None, scope=scope,
+                role=current_role())
         except (orders.OrderError, PermissionError) as exc:
             refused(exc, target.name or target.code)
             return
@@ -354,7 +355,7 @@ def order_detail(order_id: int, scope) -> None:
             if a3.button(orders.ACTIONS[nxt], type="primary", key=f"dp_go_{order_id}_{nxt}", width="stretch",
                          disabled=not step_ok, help=None if step_ok else NO_RIGHT) and step_ok:
                 try:
-                    orders.transition(order_id, nxt, actor=actor, note=note or None, scope=scope)
+                    orders.transition(order_id, nxt, actor=actor, note=note or None, scope=scope, role=current_role())
                 except (orders.OrderError, PermissionError) as exc:
                     refused(exc, o["order_no"])
                 else:
@@ -370,7 +371,8 @@ def order_detail(order_id: int, scope) -> None:
                 if st.button("确认调整", key=f"dp_nd_go_{order_id}", disabled=not can(auth.CLOSE_ORDER),
                              help=None if can(auth.CLOSE_ORDER) else NO_RIGHT) and can(auth.CLOSE_ORDER):
                     try:
-                        orders.change_deadline(order_id, new_deadline, actor=actor, reason=reason, scope=scope)
+                        orders.change_deadline(order_id, new_deadline, actor=actor, reason=reason, scope=scope,
+                                               role=current_role())
                     except (orders.OrderError, PermissionError) as exc:
                         refused(exc, o["order_no"])
                     else:
@@ -382,7 +384,7 @@ def order_detail(order_id: int, scope) -> None:
                 if st.button("提交进展", key=f"dp_prog_go_{order_id}", disabled=not can(auth.ANSWER_ORDER),
                              help=None if can(auth.ANSWER_ORDER) else NO_RIGHT) and can(auth.ANSWER_ORDER):
                     try:
-                        orders.add_note(order_id, progress, actor=actor, scope=scope)
+                        orders.add_note(order_id, progress, actor=actor, scope=scope, role=current_role())
                     except (orders.OrderError, PermissionError) as exc:
                         refused(exc, o["order_no"])
                     else:

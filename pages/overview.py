@@ -111,6 +111,8 @@ def normal_page(filters: Filters, scope: Scope) -> None:
         st.page_link("pages/overview.py", label="大屏模式", icon=":material/tv:",
                      query_params=url_params(filters, screen="big"))
 
+    if not totals["task_villages"]:
+        st.info("所选任务年度和数据日期下没有已受理报表中的任务村")
     widgets.kpi_tiles(totals)
 
     ranking = run(overview.prefecture_ranking, filters, scope)
@@ -127,7 +129,7 @@ def normal_page(filters: Filters, scope: Scope) -> None:
     with right:
         # ---- map panel (一图督进度): drawn by ui.map_panel (the map module), when it is installed ----
         st.subheader("一图督进度", anchor=False)
-        if importlib.util.find_spec("ui.map_panel") and not st.query_params.get("nomap"):
+        if importlib.util.find_spec("ui.map_panel"):
             from ui import map_panel
 
             map_panel.render(filters, scope)

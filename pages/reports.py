@@ -60,6 +60,7 @@ def main() -> None:
         pl.col("prefecture_name").fill_null("（未识别）").alias("州市"), pl.col("as_of").cast(pl.Utf8).alias("数据截至"),
         pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status")).alias("受理结果"),
         pl.col("village_rows").alias("村行数"), first_reason.alias("原因（首条）"),
+        pl.col("warnings").fill_null("").str.split("\n").list.first().alias("提示（首条）"),
     )
     st.caption(f"共 {log.height} 份（最新在前）· 点选一行查看全部原因")
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=TABLE_KEY)

@@ -247,9 +247,12 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
     mapped = layout.mapped
     text_kinds = (TEXT, STATUS, CHOICE, FLAG)
     needs_norm = [m.grid_col for f, m in mapped.items() if m.column.kind in text_kinds and f != "notes"]
-    distinct = (rows.select(pl.concat_list([pl.col(c).cast(pl.String) for c in needs_norm]).explode().unique())
-                .to_series().to_list() if needs_norm else [])
-    lookup = normalised_lookup(distinct)
+    # Each column's distinct texts, normalised in one OpenCC call for all of them; each column then looks up
+    # only its own texts (a mapping of every text of the sheet per column would cost columns × texts).
+    per_column = rows.select([pl.col(c).cast(pl.String).drop_nulls().unique().implode() for c in needs_norm]).row(0) \
+        if needs_norm else ()
+    normalised = normalised_lookup(sorted({t for texts in per_column for t in texts}))
+    lookups = {c: {t: normalised[t] for t in texts} for c, texts in zip(needs_norm, per_column)}
 
     exprs: list[pl.Expr] = [pl.col("_row").alias("excel_row")]
     checks: list[tuple[str, str, str, str]] = []  # (mask column, field, expected, grid column)
@@ -269,7 +272,7 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
     for field_name, m in mapped.items():
         col, raw, g = m.column, pl.col(m.grid_col), m.grid_col
         if col.kind == TEXT:
-            text = once(raw.str.strip_chars() if field_name == "notes" else normalised_expr(g, lookup))
+            text = once(raw.str.strip_chars() if field_name == "notes" else normalised_expr(g, lookups[g]))
             value = pl.when(text != "").then(text)
             if col.required:
                 check(value.is_null(), field_name, "为空，该列必须填写", g)
@@ -304,7 +307,7 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
                 check(parsed.is_null() & ~bad, field_name, "为空，该列必须填写", g)
             value = parsed * MONEY_UNITS.get(unit, 1.0)
         elif col.kind == FLAG:
-            value, bad = map(once, flag_expr(raw, normalised_expr(g, lookup)))
+            value, bad = map(once, flag_expr(raw, normalised_expr(g, lookups[g])))
             check(bad, field_name, "无法识别，应为 是/否、✓/空、1/0 或 已完成/未完成", g)
         elif col.kind == STAGE:
             texts = rows[g].drop_nulls().unique().to_list()
@@ -314,15 +317,15 @@ def _typed_rows(sheet: Sheet, layout: Layout, rows: pl.DataFrame, totals: pl.Dat
                   "不是有效的环节，应为1–7或环节名称（" + "、".join(stages.stage_names().values()) + "）", g)
             check(~present, field_name, "为空，该列必须填写", g)
         elif col.kind == STATUS:
-            text = once(normalised_expr(g, lookup))
+            text = once(normalised_expr(g, lookups[g]))
             # —, -, / mean "not reported": null, so that the status is derived from the stage.
             unset = ((text == "") | raw.str.strip_chars().is_in(NOT_REPORTED)).fill_null(True)
             value = pl.when(~unset).then(text)
             check(value.is_not_null() & ~value.is_in(list(stages.PLAN_STATUSES)), field_name,
                   "不是有效的规划状态，应为 " + "/".join(stages.PLAN_STATUSES), g)
         elif col.kind == CHOICE:
-            text = once(pl.when(~raw.str.strip_chars().is_in(NOT_REPORTED).fill_null(False)).then(normalised_expr(g, lookup)))
-            choice_of = {n: next((c for c in col.choices if c in n), None) for n in set(lookup.values()) if n}
+            text = once(pl.when(~raw.str.strip_chars().is_in(NOT_REPORTED).fill_null(False)).then(normalised_expr(g, lookups[g])))
+            choice_of = {n: next((c for c in col.choices if c in n), None) for n in set(lookups[g].values()) if n}
             value = mapped_expr(text, {k: v for k, v in choice_of.items() if v}, pl.String)
             check(text.is_not_null() & (text != "") & value.is_null(), field_name,
                   "不是有效的取值，应为 " + "/".join(col.choices), g)

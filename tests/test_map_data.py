@@ -137,10 +137,10 @@ def test_county_without_a_report_is_not_reported_never_zero(honghe_db, use_db, p
                 assert p["task_villages"] == len(plan[code])
                 continue
             assert p["status"] == map_data.NOT_REPORTED == "未上报"
-            assert p["tip_1"] == "未上报"
+            assert p["a"] == "未上报"
             assert p["metric_value"] is None and p["task_villages"] is None and p["as_of"] is None
             assert p["fill"] == list(map_data.GREY_NOT_REPORTED)
-            text = " ".join(str(p[k]) for k in p if k.startswith("tip_"))
+            text = " ".join(str(p[k]) for k in map_data.TOOLTIP_KEYS)
             assert "0" not in text.replace("未上报", "")  # no "0", "0.0%", "0个" anywhere in its tooltip
         assert ("未上报" in [label for _, label in model.legend.greys])
         assert model.reported == 13
@@ -177,7 +177,7 @@ def test_lag_is_progress_against_the_schedule(full_db, use_db, plan):
         stages = [s for _, s in plan[p["code"]]]
         progress = sum(4 * s for s in stages) / (28 * len(stages))   # steps = 4 × stage in the test reports
         assert p["metric_value"] == pytest.approx(progress - expected), p["code"]
-        assert "应达" in p["tip_3"] and "进度差" in p["tip_3"]
+        assert "应达" in p["c"] and "进度差" in p["c"]
 
 
 def test_reporting_date_before_any_report_leaves_everything_unreported(full_db, use_db):
@@ -307,7 +307,8 @@ def test_village_points_carry_stage_colour_and_the_approximate_note(full_db, use
     assert len(points) == rows.height > 0
     for pt, r in zip(points, rows.iter_rows(named=True)):
         assert pt["colour"] == list(map_data.STAGE_COLOURS[r["stage"]])
-        assert "示意位置（非真实坐标）" in pt["tip_note"]
+        assert pt["n"] == "示意位置（非真实坐标）"
+        assert set(map_data.TOOLTIP_KEYS) <= set(pt)
         assert pt["code"] == r["county_code"]
 
 
@@ -334,6 +335,9 @@ def test_county_payload_is_small_and_offline(full_db, use_db):
     assert set("".join(d["text"] for d in text["data"])) <= set(text["characterSet"])
     assert not text["fontFamily"].startswith("@@=")
     assert layers["counties"]["lineWidthUnits"] == "pixels"
+    # what keeps clicks from being dropped with software WebGL: borders are not picked, no double-click wait
+    assert layers["counties"]["_subLayerProps"] == {"polygons-stroke": {"pickable": False}}
+    assert doc["views"][0]["controller"]["doubleClickZoom"] is False
     coords = json.dumps(layers["counties"]["data"][0]["geometry"]["coordinates"])
     assert max(len(x.split(".")[1]) for x in coords.replace("[", "").replace("]", "").split(",") if "." in x) <= 3
 

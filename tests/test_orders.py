@@ -365,3 +365,24 @@ def test_notice_docx_and_orders_excel(loaded):
     body = [dict(zip(header, r)) for r in rows[3:]]
     assert [r["编号"] for r in body] == [f"督〔2022〕{late}号", f"督〔2022〕{order_id}号"]  # overdue first
     assert body[0]["状态"] == "已下发·逾期" and body[0]["剩余天数"] == -9
+
+
+def test_roles_are_enforced_by_the_query_layer(db, tmp_path):
+    """Whatever the page shows, the write functions check the role (hometown.auth.PERMISSIONS)."""
+    ingest_ok(db, honghe(tmp_path, DAYS[0]))
+    for role in ("county", "leader", "analyst"):
+        with pytest.raises(orders.NotPermitted, match="无权下发督办单"):
+            issue(db, role=role)
+    order_id = issue(db, role="prefecture")
+    with pytest.raises(orders.NotPermitted, match="无权签收"):
+        orders.transition(order_id, orders.SIGNED, actor="省领导", role="leader", db_path=db, now=NOW)
+    orders.transition(order_id, orders.SIGNED, actor="弥勒市专班", role="county", db_path=db, now=NOW)
+    orders.transition(order_id, orders.RECTIFYING, actor="弥勒市专班", role="county", db_path=db, now=NOW)
+    orders.add_note(order_id, "已完成两个村", actor="弥勒市专班", role="county", db_path=db, now=NOW)
+    with pytest.raises(orders.NotPermitted, match="无权调整办结期限"):
+        orders.change_deadline(order_id, date(2022, 3, 1), actor="弥勒市专班", reason="延期", role="county",
+                               db_path=db, now=NOW)
+    with pytest.raises(orders.NotPermitted, match="无权核验办结"):
+        orders.transition(order_id, orders.CLOSED, actor="弥勒市专班", role="county", db_path=db, now=NOW)
+    orders.transition(order_id, orders.CLOSED, actor="红河州项目组", role="prefecture", db_path=db, now=NOW)
+    assert orders.events(order_id, db_path=db)["action"].to_list() == ["下发", "签收", "开始整改", "报送进展", "核验办结"]

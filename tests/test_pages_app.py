@@ -29,6 +29,7 @@ ALL = Scope()
 def wh(demo_db):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(db.ENV_VAR, str(demo_db))
+        mp.setenv("HOMETOWN_AUTH", "off")  # open app (no sign-in) even where data/users.toml exists
         con = duckdb.connect(str(demo_db), read_only=True)
         yield con
         con.close()

@@ -131,8 +131,12 @@ def test_trend_is_the_totals_as_of_each_reporting_date(wh):
     assert row["plans_completed"] == at_mid["plans_completed"]
     # Up to the filter's date only; the region's trend too.
     assert overview.trend(Filters(as_of=mid), ALL)["as_of"].max() == mid
-    assert overview.trend(Filters(), ALL, HONGHE)["task_villages"][-1] == \
-        overview.totals(Filters(), ALL, HONGHE)["task_villages"][0]
+    honghe = overview.trend(Filters(), ALL, HONGHE)
+    assert honghe["task_villages"][-1] == overview.totals(Filters(), ALL, HONGHE)["task_villages"][0]
+    # A prefecture's trend has a point for each of its own reports.
+    own = [r[0] for r in wh.execute("SELECT DISTINCT as_of FROM accepted_reports WHERE prefecture_code = ? "
+                                    "ORDER BY 1", [HONGHE]).fetchall()]
+    assert honghe["as_of"].to_list() == own
 
 
 def test_report_status_names_the_late_and_missing_prefectures(wh):

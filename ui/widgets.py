@@ -309,9 +309,8 @@ def table_height(rows: int, cap: int = 640) -> int:
 def selected_value(state: Any, frame: pl.DataFrame | None = None, column: str = "code") -> str | None:
     """The region code a chart or table selection points at, or None.
 
-    Plotly: the first point's customdata[0] (else its point index into ``frame``). Dataframe: the first selected
-    row's ``column`` in ``frame`` (row numbers are positions in the frame given to st.dataframe, whatever the
-    user's sort).
+    Plotly: the first point's customdata[0]. Dataframe: the first selected row's ``column`` in ``frame`` (row
+    numbers are positions in the frame given to st.dataframe, whatever the user's sort).
     """
     if not state:
         return None
@@ -322,12 +321,11 @@ def selected_value(state: Any, frame: pl.DataFrame | None = None, column: str = 
     points = selection.get("points") or []
     if points:
         p = points[0]
+        # Charts carry the code in customdata: a point's index is its place in the chart's own order (bars are
+        # drawn bottom-up, unreported regions left out), not the frame's.
         custom = p.get("customdata")
         if custom:
             return str(custom[0] if isinstance(custom, (list, tuple)) else custom)
-        index = p.get("point_index", p.get("point_number"))
-        if frame is not None and index is not None and 0 <= int(index) < frame.height:
-            return str(frame[column][int(index)])
         return None
     rows = selection.get("rows") or []
     if rows and frame is not None and 0 <= int(rows[0]) < frame.height:

@@ -26,7 +26,7 @@ def wh(demo_db):
 
 @pytest.fixture(scope="module")
 def base_url(streamlit_server, demo_db):
-    return streamlit_server(demo_db)
+    return streamlit_server(demo_db, env={"HOMETOWN_AUTH": "off"})  # open app, whatever data/users.toml holds
 
 
 def kpis(page) -> dict[str, str]:
@@ -100,9 +100,9 @@ def test_click_down_from_the_overview_to_a_village(page, base_url, wait_for_stre
 
 
 def test_big_screen_fits_1920_by_1080(page, base_url, wait_for_streamlit, external_requests, screenshot):
-    page.goto(base_url + "/?screen=big")
+    page.goto(base_url + "/?screen=big&refresh=5")
     wait_for_streamlit(page)
-    page.wait_for_selector("[data-testid='ht-board']")
+    page.wait_for_selector("[data-testid='ht-board'] .ht-pages[data-page='1']")
     sizes = page.evaluate("""() => {
         const main = document.querySelector('[data-testid="stMain"]');
         return {doc: document.scrollingElement.scrollHeight, inner: innerHeight, width: innerWidth,
@@ -119,6 +119,8 @@ def test_big_screen_fits_1920_by_1080(page, base_url, wait_for_streamlit, extern
     assert page.evaluate("""() => parseFloat(getComputedStyle(
         document.querySelector('[data-testid="stMetricValue"]')).fontSize)""") >= 36
     screenshot(page, "big_screen", full_page=False)
+    # It refreshes by itself (st.fragment run_every): the rolling board turns to its next page, nobody clicking.
+    page.wait_for_selector("[data-testid='ht-board'] .ht-pages[data-page='2']", timeout=20_000)
     assert external_requests(page) == []
 
 
