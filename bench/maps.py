@@ -117,6 +117,18 @@ def _payload_rows(db: Path) -> list[dict]:
                         ok))
         out.append(_row(case, "regions / village points", f"{model.regions} / {len(model.villages)}"))
         out.append(_row(case, "model + deck build (median of 3)", round(statistics.median(runs) * 1000, 1), "ms"))
+    # The heaviest drill-down: the prefecture with the most village points.
+    from geo import reference
+
+    sizes = []
+    for code in reference.prefectures()["code"]:
+        model = map_data.map_model(Filters(), Scope(), "county", prefecture=code)
+        sizes.append((map_data.payload_bytes(map_data.deck(model, width, height)), len(model.villages), code))
+    size, points, code = max(sizes)
+    kb = round(size / 1024, 1)
+    common = dict(reference.prefectures().select("code", "common_name").iter_rows())
+    out.append(_row(f"drill, heaviest prefecture ({common[code]}, {points} points)",
+                    "deck payload (JSON as sent)", kb, "KB", f"< {PAYLOAD_TARGET_KB} KB", kb < PAYLOAD_TARGET_KB))
     hdb.close_all()
     return out
 

@@ -350,3 +350,19 @@ def section_names() -> list[str]:
 
 def scratch_dir() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="hometown-bench-run-")
+
+
+def _section_of(module_name: str) -> Callable[[Context], list[Row]]:
+    """A section written as ``run(quick) -> list[dict]`` in its own module (queries, maps)."""
+
+    def run(ctx: Context) -> list[Row]:
+        import importlib
+
+        return [Row(**row) for row in importlib.import_module(module_name).run(ctx.quick)]
+
+    return run
+
+
+register("queries", "overview query latencies (demo and national-scale) and the overview's time to ready in Chromium")(
+    _section_of("bench.queries"))
+register("maps", "map payload per level and the map page's time to ready in Chromium")(_section_of("bench.maps"))

@@ -392,16 +392,17 @@ def village_points(rows: pl.DataFrame) -> list[dict]:
         points = sample_points(county_code, keys)
         for r, p in zip(group.iter_rows(named=True), points):
             stage = r["stage"]
-            as_of = r["as_of"].isoformat() if r["as_of"] else "—"
+            # Kept short: a prefecture drilled into may have 1,300 points. The report date is on the region's
+            # tooltip and in the legend; colours go without alpha.
             out.append({
                 "position": list(p),
-                "colour": list(STAGE_COLOURS.get(stage, (120, 120, 120, 255))),
+                "colour": list(STAGE_COLOURS.get(stage, (120, 120, 120, 255))[:3]),
                 "code": r["county_code"],
                 "t": f"{r['village']}（{r['township'] or ''}）",
                 "a": (f"第{stage}环节 {names.get(stage, '')}" if stage else "环节未填")
                      + (f" · 已完成{r['steps_done']}/28步" if r["steps_done"] is not None else ""),
                 "b": f"规划状态：{r['plan_status'] or '—'}",
-                "c": f"{r['county_name'] or ''} · 截至{as_of}",
+                "c": r["county_name"] or "",
                 "d": "", "e": "",
                 "n": APPROXIMATE,
             })

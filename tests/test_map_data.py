@@ -306,7 +306,7 @@ def test_village_points_carry_stage_colour_and_the_approximate_note(full_db, use
     points = map_data.village_points(rows)
     assert len(points) == rows.height > 0
     for pt, r in zip(points, rows.iter_rows(named=True)):
-        assert pt["colour"] == list(map_data.STAGE_COLOURS[r["stage"]])
+        assert pt["colour"] == list(map_data.STAGE_COLOURS[r["stage"]][:3])
         assert pt["n"] == "示意位置（非真实坐标）"
         assert set(map_data.TOOLTIP_KEYS) <= set(pt)
         assert pt["code"] == r["county_code"]
