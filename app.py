@@ -23,6 +23,7 @@ def pages(role: str | None) -> list:
 
 
 role = ui_auth.gate(pages)  # the login form and st.stop() until someone signs in (when logins are configured)
+ui_auth.refused_page(role)  # a deep link to a page this role does not have: say so (and audit it)
 navigation = st.navigation(pages(role))
 ui_auth.sidebar()
 navigation.run()

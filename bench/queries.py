@@ -69,7 +69,8 @@ def demo_warehouse() -> Path:
     from pipelines.ingest import ingest
 
     work = target.parent
-    shutil.rmtree(work, ignore_errors=True)
+    for stale in cache_root().glob("overview-demo-*"):  # warehouses of older pipeline code: never used again
+        shutil.rmtree(stale, ignore_errors=True)
     work.mkdir(parents=True)
     _log("overview bench: writing and loading the demo reports …")
     write_demo(work / "reports")

@@ -142,20 +142,30 @@ def stage_funnel(filters: Filters, scope: Scope, region: str | None = None) -> p
         name=pl.col("stage").replace_strict(names, return_dtype=pl.Utf8, default=None))
 
 
+# What the trend shows: the counts behind the progress rates (fewer aggregates over the whole history keep it fast
+# at national scale; every figure is still metrics' own definition).
+TREND_COUNTS = ("task_villages", "planning_groups", "plans_completed", "plans_in_database", "needs_total",
+                "needs_adopted", "cadre_visits", "villager_participation", "funding_wan")
+TREND_RATES = tuple(r for r in metrics.RATES
+                    if r.numerator in TREND_COUNTS and r.denominator.split()[0] in TREND_COUNTS)
+
+
 def trend(filters: Filters, scope: Scope, region: str | None = None) -> pl.DataFrame:
     """The region's totals as of each date a report covering it was filed (up to the filter's date): at date D each
-    prefecture counts with its latest accepted report on or before D. Columns: as_of, prefectures_reported, every
-    count and rate.
+    prefecture counts with its latest accepted report on or before D. Columns: as_of, prefectures_reported, the
+    TREND_COUNTS and the rates over them (TREND_RATES).
 
     Every count is additive over prefectures, so each report's village rows are aggregated once and each date sums
     the aggregates of the reports then in force (one pass over the history, not one per date).
     """
     scope_where, scope_params = scope.sql("h")
     region_where, region_params = region_sql(region, "h")
-    sums = ", ".join(metrics.sum_sql(c.name) for c in metrics.COUNTS)
+    counts = [c for c in metrics.COUNTS if c.name in TREND_COUNTS]
+    sums = ", ".join(metrics.sum_sql(c.name) for c in counts)
+    aggregates = ", ".join(f"{c.sql.replace('v.', 'h.')} AS {c.name}" for c in counts)
     sql = f"""
         WITH per AS (
-            SELECT h.report_id, {metrics.county_aggregates_sql("h")}
+            SELECT h.report_id, {aggregates}
             FROM village_history h
             WHERE (CAST(? AS INTEGER) IS NULL OR h.task_year = CAST(? AS INTEGER)) AND {scope_where} AND {region_where}
             GROUP BY h.report_id
@@ -173,7 +183,7 @@ def trend(filters: Filters, scope: Scope, region: str | None = None) -> pl.DataF
             SELECT r.d AS as_of, count(*) AS prefectures_reported, {sums}
             FROM r JOIN per USING (report_id) GROUP BY r.d
         )
-        SELECT *, {", ".join(f"{r.sql()} AS {r.name}" for r in metrics.RATES if r.name != "selection_rate")}
+        SELECT *, {", ".join(f"{r.sql()} AS {r.name}" for r in TREND_RATES)}
         FROM c ORDER BY as_of
     """
     params = [filters.task_year, filters.task_year] + scope_params + region_params + [filters.as_of, filters.as_of]

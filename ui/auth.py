@@ -136,6 +136,28 @@ def login_form() -> None:
         st.rerun()
 
 
+def refused_page(role: str | None) -> None:
+    """A deep link to a page the role may not use lands on the home page: say why, and record it.
+
+    The page asked for is Streamlit's (internal) intended page name of this run — best effort: when it cannot be
+    read, the user simply lands on the home page as before.
+    """
+    if role is None:
+        return
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        wanted = get_script_run_ctx().pages_manager.intended_page_name
+    except Exception:
+        return
+    from ui.nav import PAGES, pages_for
+
+    spec = next((p for p in PAGES if wanted and p.url_path == wanted.strip("/")), None)
+    if spec and spec not in pages_for(role):
+        st.warning(f"您的账号（{auth.ROLES.get(role, role)}）无权使用「{spec.title}」页面，已转到首页。")
+        denied(spec.url_path, "页面不在本角色的导航中")
+
+
 def _idle_watch() -> None:
     """Signs an idle session out by itself: the page turns into the login form once the idle time is up."""
     if auth.session_expired(st.session_state.get("last_seen"), settings_=auth.settings()):
