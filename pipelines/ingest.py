@@ -7,16 +7,17 @@ earlier one (kept in history, marked superseded); any date → history, the late
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 import polars as pl
 
 from geo import reference
-from pipelines import safety
+from pipelines import checks, safety
 from pipelines.read import REPORT_SUFFIXES
 from pipelines.report import CheckedReport, check_report
 from pipelines.warehouse import VILLAGE_FIELDS, insert_frame, writing
@@ -80,37 +81,57 @@ def collect_files(paths: Iterable[Path | str]) -> list[Path]:
 def ingest(paths: Iterable[Path | str], db_path: Path | str, *, loaded_by: str | None = None,
            on_result: Callable[[IngestResult], None] | None = None, as_of_limit: date | None = None,
            data_by_path: dict[Path, bytes] | None = None,
-           expected_prefecture: str | None = None) -> list[IngestResult]:
+           expected_prefecture: str | None = None, workers: int | None = None) -> list[IngestResult]:
     """Check and load files; every file is logged; the new warehouse is published once, at the end.
 
     ``expected_prefecture`` (a prefecture user's upload): a report of any other prefecture is refused, with the
     reason, even when it would otherwise load. Files over the size limit (pipelines/safety.py) are refused unread.
+    ``workers``: processes that check files side by side (default ``default_workers``); loading stays in this
+    process and in file order, so the outcome is the same for any number of workers.
     """
     files = collect_files(paths) if data_by_path is None else list(data_by_path)
     results: list[IngestResult] = []
     with writing(db_path) as con:
-        for path in files:
-            data, problem = None, None
-            if data_by_path is not None:
-                data = data_by_path[path]
-                problem = safety.check_size(len(data))
+        known = {r[0] for r in con.execute(
+            "SELECT sha256 FROM reports WHERE status IN ('accepted', 'superseded')").fetchall()}
+        for item, checked in checks.checked_in_order(_offered(files, data_by_path), known, as_of_limit,
+                                                      default_workers(len(files)) if workers is None else workers):
+            if item.problem is not None:
+                result = IngestResult(item.path.name, REFUSED, errors=[f"{item.path.name}: {item.problem}"])
+                _log(con, result, sha256=item.sha256 or "", loaded_by=loaded_by)
             else:
-                try:
-                    problem = safety.check_size(path.stat().st_size)  # before reading a byte of it
-                    if problem is None:
-                        data = path.read_bytes()
-                except OSError as exc:
-                    problem = f"无法打开文件：{exc.strerror or exc}"
-            if problem is not None:
-                result = IngestResult(path.name, REFUSED, errors=[f"{path.name}: {problem}"])
-                _log(con, result, sha256=hashlib.sha256(data).hexdigest() if data is not None else "",
-                     loaded_by=loaded_by)
-            else:
-                result = _load_one(con, path, data, loaded_by, as_of_limit, expected_prefecture)
+                result = _load_one(con, item, checked, loaded_by, as_of_limit, expected_prefecture)
             results.append(result)
             if on_result:
                 on_result(result)
     return results
+
+
+def default_workers(n_files: int) -> int:
+    """Processes for checking: $HOMETOWN_INGEST_WORKERS when set, else up to 2 (the reference machine's cores)
+    for a batch large enough to repay starting them (a spawned checker costs about a second), else 1."""
+    configured = os.environ.get("HOMETOWN_INGEST_WORKERS", "").strip()
+    if configured.isdigit():
+        return max(1, int(configured))
+    return min(2, os.cpu_count() or 1) if n_files >= checks.MIN_FILES_FOR_WORKERS else 1
+
+
+def _offered(files: list[Path], data_by_path: dict[Path, bytes] | None) -> Iterator[checks.Offered]:
+    """Each file's bytes (read only when under the size limit) or the reason it cannot be taken."""
+    for path in files:
+        data, problem = None, None
+        if data_by_path is not None:
+            data = data_by_path[path]
+            problem = safety.check_size(len(data))
+        else:
+            try:
+                problem = safety.check_size(path.stat().st_size)  # before reading a byte of it
+                if problem is None:
+                    data = path.read_bytes()
+            except OSError as exc:
+                problem = f"无法打开文件：{exc.strerror or exc}"
+        sha = hashlib.sha256(data).hexdigest() if data is not None else None
+        yield checks.Offered(path, data if problem is None else None, sha, problem)
 
 
 def _other_prefecture(file_name: str, found: str | None, expected: str | None) -> str | None:
@@ -121,9 +142,11 @@ def _other_prefecture(file_name: str, found: str | None, expected: str | None) -
             f"{reference.prefecture_name(expected)}的报表")
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, loaded_by: str | None,
-              as_of_limit: date | None, expected_prefecture: str | None = None) -> IngestResult:
-    sha = hashlib.sha256(data).hexdigest()
+def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: CheckedReport | None,
+              loaded_by: str | None, as_of_limit: date | None, expected_prefecture: str | None = None) -> IngestResult:
+    """One file into the open warehouse. ``checked`` is its check when a worker already ran it (None for a file
+    already in the warehouse when the load began: a duplicate is decided here, never by a worker)."""
+    path, data, sha = item.path, item.data, item.sha256
     earlier = con.execute(
         "SELECT report_id, prefecture_code, as_of FROM reports WHERE sha256 = ? AND status IN ('accepted', 'superseded') "
         "ORDER BY report_id LIMIT 1", [sha]).fetchall()
@@ -135,7 +158,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, path: Path, data: bytes, loaded_by
                               warnings=[f"{path.name}: 与已接收的文件内容完全相同（第{earlier[0]}号报送），未重复导入"])
         _log(con, result, sha, loaded_by)
         return result
-    checked = check_report(path, data, as_of_limit=as_of_limit)
+    if checked is None:
+        checked = check_report(path, data, as_of_limit=as_of_limit)
     wrong_prefecture = _other_prefecture(path.name, checked.prefecture_code, expected_prefecture)
     if wrong_prefecture:
         checked.errors.insert(0, wrong_prefecture)

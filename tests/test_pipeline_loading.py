@@ -213,3 +213,28 @@ def test_public_views_keep_the_contract_columns(tmp_path, db):
     assert {r["data_type"] for r in fetch(db, "SELECT data_type FROM information_schema.columns "
                                               "WHERE table_name = 'report_log' AND column_name IN ('as_of', 'loaded_at')")} \
         == {"DATE", "TIMESTAMP"}
+
+
+def test_checking_in_worker_processes_gives_the_same_warehouse(tmp_path):
+    """Files are checked side by side in worker processes (pipelines/checks.py) but loaded in the order offered:
+    a batch holding a correction, a duplicate, an earlier date and a refusal ends the same with 1 or 2 workers."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    march = honghe(folder, date(2022, 3, 31), name="a_红河州_20220331.xlsx", steps=13)
+    fixed = honghe(folder, date(2022, 3, 31), name="b_红河州_20220331_更正.xlsx", group=10, civil=4, steps=15)
+    (folder / "c_红河州_20220331_再报.xlsx").write_bytes(march.read_bytes())
+    honghe(folder, date(2022, 2, 28), name="d_红河州_20220228.xlsx", steps=12, stage=3, status="编制中")
+    honghe(folder, date(2022, 4, 30), name="e_红河州_20220430.xlsx", civil=99)  # more civil servants than members
+    yuxi(folder, date(2022, 4, 15), name="f_玉溪市_20220415.xlsx")
+    outcomes = {}
+    for workers in (1, 2):
+        db = tmp_path / f"w{workers}.duckdb"
+        results = load(db, folder, workers=workers)
+        outcomes[workers] = (
+            [(r.file_name, r.status, r.prefecture_code, r.as_of, r.village_rows, r.errors) for r in results],
+            [{k: v for k, v in e.items()} for e in log(db)],
+            {k: v for k, v in warehouse_state(db).items()},
+        )
+    assert [s for _, s, *_ in outcomes[1][0]] == ["accepted", "superseded", "duplicate", "accepted", "refused",
+                                                  "accepted"]
+    assert outcomes[2] == outcomes[1]
