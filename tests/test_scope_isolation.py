@@ -24,6 +24,7 @@ import polars as pl
 import pytest
 from reportfiles import SheetSpec, simple_report, village, warehouse_state, write_xlsx
 
+from geo import reference
 from hometown import alerts, db, export, forecast, map_data, orders, overview, privacy, rankings, region, scores
 from hometown import village as village_q
 from hometown.scope import ALL, Filters, OutOfScope, Scope
@@ -445,6 +446,17 @@ def _no_legacy_pages_mode(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
 
 
+# Widgets bound to the URL (bind="query-params") are seeded from it by a browser's first load; AppTest does not
+# seed them, so a test's URL value for one is written to the widget's state, as the seeding would do — and only a
+# value the widget offers: the browser drops any other (an unknown view, SQL in ?pref=) and keeps the default.
+BOUND_WIDGETS = {
+    "dispatch": {"view": {"预警看板": "alerts", "督办单": "orders", "倒排工期": "forecast"}},
+    "map": {"pref": {c: c for c in ("", *reference.prefectures()["code"].to_list())},
+            "level": {"prefecture": "prefecture", "county": "county"},
+            "metric": {m: m for m in map_data.METRICS}},
+}
+
+
 def _page(name: str, scope: Scope, params: dict | None = None, role: str = "county", state: dict | None = None):
     """Run app.py as a signed-in user (scope and role in the session, as ui/auth.py leaves them) and open a page
     the way a deep link does: its URL path and query parameters."""
@@ -456,6 +468,10 @@ def _page(name: str, scope: Scope, params: dict | None = None, role: str = "coun
     at.run()
     if name != "overview":
         at.switch_page(f"pages/{name}.py")
+    for key, value in (params or {}).items():
+        offered = BOUND_WIDGETS.get(name, {}).get(key)
+        if offered is not None and value in offered:
+            at.session_state[key] = offered[value]
     for key, value in (state or {}).items():
         at.session_state[key] = value
     at.query_params.clear()

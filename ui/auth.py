@@ -139,20 +139,21 @@ def login_form() -> None:
 def refused_page(role: str | None) -> None:
     """A deep link to a page the role may not use lands on the home page: say why, and record it.
 
-    The page asked for is Streamlit's (internal) intended page name of this run — best effort: when it cannot be
-    read, the user simply lands on the home page as before.
+    The page asked for is the last segment of the address in the browser (``st.context.url``; Streamlit's own
+    intended page name is already cleared by the sign-in rerun). When it cannot be read the user simply lands on
+    the home page, as Streamlit does.
     """
     if role is None:
         return
-    try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from urllib.parse import urlparse
 
-        wanted = get_script_run_ctx().pages_manager.intended_page_name
-    except Exception:
-        return
     from ui.nav import PAGES, pages_for
 
-    spec = next((p for p in PAGES if wanted and p.url_path == wanted.strip("/")), None)
+    try:
+        wanted = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    except Exception:  # no browser context (bare script runs)
+        return
+    spec = next((p for p in PAGES if wanted and p.url_path == wanted), None)
     if spec and spec not in pages_for(role):
         st.warning(f"您的账号（{auth.ROLES.get(role, role)}）无权使用「{spec.title}」页面，已转到首页。")
         denied(spec.url_path, "页面不在本角色的导航中")

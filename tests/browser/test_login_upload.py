@@ -117,10 +117,15 @@ def test_county_user_cannot_open_another_county(tmp_path, streamlit_server, page
     page.locator("h1").filter(has_text="弥勒市").wait_for()
     assert "无权查看" not in page.get_by_test_id("stMain").inner_text()
     assert page.get_by_test_id("stException").count() == 0
+    # A page the role does not have: a deep link lands on the home page, saying why.
+    page.goto(f"{base}/audit")
+    _sign_in(page, wait_for_streamlit, "mile", "mile@demo")
+    page.get_by_text("无权使用「审计日志」").wait_for()
+    assert page.locator("h1").filter(has_text="审计日志").count() == 0
     assert external_requests(page) == []
-    assert audit.events(audit_file, action="login", username="mile").height == 2
-    denied = audit.events(audit_file, action="denied")
-    assert denied["username"].to_list() == ["mile"] and denied["target"].to_list() == [GEJIU]
+    assert audit.events(audit_file, action="login", username="mile").height == 3
+    denied = audit.events(audit_file, action="denied").sort("event_id")
+    assert denied["username"].to_list() == ["mile", "mile"] and denied["target"].to_list() == [GEJIU, "audit"]
 
 
 def test_an_idle_session_signs_itself_out(tmp_path, streamlit_server, page, wait_for_streamlit):
