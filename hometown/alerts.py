@@ -1,7 +1,9 @@
 """Alerts for the pages: the warehouse's alert rules (pipelines/alerts.py), scoped, filtered, counted.
 
 ``alerts(scope, filters, level)`` is what the overview and the dispatch board show. With ``filters.as_of`` the
-alerts are those the reports in force at that date raise (``alerts_at(date)``); otherwise the current ones.
+alerts are those the reports in force at that date raise (``alerts_at(date)``, evaluated now); otherwise the current
+ones, read from the table ``alerts_current`` that every warehouse write refreshes (a warehouse written by older code
+has no such table: then the macro, ``alerts_at(NULL)``).
 A prefecture-level alert (late report) has no county: a county user does not see it.
 """
 
@@ -16,6 +18,7 @@ from hometown import db
 from hometown.scope import Filters, Scope
 
 RED, YELLOW = "红", "黄"
+CURRENT_TABLE = "alerts_current"  # the materialised current alerts (pipelines.alerts.CURRENT_TABLE)
 LEVELS = (RED, YELLOW)
 
 COLUMNS = {
@@ -47,6 +50,18 @@ def _query(sql: str, params: list) -> pl.DataFrame:
         return empty()
 
 
+def _current(conditions: str, params: list) -> pl.DataFrame | None:
+    """The current alerts from the materialised table, in the rules' order; None when the warehouse has none."""
+    sql = (f"SELECT {', '.join(f'a.{c}' for c in COLUMNS)} FROM {CURRENT_TABLE} a" + conditions +
+           " ORDER BY a.alert_order")
+    try:
+        return db.query(sql, params)
+    except duckdb.CatalogException as exc:
+        if CURRENT_TABLE not in str(exc):
+            raise
+        return None  # written by code before the table: the macro answers (the next write creates the table)
+
+
 def alerts(scope: Scope, filters: Filters | None = None, level: str | None = None,
            alert_type: str | None = None) -> pl.DataFrame:
     """The alerts inside the scope: red first, then by rule, prefecture, county and village.
@@ -60,14 +75,16 @@ def alerts(scope: Scope, filters: Filters | None = None, level: str | None = Non
     if level is not None and level not in LEVELS:
         raise ValueError(f"预警等级只能是「红」或「黄」，而不是「{level}」")
     where, params = scope.sql("a")
-    sql = (
-        "SELECT * FROM alerts_at(CAST(? AS DATE)) a WHERE " + where +
+    conditions = (
+        " WHERE " + where +
         " AND (CAST(? AS INTEGER) IS NULL OR a.task_year IS NULL OR a.task_year = CAST(? AS INTEGER))"
         " AND (CAST(? AS VARCHAR) IS NULL OR a.level = CAST(? AS VARCHAR))"
         " AND (CAST(? AS VARCHAR) IS NULL OR a.alert_type = CAST(? AS VARCHAR))"
     )
-    frame = _query(sql, [filters.as_of, *params, filters.task_year, filters.task_year, level, level,
-                         alert_type, alert_type])
+    params = [*params, filters.task_year, filters.task_year, level, level, alert_type, alert_type]
+    frame = _current(conditions, params) if filters.as_of is None else None
+    if frame is None:
+        frame = _query("SELECT * FROM alerts_at(CAST(? AS DATE)) a" + conditions, [filters.as_of, *params])
     if frame.height == 0:
         return empty()
     return frame.select([pl.col(c).cast(t) for c, t in COLUMNS.items()])

@@ -378,8 +378,8 @@ WHERE {where}
 
 @lru_cache(maxsize=8)
 def _alert_keys(version: str, path: str) -> frozenset[str]:
-    """The alert_keys the reports in force raise, once per warehouse version (the alert rules take ~1 s on a
-    whole province; every order list needs them)."""
+    """The alert_keys the reports in force raise (the view ``alerts``: the table every write refreshes), once per
+    warehouse version (every order list needs them)."""
     return frozenset(_query("SELECT DISTINCT alert_key FROM alerts", [], path)["alert_key"].to_list())
 
 

@@ -2,8 +2,17 @@
 
 Owns ``config/alerts.toml``. ``install_alert_views(con)`` runs inside every warehouse write (from
 ``pipelines.warehouse.ensure_schema``): it copies the rule settings into the table ``alert_config`` and the schedule
-line (hometown.schedule) into ``schedule_line``, then (re)creates the macros and views. Alerts are plain SQL over
-``village_history`` / ``accepted_reports`` evaluated when read, so they always match the reports loaded.
+line (hometown.schedule) into ``schedule_line``, then (re)creates the macros and views. ``alerts_at(d)`` is plain
+SQL over ``village_history`` / ``accepted_reports``, evaluated when read (the alerts of any past date).
+
+The current alerts are materialised: ``refresh_alerts(con)`` fills the table ``alerts_current`` from
+``alerts_at(NULL)`` at the end of every warehouse write (``pipelines.warehouse.writing``, after the body, before the
+atomic swap), so a reader never sees a warehouse whose current alerts lag its reports or settings. It refills only
+when an input changed since the last fill (signature in ``meta``: the accepted reports, the village row count, the
+settings, the schedule line, the view and macro definitions), so a write that changes none of them (a supervision
+order, a duplicate or refused file) costs one small query. The view ``alerts`` reads the table. Nothing in the rules
+depends on the day they are evaluated (no current_date: lateness is measured against the newest report, expected
+progress at each report's own date), so the table cannot go stale between writes.
 
 Columns of ``alerts`` / ``alerts_at(d)`` (d = NULL: each prefecture's current report): alert_type, level (红/黄),
 prefecture_code, county_code, village_code, as_of, value, threshold, detail (Chinese), then alert_key (stable
@@ -13,6 +22,7 @@ prefecture_name, county_name, township, village, village_key.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +56,35 @@ CREATE TABLE IF NOT EXISTS alert_config (
 );
 CREATE TABLE IF NOT EXISTS schedule_line (task_year INTEGER NOT NULL, point_date DATE NOT NULL, expected DOUBLE);
 """
+
+# The materialised current alerts: the columns of alerts_at, then alert_order (the macro's order, 1 = first).
+CURRENT_TABLE = "alerts_current"
+CURRENT_COLUMNS = (
+    ("alert_type", "VARCHAR"), ("level", "VARCHAR"), ("prefecture_code", "VARCHAR"), ("county_code", "VARCHAR"),
+    ("village_code", "VARCHAR"), ("as_of", "DATE"), ("value", "DOUBLE"), ("threshold", "DOUBLE"),
+    ("detail", "VARCHAR"), ("alert_key", "VARCHAR"), ("alert_label", "VARCHAR"), ("task_year", "INTEGER"),
+    ("prefecture_name", "VARCHAR"), ("county_name", "VARCHAR"), ("township", "VARCHAR"), ("village", "VARCHAR"),
+    ("village_key", "VARCHAR"), ("alert_order", "BIGINT"),
+)
+assert tuple(c for c, _ in CURRENT_COLUMNS[:-1]) == ALERT_COLUMNS
+SIGNATURE_KEY = "alerts_current_inputs"  # meta key: the inputs alerts_current was last filled from
+
+# Everything alerts_at(NULL) reads, as one text (hashed): when it is unchanged, so are the current alerts.
+_SIGNATURE_PARTS = (
+    "SELECT string_agg(concat_ws(':', report_id, prefecture_code, as_of), ',' ORDER BY report_id) FROM reports "
+    "WHERE status = 'accepted'",
+    "SELECT count(*) FROM village_rows",
+    "SELECT count(*) FROM ref_prefecture",
+    "SELECT count(*) FROM ref_county",
+    "SELECT string_agg(concat_ws(':', alert_type, name, value, text), ',' ORDER BY alert_type, name) FROM alert_config",
+    "SELECT string_agg(concat_ws(':', task_year, point_date, expected), ',' ORDER BY task_year, point_date) "
+    "FROM schedule_line",
+    "SELECT string_agg(view_name || '=' || sql, ';' ORDER BY view_name) FROM duckdb_views() "
+    "WHERE NOT internal AND view_name <> 'alerts'",
+    "SELECT value FROM meta WHERE key = 'alert_rules_sql'",
+)
+_SIGNATURE_SQL = "SELECT md5(concat_ws('|', " + ", ".join(
+    f"coalesce(CAST(({part}) AS VARCHAR), '-')" for part in _SIGNATURE_PARTS) + "))"
 
 
 def load_config(path: Path | None = None) -> dict:
@@ -113,6 +152,14 @@ def _pct(expr: str) -> str:
     return f"printf('%.1f%%', 100 * ({expr}))"
 
 
+def _order_sql() -> str:
+    """The alerts' order (alerts ``a`` joined to ref_prefecture ``p``): red first, then by rule, prefecture, county,
+    village; alert_key last makes it total. Shared by alerts_at and the materialised alert_order."""
+    order_case = " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(RULES))
+    return (f"CASE a.level WHEN '{RED}' THEN 0 ELSE 1 END, CASE a.alert_type {order_case} END, p.sort_order, "
+            "a.county_code NULLS FIRST, a.village_key NULLS FIRST, a.alert_key")
+
+
 def _macros_sql(doc: dict) -> str:
     stage_case = " ".join(f"WHEN {k} THEN '{name}'" for k, name in stages.stage_names().items())
     figures = [f for f in doc.get("figure_fell", {}).get("figures", []) if f in FIGURE_LABELS]
@@ -141,7 +188,6 @@ def _macros_sql(doc: dict) -> str:
         "NULL::VARCHAR AS township, NULL::VARCHAR AS village, NULL::VARCHAR AS village_key) WHERE FALSE")
     adopt_bound = (f"CASE WHEN rate < {_num('low_adoption', 'red')} THEN {_num('low_adoption', 'red')} "
                    f"ELSE {_num('low_adoption', 'yellow')} END")
-    order_case = " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(RULES))
     labels_case = " ".join(f"WHEN '{r}' THEN coalesce({_text(r, 'label')}, '{_label(r, doc)}')" for r in RULES)
 
     return f"""
@@ -310,8 +356,7 @@ SELECT a.alert_type, a.level, a.prefecture_code, a.county_code, a.village_code, 
 FROM raised a
 LEFT JOIN ref_prefecture p ON p.code = a.prefecture_code
 LEFT JOIN ref_county c ON c.code = a.county_code
-ORDER BY CASE a.level WHEN '{RED}' THEN 0 ELSE 1 END, CASE a.alert_type {order_case} END, p.sort_order,
-         a.county_code NULLS FIRST, a.village_key NULLS FIRST, a.alert_key;
+ORDER BY {_order_sql()};
 """
 
 
@@ -338,5 +383,57 @@ SELECT task_year, d0, d1, f0, f1 FROM (
     FROM schedule_line WINDOW w AS (PARTITION BY task_year ORDER BY point_date)
 ) WHERE d1 IS NOT NULL;
 """).fetchall()
-    con.execute(_macros_sql(doc)).fetchall()
-    con.execute("CREATE OR REPLACE VIEW alerts AS SELECT * FROM alerts_at(NULL)").fetchall()
+    macros = _macros_sql(doc)
+    con.execute(macros).fetchall()
+    # The rules' text goes into the refresh signature: new rule code or labels refill alerts_current.
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('alert_rules_sql', ?)",
+                [hashlib.sha256(macros.encode()).hexdigest()]).fetchall()
+    _ensure_current_table(con)
+    columns = ", ".join(ALERT_COLUMNS)
+    con.execute(f"CREATE OR REPLACE VIEW alerts AS SELECT {columns} FROM {CURRENT_TABLE} ORDER BY alert_order"
+                ).fetchall()
+
+
+def _current_ddl() -> str:
+    return f"CREATE OR REPLACE TABLE {CURRENT_TABLE} ({', '.join(f'{c} {t}' for c, t in CURRENT_COLUMNS)})"
+
+
+def _ensure_current_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create alerts_current when missing (a warehouse of older code) or of another shape (older code's columns);
+    never empty a good one (this runs at the start of every write, orders included). A new table is filled by the
+    refresh at the end of the same write (its signature is dropped)."""
+    found = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+        "ORDER BY ordinal_position", [CURRENT_TABLE]).fetchall()
+    if [tuple(r) for r in found] == list(CURRENT_COLUMNS):
+        return
+    con.execute(_current_ddl()).fetchall()
+    con.execute("DELETE FROM meta WHERE key = ?", [SIGNATURE_KEY]).fetchall()
+
+
+def alerts_signature(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of everything the current alerts are computed from."""
+    return con.execute(_SIGNATURE_SQL).fetchall()[0][0]
+
+
+def refresh_alerts(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:
+    """Fill ``alerts_current`` from ``alerts_at(NULL)`` (in a write connection, after install_alert_views), unless
+    nothing it is computed from changed since the last fill; ``force`` refills anyway (a warehouse changed behind
+    the pipeline's back, as the benchmark's replication does). True when it refilled."""
+    signature = alerts_signature(con)
+    if not force and con.execute("SELECT value FROM meta WHERE key = ?", [SIGNATURE_KEY]).fetchall() == [(signature,)]:
+        return False
+    con.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        con.execute(_current_ddl()).fetchall()
+        con.execute(f"""
+INSERT INTO {CURRENT_TABLE}
+SELECT {", ".join(f"a.{c}" for c in ALERT_COLUMNS)}, row_number() OVER (ORDER BY {_order_sql()}) AS alert_order
+FROM alerts_at(NULL) a LEFT JOIN ref_prefecture p ON p.code = a.prefecture_code
+""").fetchall()
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [SIGNATURE_KEY, signature]).fetchall()
+        con.execute("COMMIT").fetchall()
+    except BaseException:
+        con.execute("ROLLBACK").fetchall()
+        raise
+    return True

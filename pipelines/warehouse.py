@@ -5,6 +5,7 @@ under an exclusive lock it copies the file, writes the copy, checkpoints, and at
 the live file (``os.replace``). Readers that opened the old file keep reading it until they reconnect; new
 readers see the new one; a writer killed mid-way leaves only a stray temporary file and the warehouse as it
 was. Tables of the app's own (supervision orders) are written the same way and no report load touches them.
+Every write ends by refreshing the materialised current alerts (pipelines.alerts.refresh_alerts) before the swap.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import polars as pl
 
 from geo import reference
 from hometown import metrics
+from pipelines import alerts
 
 DEFAULT_DB = Path("data/warehouse.duckdb")
 SCHEMA_VERSION = 1
@@ -140,8 +142,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_p")
         con.unregister("_c")
     con.execute(_views()).fetchall()
-    __import__("pipelines.alerts").alerts.install_alert_views(con)  # dispatch alert rules (issue 5), after the views
-    __import__("hometown.orders").orders.ensure_order_tables(con)  # supervision orders: the app's own tables
+    from hometown import orders  # here, not at the top: hometown.orders writes through this module
+
+    alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
+    orders.ensure_order_tables(con)  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
 
 
@@ -173,6 +177,9 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
         try:
             ensure_schema(con)
             yield con
+            # The current alerts follow what this write loaded (and the settings ensure_schema copied in), before
+            # anyone can open the new file; a no-op when nothing they depend on changed (an order, a duplicate).
+            alerts.refresh_alerts(con)
             con.execute("CHECKPOINT").fetchall()
             con.close()
             with open(tmp, "rb+") as f:

@@ -8,6 +8,8 @@ The helpers here (report writers, ``alerts_of``) are shared with test_orders.py 
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -258,6 +260,7 @@ def test_thresholds_come_from_the_config_file(db, tmp_path, monkeypatch):
         pass
     assert alerts_of(db, "county_behind") == []  # 50 points behind is now under the 60-point margin
     assert alerts_of(db, "village_stagnant") == []  # switched off
+    assert current_of(db) == alerts_of(db)  # the write that copied the settings refreshed the current alerts
 
     bad = tmp_path / "bad.toml"
     bad.write_text('[no_civil_servant]\nlevel = "蓝"\n', encoding="utf-8")
@@ -283,6 +286,134 @@ def test_schedule_defaults_milestones_and_provincial_line(tmp_path):
     assert schedule.provincial_shares() == {2021: 0.30, 2022: 0.40, 2023: 0.30}
 
 
+# ------------------------------------------------------------------------------------------------ materialised
+
+def current_of(db: Path) -> list[dict]:
+    """The public view ``alerts`` (the table alerts_current, refreshed by every write)."""
+    from hometown import db as hdb
+
+    hdb.close_all()
+    return fetch(db, "SELECT * FROM alerts")
+
+
+@contextmanager
+def pages_on(db: Path):
+    """hometown.alerts reading the warehouse at ``db`` (as the pages do, through hometown.db)."""
+    from hometown import db as hdb
+
+    old = os.environ.get(hdb.ENV_VAR)
+    os.environ[hdb.ENV_VAR] = str(db)
+    hdb.close_all()
+    try:
+        yield
+    finally:
+        hdb.close_all()
+        if old is None:
+            os.environ.pop(hdb.ENV_VAR, None)
+        else:
+            os.environ[hdb.ENV_VAR] = old
+
+
+def assert_current_is_fresh(db: Path) -> list[dict]:
+    """The materialised alerts are exactly what the rules raise now, in the same order, and the pages read them."""
+    from hometown.alerts import alerts
+    from hometown.scope import Scope
+
+    materialised, computed = current_of(db), alerts_of(db)
+    assert materialised == computed
+    with pages_on(db):
+        assert alerts(Scope()).to_dicts() == computed
+        assert alerts(Scope(county_code=MILE)).to_dicts() == [r for r in computed if r["county_code"] == MILE]
+    return materialised
+
+
+def test_materialised_alerts_follow_every_load(db, tmp_path, monkeypatch):
+    """alerts_current is refilled inside the load that changes the reports (or the settings), never left stale;
+    a write that changes neither (a supervision order, a duplicate file) leaves it as it is."""
+    from hometown import orders
+    from pipelines import alerts as rules
+
+    refills: list[bool] = []  # what the refresh at the end of each write did (True: refilled the table)
+    refresh = rules.refresh_alerts
+
+    def recording(con, force=False):
+        refills.append(refresh(con, force))
+        return refills[-1]
+
+    monkeypatch.setattr(rules, "refresh_alerts", recording)
+
+    rows = [village(township="西三镇", village="花口村", group=6, civil=0), *three_villages()[1:], gejiu_done()]
+    days = [date(2021, 6, 30), date(2021, 9, 30)]
+    ingest_ok(db, honghe(tmp_path, days[0], rows), honghe(tmp_path, days[1], rows))
+    assert refills == [True]  # once per load (a load is one write), however many files
+    first = assert_current_is_fresh(db)
+    assert {r["village"] for r in first if r["alert_type"] == "no_civil_servant"} == {"花口村", "旧城村"}
+    assert any(r["alert_type"] == "county_behind" for r in first)
+    assert [r["column_name"] for r in fetch(db, "SELECT column_name FROM (DESCRIBE SELECT * FROM alerts)")] == \
+        list(rules.ALERT_COLUMNS)
+
+    # A correction for 30 September gives 花口村 its civil servant: that alert is gone from the table as well.
+    fixed = [village(township="西三镇", village="花口村", group=6, civil=1), *three_villages()[1:], gejiu_done()]
+    ingest_ok(db, honghe(tmp_path, days[1], fixed, name="红河州_20210930（更正）.xlsx"))
+    assert refills == [True, True]
+    second = assert_current_is_fresh(db)
+    assert {r["village"] for r in second if r["alert_type"] == "no_civil_servant"} == {"旧城村"}
+    assert second != first
+
+    # An order and a duplicate file change nothing the alerts are computed from: the table is kept, not refilled.
+    signature = fetch(db, "SELECT value FROM meta WHERE key = ?", [rules.SIGNATURE_KEY])
+    assert signature
+    orders.create_from_alert(second[0], created_by="省项目组", db_path=db)
+    (dup,) = load(db, honghe(tmp_path, days[1], fixed, name="红河州_20210930（更正）.xlsx"))
+    assert dup.status == "duplicate"
+    assert refills == [True, True, False, False]
+    assert fetch(db, "SELECT value FROM meta WHERE key = ?", [rules.SIGNATURE_KEY]) == signature
+    assert assert_current_is_fresh(db) == second
+
+    # A changed threshold takes effect at the next load: 50 points behind is under a 60-point margin.
+    assert any(r["alert_type"] == "county_behind" for r in second)
+    text = rules.ALERTS_FILE.read_text(encoding="utf-8")
+    custom = tmp_path / "alerts.toml"
+    custom.write_text(text.replace("yellow = 0.10", "yellow = 0.60").replace("red = 0.25", "red = 0.80"),
+                      encoding="utf-8")
+    monkeypatch.setattr(rules, "ALERTS_FILE", custom)
+    ingest_ok(db, honghe(tmp_path, date(2021, 12, 31), fixed))
+    assert refills[-1] is True
+    third = assert_current_is_fresh(db)
+    assert not any(r["alert_type"] == "county_behind" for r in third)
+    assert any(r["alert_type"] == "no_civil_servant" for r in third)
+
+
+def test_warehouse_without_the_table_still_answers(db, tmp_path):
+    """A warehouse written by code before alerts_current: the pages fall back to the macro, and the next write
+    (whatever it is) creates and fills the table."""
+    import duckdb
+
+    from hometown import db as hdb
+    from pipelines.warehouse import writing
+
+    ingest_ok(db, honghe(tmp_path, date(2021, 6, 30)), honghe(tmp_path, date(2021, 9, 30)))
+    expected = alerts_of(db)
+    assert expected
+    hdb.close_all()
+    con = duckdb.connect(str(db))
+    try:  # what older code left behind: the view over the macro, no table, no signature
+        con.execute("CREATE OR REPLACE VIEW alerts AS SELECT * FROM alerts_at(NULL)")
+        con.execute("DROP TABLE alerts_current")
+        con.execute("DELETE FROM meta WHERE key LIKE 'alert%'")
+    finally:
+        con.close()
+    from hometown.alerts import alerts
+    from hometown.scope import Scope
+
+    with pages_on(db):
+        assert alerts(Scope()).to_dicts() == expected
+    with writing(db):
+        pass
+    assert fetch(db, "SELECT count(*) AS n FROM alerts_current")[0]["n"] == len(expected)
+    assert assert_current_is_fresh(db) == expected
+
+
 # ------------------------------------------------------------------------------------------------ demo data
 
 def test_demo_board_shows_lagging_counties(demo_db):
@@ -292,6 +423,7 @@ def test_demo_board_shows_lagging_counties(demo_db):
 
     rows = alerts_of(demo_db)
     assert rows, "the alert board is empty on the demo warehouse"
+    assert current_of(demo_db) == rows  # what the board reads: materialised by the load
     by_type: dict[str, list[dict]] = {}
     for r in rows:
         by_type.setdefault(r["alert_type"], []).append(r)
