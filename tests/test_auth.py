@@ -311,20 +311,14 @@ def test_logged_download_records_the_export_when_produced(tmp_path):
 # ------------------------------------------------------------------------------------------ the app's sign-in
 
 
+@pytest.fixture(autouse=True)
+def _no_legacy_pages_mode(no_legacy_pages_mode):
+    """AppTest runs start from app.py, as on the server (tests/conftest.py)."""
+
+
 def _app(monkeypatch, users: Path | None, db: Path | None = None):
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
-    # AppTest resets Streamlit's legacy pages-directory flag before every run, and with a top-level pages/ folder a
-    # run would then start from the page file instead of app.py (ui/__init__.py switches the mode off only once per
-    # process, which is enough for a server). Keep it off, as on the server.
-    init = PagesManager.__init__
-
-    def init_without_legacy_mode(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv(auth.AUTH_ENV, "on")
     if users is not None:

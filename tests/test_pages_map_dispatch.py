@@ -26,18 +26,8 @@ HONGHE = "532500"
 
 
 @pytest.fixture(autouse=True)
-def _no_legacy_pages_mode(monkeypatch):
-    """As in test_scope_isolation.py: AppTest resets Streamlit's legacy pages-directory flag; keep it off as
-    ui/__init__.py does on the server, so runs start from app.py."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-
-    def init_without_legacy_mode(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
+def _no_legacy_pages_mode(no_legacy_pages_mode):
+    """Runs start from app.py, as on the server (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -432,18 +432,8 @@ def test_every_query_function_of_the_query_layer_takes_a_scope():
 
 
 @pytest.fixture(autouse=True)
-def _no_legacy_pages_mode(monkeypatch):
-    """AppTest resets Streamlit's legacy pages-directory flag before every run; with the top-level pages/ folder a run
-    would then start from a page file instead of app.py. Keep it off, as ui/__init__.py does on the server."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-
-    def init_without_legacy_mode(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
+def _no_legacy_pages_mode(no_legacy_pages_mode):
+    """Runs start from app.py, as on the server (tests/conftest.py)."""
 
 
 # Widgets bound to the URL (bind="query-params") are seeded from it by a browser's first load; AppTest does not
