@@ -23,6 +23,7 @@ prefecture_name, county_name, township, village, village_key.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -132,12 +133,25 @@ def config_frame(doc: dict) -> pl.DataFrame:
                                       "text": pl.Utf8}, orient="row")
 
 
+# A rule setting in the SQL: a column of ``cfg``, the one-row relation of alerts_at that every rule joins (one read
+# of alert_config instead of a scalar subquery per use, which made planning the macro slow). NULL when not set.
+_CFG_COLUMN = re.compile(r"\bcfg\.(n|t)__(\w+?)__(\w+)\b")
+
+
 def _num(rule: str, name: str) -> str:
-    return f"(SELECT value FROM alert_config WHERE alert_type = '{rule}' AND name = '{name}')"
+    return f"cfg.n__{rule}__{name}"
 
 
 def _text(rule: str, name: str) -> str:
-    return f"(SELECT text FROM alert_config WHERE alert_type = '{rule}' AND name = '{name}')"
+    return f"cfg.t__{rule}__{name}"
+
+
+def _cfg_sql(sql: str) -> str:
+    """The select of ``cfg``: every setting ``sql`` names, as a column (alert_config holds one row per setting)."""
+    columns = sorted(set(_CFG_COLUMN.findall(sql)))
+    return "SELECT " + ", ".join(
+        f"max({'value' if kind == 'n' else 'text'}) FILTER (WHERE alert_type = '{rule}' AND name = '{name}') "
+        f"AS {kind}__{rule}__{name}" for kind, rule, name in columns) + " FROM alert_config"
 
 
 def _on(rule: str) -> str:
@@ -160,6 +174,11 @@ def _order_sql() -> str:
             "a.county_code NULLS FIRST, a.village_key NULLS FIRST, a.alert_key")
 
 
+def _fell_sql(f: str, cur: str = "c_", prev: str = "p_") -> str:
+    """The figure_fell condition on figure ``f`` (current and previous value named by prefix)."""
+    return f"{_on('figure_fell')} AND {cur}{f} < {prev}{f} - coalesce({_num('figure_fell', 'tolerance')}, 0)"
+
+
 def _macros_sql(doc: dict) -> str:
     stage_case = " ".join(f"WHEN {k} THEN '{name}'" for k, name in stages.stage_names().items())
     figures = [f for f in doc.get("figure_fell", {}).get("figures", []) if f in FIGURE_LABELS]
@@ -172,15 +191,24 @@ def _macros_sql(doc: dict) -> str:
         fmt = "%.1f" if f == "funding_wan" else "%d"
         cast = "DOUBLE" if f == "funding_wan" else "BIGINT"
         fell_parts.append(f"""
-    SELECT 'figure_fell' AS alert_type, {level} AS level, c.prefecture_code, c.county_code, c.village_code,
-           c.as_of, CAST(c.{f} AS DOUBLE) AS value, CAST(p.{f} AS DOUBLE) AS threshold,
-           printf('%s{FIGURE_LABELS[f]}由上期（%s）的 {fmt} 降至本期（%s）的 {fmt}，累计数不应减少，请核实', c.village,
-                  strftime(p.as_of, '%Y-%m-%d'), CAST(p.{f} AS {cast}), strftime(c.as_of, '%Y-%m-%d'),
-                  CAST(c.{f} AS {cast})) AS detail,
-           'figure_fell:' || c.prefecture_code || ':' || c.village_key || ':{f}' AS alert_key,
-           c.task_year, c.township, c.village, c.village_key
-    FROM cur c JOIN prev p ON p.prefecture_code = c.prefecture_code AND p.village_key = c.village_key
-    WHERE {_on('figure_fell')} AND c.{f} < p.{f} - coalesce({_num('figure_fell', 'tolerance')}, 0)""")
+    SELECT 'figure_fell' AS alert_type, {level} AS level, prefecture_code, county_code, village_code,
+           as_of, CAST(c_{f} AS DOUBLE) AS value, CAST(p_{f} AS DOUBLE) AS threshold,
+           printf('%s{FIGURE_LABELS[f]}由上期（%s）的 {fmt} 降至本期（%s）的 {fmt}，累计数不应减少，请核实', village,
+                  strftime(p_as_of, '%Y-%m-%d'), CAST(p_{f} AS {cast}), strftime(as_of, '%Y-%m-%d'),
+                  CAST(c_{f} AS {cast})) AS detail,
+           'figure_fell:' || prefecture_code || ':' || village_key || ':{f}' AS alert_key,
+           task_year, township, village, village_key
+    FROM fell_pairs CROSS JOIN cfg
+    WHERE {_fell_sql(f)}""")
+    # The village's two latest reports side by side, joined once for all the figures; only the pairs where some
+    # figure fell (each part above tests its own figure again).
+    fell_pairs_sql = (
+        "SELECT c.prefecture_code, c.county_code, c.village_code, c.as_of, c.task_year, c.township, c.village, "
+        "c.village_key, p.as_of AS p_as_of"
+        + "".join(f", c.{f} AS c_{f}, p.{f} AS p_{f}" for f in figures)
+        + " FROM cur c JOIN prev p ON p.prefecture_code = c.prefecture_code AND p.village_key = c.village_key"
+        + " CROSS JOIN cfg"
+        + " WHERE " + (" OR ".join(f"({_fell_sql(f, 'c.', 'p.')})" for f in figures) if figures else "FALSE"))
     fell_sql = " UNION ALL ".join(fell_parts) if fell_parts else (
         "SELECT * FROM (SELECT 'figure_fell' AS alert_type, NULL::VARCHAR AS level, NULL::VARCHAR AS prefecture_code, "
         "NULL::VARCHAR AS county_code, NULL::VARCHAR AS village_code, NULL::DATE AS as_of, NULL::DOUBLE AS value, "
@@ -190,7 +218,7 @@ def _macros_sql(doc: dict) -> str:
                    f"ELSE {_num('low_adoption', 'yellow')} END")
     labels_case = " ".join(f"WHEN '{r}' THEN coalesce({_text(r, 'label')}, '{_label(r, doc)}')" for r in RULES)
 
-    return f"""
+    sql = f"""
 -- Expected progress (share of steps done) of a task year on a date: the schedule line, linear between its corners.
 -- A task year missing from schedule_line falls back to the default line (1 January → 31 December).
 CREATE OR REPLACE MACRO expected_progress(ty, d) AS CASE
@@ -204,16 +232,23 @@ CREATE OR REPLACE MACRO expected_progress(ty, d) AS CASE
 END;
 
 CREATE OR REPLACE MACRO alerts_at(on_date) AS TABLE
-WITH rep AS (
+WITH cfg AS MATERIALIZED (__CFG__),
+rep AS (
     -- Each prefecture's accepted reports up to the date, newest first (rnk 1 = the report in force).
     SELECT report_id, prefecture_code AS rep_prefecture, as_of AS rep_as_of,
            row_number() OVER (PARTITION BY prefecture_code ORDER BY as_of DESC, report_id DESC) AS rnk
     FROM accepted_reports
     WHERE prefecture_code IS NOT NULL AND (CAST(on_date AS DATE) IS NULL OR as_of <= CAST(on_date AS DATE))
 ),
-hist AS (SELECT h.*, rep.rnk FROM village_history h JOIN rep USING (report_id)),
-cur AS (SELECT * FROM hist WHERE rnk = 1),
-prev AS (SELECT * FROM hist WHERE rnk = 2),
+-- The village rows of the report in force (rnk 1) and of the one before (rnk 2), read from those reports only.
+recent AS MATERIALIZED (SELECT h.*, rep.rnk FROM village_history h JOIN rep USING (report_id) WHERE rep.rnk <= 2),
+cur AS (SELECT * FROM recent WHERE rnk = 1),
+prev AS (SELECT * FROM recent WHERE rnk = 2),
+-- Expected progress once per (task year, date) of the reports in force, not once per village row.
+expected AS MATERIALIZED (
+    SELECT task_year, as_of, expected_progress(task_year, as_of) AS expected
+    FROM (SELECT DISTINCT task_year, as_of FROM cur WHERE task_year IS NOT NULL)
+),
 
 county_progress AS (
     SELECT prefecture_code, county_code, task_year, max(as_of) AS as_of, count(*) AS villages,
@@ -221,9 +256,9 @@ county_progress AS (
     FROM cur v WHERE task_year IS NOT NULL GROUP BY prefecture_code, county_code, task_year
 ),
 county_gap AS (
-    SELECT *, expected_progress(task_year, as_of) AS expected,
-           expected_progress(task_year, as_of) - progress AS gap
-    FROM county_progress
+    SELECT g.*, e.expected, e.expected - g.progress AS gap
+    FROM county_progress g
+    LEFT JOIN expected e ON e.task_year = g.task_year AND e.as_of IS NOT DISTINCT FROM g.as_of
 ),
 behind AS (
     SELECT 'county_behind' AS alert_type,
@@ -235,13 +270,25 @@ behind AS (
                   {_pct('progress')}, strftime(as_of, '%Y-%m-%d'), {_pct('expected')}, 100 * gap) AS detail,
            'county_behind:' || county_code || ':' || task_year AS alert_key, task_year,
            NULL::VARCHAR AS township, NULL::VARCHAR AS village, NULL::VARCHAR AS village_key
-    FROM county_gap
+    FROM county_gap CROSS JOIN cfg
     WHERE {_on('county_behind')} AND gap > {_num('county_behind', 'yellow')}
 ),
 
+-- The current villages the stagnant rule may flag: its conditions on the current row, tested before the history.
+stagnant_cur AS (
+    SELECT c.* FROM cur c
+    LEFT JOIN expected e ON e.task_year = c.task_year AND e.as_of IS NOT DISTINCT FROM c.as_of CROSS JOIN cfg
+    WHERE {_on('village_stagnant')} AND c.stage < 7 AND (c.task_year IS NULL OR e.expected > 0)
+),
+stagnant_hist AS (
+    -- Their whole history (narrow rows): the rule's streaks, over these villages only.
+    SELECT h.prefecture_code, h.village_key, h.stage, h.as_of, rep.rnk
+    FROM village_history h JOIN rep USING (report_id)
+    SEMI JOIN stagnant_cur c ON c.prefecture_code = h.prefecture_code AND c.village_key = h.village_key
+),
 marked AS (
     SELECT *, first_value(stage) OVER w AS cur_stage, row_number() OVER w AS rn
-    FROM hist WINDOW w AS (PARTITION BY prefecture_code, village_key ORDER BY rnk)
+    FROM stagnant_hist WINDOW w AS (PARTITION BY prefecture_code, village_key ORDER BY rnk)
 ),
 runs AS (
     -- A run continues while the village appears in every report (rnk = rn) at its current stage.
@@ -267,10 +314,9 @@ stagnant AS (
                   CASE c.stage {stage_case} ELSE '' END) AS detail,
            'village_stagnant:' || c.prefecture_code || ':' || c.village_key AS alert_key,
            c.task_year, c.township, c.village, c.village_key
-    FROM cur c JOIN streaks s ON s.prefecture_code = c.prefecture_code AND s.village_key = c.village_key
-    WHERE {_on('village_stagnant')} AND c.stage < 7
-      AND s.same_reports >= {_num('village_stagnant', 'yellow_reports')}
-      AND (c.task_year IS NULL OR expected_progress(c.task_year, c.as_of) > 0)
+    FROM stagnant_cur c JOIN streaks s ON s.prefecture_code = c.prefecture_code AND s.village_key = c.village_key
+    CROSS JOIN cfg
+    WHERE s.same_reports >= {_num('village_stagnant', 'yellow_reports')}
 ),
 
 no_cs AS (
@@ -288,10 +334,10 @@ no_cs AS (
            'no_civil_servant:' || c.prefecture_code || ':' || c.village_key AS alert_key,
            c.task_year, c.township, c.village, c.village_key
     FROM cur c
+    LEFT JOIN expected e ON e.task_year = c.task_year AND e.as_of IS NOT DISTINCT FROM c.as_of CROSS JOIN cfg
     WHERE {_on('no_civil_servant')}
       AND ({metrics.GROUP_WITHOUT_CIVIL_SERVANT_SQL.replace('v.', 'c.')}
-           OR (coalesce(c.group_size, 0) = 0 AND c.task_year IS NOT NULL
-               AND expected_progress(c.task_year, c.as_of) >= 1.0 / 7))
+           OR (coalesce(c.group_size, 0) = 0 AND c.task_year IS NOT NULL AND e.expected >= 1.0 / 7))
 ),
 
 latest AS (SELECT rep_prefecture AS prefecture_code, rep_as_of AS as_of FROM rep WHERE rnk = 1),
@@ -309,18 +355,19 @@ late AS (
                   CAST({_num('late_report', 'yellow_days')} AS BIGINT)) AS detail,
            'late_report:' || l.prefecture_code AS alert_key, NULL::INTEGER AS task_year,
            NULL::VARCHAR AS township, NULL::VARCHAR AS village, NULL::VARCHAR AS village_key
-    FROM latest l CROSS JOIN newest n
+    FROM latest l CROSS JOIN newest n CROSS JOIN cfg
     WHERE {_on('late_report')} AND date_diff('day', l.as_of, n.newest) > {_num('late_report', 'yellow_days')}
     UNION ALL
     SELECT 'late_report', '{RED}', p.code, NULL, NULL, NULL::DATE, NULL::DOUBLE,
            {_num('late_report', 'yellow_days')},
            printf('尚无已接收的报表（全省最新报表截至%s）', strftime(n.newest, '%Y-%m-%d')),
            'late_report:' || p.code, NULL, NULL, NULL, NULL
-    FROM ref_prefecture p CROSS JOIN newest n
+    FROM ref_prefecture p CROSS JOIN newest n CROSS JOIN cfg
     WHERE {_on('late_report')} AND coalesce({_num('late_report', 'include_never_reported')}, 0) = 1
       AND n.newest IS NOT NULL AND p.code NOT IN (SELECT prefecture_code FROM latest)
 ),
 
+fell_pairs AS MATERIALIZED ({fell_pairs_sql}),
 fell AS ({fell_sql}),
 
 adoption AS (
@@ -337,7 +384,7 @@ low_adopt AS (
                   {_pct('rate')}, {_pct(adopt_bound)}) AS detail,
            'low_adoption:' || county_code AS alert_key, task_year,
            NULL::VARCHAR AS township, NULL::VARCHAR AS village, NULL::VARCHAR AS village_key
-    FROM (SELECT *, {metrics.rate('adoption_rate').sql()} AS rate FROM adoption)
+    FROM (SELECT *, {metrics.rate('adoption_rate').sql()} AS rate FROM adoption) CROSS JOIN cfg
     WHERE {_on('low_adoption')} AND needs_total >= coalesce({_num('low_adoption', 'min_needs')}, 1)
       AND rate < {_num('low_adoption', 'yellow')}
 ),
@@ -356,8 +403,10 @@ SELECT a.alert_type, a.level, a.prefecture_code, a.county_code, a.village_code, 
 FROM raised a
 LEFT JOIN ref_prefecture p ON p.code = a.prefecture_code
 LEFT JOIN ref_county c ON c.code = a.county_code
+CROSS JOIN cfg
 ORDER BY {_order_sql()};
 """
+    return sql.replace("__CFG__", _cfg_sql(sql))
 
 
 def install_alert_views(con: duckdb.DuckDBPyConnection) -> None:

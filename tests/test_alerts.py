@@ -268,6 +268,17 @@ def test_thresholds_come_from_the_config_file(db, tmp_path, monkeypatch):
         rules.load_config(bad)
 
 
+def test_rule_sql_reads_settings_and_schedule_once():
+    """The rules read alert_config once (the one-row ``cfg``, not a subquery per setting) and the schedule line once
+    per (task year, date), not once per village row: both made alerts_at slow at national scale."""
+    from pipelines import alerts as rules
+
+    sql = rules._macros_sql(rules.load_config())
+    body = sql[sql.index("MACRO alerts_at"):]
+    assert body.count("FROM alert_config") == 1 and body.count("expected_progress(") == 1
+    assert "cfg.n__village_stagnant__yellow_reports" in body and "AS n__village_stagnant__yellow_reports" in body
+
+
 def test_schedule_defaults_milestones_and_provincial_line(tmp_path):
     s = schedule.year_schedule(2030)  # not listed: 1 January → 31 December, 7 even milestones
     assert (s.start, s.deadline) == (date(2030, 1, 1), date(2030, 12, 31)) and len(s.milestones) == 7
