@@ -29,7 +29,7 @@ from geo import reference
 from pipelines import stages
 
 # Bump when the layout or the values change, so stale caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 ROWS_PER_FILE_TARGET = 15_000
 PREFECTURE_COUNT = 16
 VILLAGES_PER_TOWNSHIP = 15
@@ -111,14 +111,22 @@ def _split(total: int, parts: int) -> list[int]:
 
 
 def village_rows(prefecture_code: str, prefecture_label: str, n_rows: int, rng: random.Random,
-                 date_index: int = 0) -> list[list]:
+                 date_index: int = 0, dates: int = 1) -> list[list]:
     """The data rows of one report (序号 … 备注), spread over the prefecture's real counties.
 
     Names and codes depend only on the prefecture and the row's place in it, so the same villages report on
-    every date; the figures are random, with later dates further along.
+    every date. ``rng`` must be seeded the same for every date of a prefecture: each village draws its final
+    figures from it, and report ``date_index`` of ``dates`` shows them as far along as that date — stages never go
+    back and cumulative figures never fall, as in real reports (else every village would raise a 累计数回落 alert).
     """
     counties = reference.counties().filter(reference.counties()["prefecture_code"] == prefecture_code) \
         .sort("code").select("code", "name").rows()
+    share = (date_index + 1) / max(1, dates)
+    behind = max(0, dates - 1 - date_index)
+
+    def part(n: int) -> int:
+        return int(n * share)
+
     rows: list[list] = []
     serial = 0
     for (county_code, county_name), n_villages in zip(counties, _split(n_rows, len(counties))):
@@ -127,22 +135,24 @@ def village_rows(prefecture_code: str, prefecture_label: str, n_rows: int, rng: 
             township = _name(t_idx) + ("镇" if t_idx % 3 else "乡")
             village = _name(v_idx * 11 + t_idx) + ("社区" if v_idx == VILLAGES_PER_TOWNSHIP - 1 else "村")
             code = f"{county_code}{t_idx + 1:03d}{v_idx + 1:03d}"
-            stage = min(7, max(1, int(rng.triangular(1, 8, min(8, 2 + 2 * date_index)))))
+            final_stage = min(7, max(1, int(rng.triangular(1, 8, min(8, 2 + 2 * (dates - 1))))))
+            stage = max(1, final_stage - behind)
             lo, hi = stages.steps_allowed(stage)
-            steps = rng.randint(lo, hi)
-            status = rng.choice(stages.expected_statuses(stage, steps))
+            steps = lo + round(rng.random() * (hi - lo))
+            statuses = stages.expected_statuses(stage, steps)
+            status = statuses[rng.randrange(1000) % len(statuses)]
             group = rng.randint(3, 15)
             civil = rng.randint(0, group)
-            needs = rng.randint(0, 40)
-            adopted = rng.randint(0, needs)
+            needs_final = rng.randint(0, 40)
+            needs, adopted = part(needs_final), part(rng.randint(0, needs_final))
             done = min(5, max(0, stage - 2))
             plans = ["是"] * done + ["否"] * (5 - done)
             serial += 1
             rows.append([
                 serial, prefecture_label, county_name, township, village, code, rng.randint(2021, 2023), stage,
-                steps, status, group, civil, rng.randint(0, 60), rng.randint(0, 12), rng.randint(0, 10),
-                rng.randint(0, 1500), needs, adopted, *plans, "是" if rng.random() < 0.6 else "否",
-                round(rng.uniform(0, 500), 2), rng.choice(_NOTES),
+                steps, status, group, civil, part(rng.randint(0, 60)), rng.randint(0, 12), part(rng.randint(0, 10)),
+                part(rng.randint(0, 1500)), needs, min(adopted, needs), *plans,
+                "是" if rng.random() < 0.6 else "否", round(rng.uniform(0, 500) * share, 2), rng.choice(_NOTES),
             ])
     return rows
 
@@ -200,9 +210,9 @@ def ensure_set(params: Params = Params(), root: Path | None = None, progress=Non
         # Every date of a prefecture reports the same villages: the first date's count for all of them.
         n_rows = max(1, per_file[p_idx * n_dates])
         for d_idx, as_of in enumerate(REPORT_DATES[:n_dates]):
-            rng = random.Random(f"{params.seed}-{code}-{d_idx}")
+            rng = random.Random(f"{params.seed}-{code}")  # the same villages' draws on every date
             path = directory / f"{label}_{as_of:%Y%m%d}.xlsx"
-            write_report(path, label, as_of, village_rows(code, label, n_rows, rng, d_idx))
+            write_report(path, label, as_of, village_rows(code, label, n_rows, rng, d_idx, n_dates))
             rows_per_file[path.name] = n_rows
             files.append(path)
             if progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from dataclasses import dataclass
@@ -13,11 +14,20 @@ class Timing:
     median: float
     runs: list[float]
     result: Any  # what the last run returned
-    cpu_median: float | None = None  # process CPU seconds (all threads): robust to other jobs' load, not to threads
+    # CPU seconds of this process (all threads) and of the child processes it waited for (ingest's checkers):
+    # robust to other jobs' load, not to parallelism.
+    cpu_median: float | None = None
 
     @property
     def n(self) -> int:
         return len(self.runs)
+
+
+def cpu_now() -> float:
+    """CPU seconds so far of this process and its waited-for children (a process pool's workers count once the
+    pool is joined, which ingest does before it returns)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def measure(fn: Callable[[], Any], repeats: int = 3, budget: float = 30.0, setup: Callable[[], Any] | None = None) -> Timing:
@@ -31,10 +41,10 @@ def measure(fn: Callable[[], Any], repeats: int = 3, budget: float = 30.0, setup
     spent = 0.0
     while len(runs) < max(1, repeats):
         arg = setup() if setup else None
-        c0, t0 = time.process_time(), time.perf_counter()
+        c0, t0 = cpu_now(), time.perf_counter()
         result = fn(arg) if setup else fn()
         dt = time.perf_counter() - t0
-        cpu.append(time.process_time() - c0)
+        cpu.append(cpu_now() - c0)
         runs.append(dt)
         spent += dt
         if spent + dt > budget:  # the next run would overrun the budget
@@ -54,10 +64,10 @@ def measure_interleaved(cases: dict[str, tuple[Callable[..., Any], Callable[[], 
     for _ in range(max(1, repeats)):
         for name, (fn, setup) in cases.items():
             arg = setup() if setup else None
-            c0, t0 = time.process_time(), time.perf_counter()
+            c0, t0 = cpu_now(), time.perf_counter()
             results[name] = fn(arg) if setup else fn()
             dt = time.perf_counter() - t0
-            cpu[name].append(time.process_time() - c0)
+            cpu[name].append(cpu_now() - c0)
             runs[name].append(dt)
             spent += dt
         if spent * (len(runs[next(iter(runs))]) + 1) / len(runs[next(iter(runs))]) > budget:

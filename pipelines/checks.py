@@ -35,6 +35,15 @@ class Offered:
     problem: str | None = None
 
 
+def can_spawn() -> bool:
+    """Whether spawned workers can start here: they re-import the main script, which must exist as a file (not a
+    program read from stdin). Otherwise the pool would restart failing workers forever."""
+    import sys
+
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or os.path.exists(main_file)
+
+
 def _check(task: tuple[Path, bytes, date | None]) -> CheckedReport:
     path, data, as_of_limit = task
     return check_report(path, data, as_of_limit=as_of_limit)

@@ -94,8 +94,9 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, *, loaded_by: str |
     with writing(db_path) as con:
         known = {r[0] for r in con.execute(
             "SELECT sha256 FROM reports WHERE status IN ('accepted', 'superseded')").fetchall()}
-        for item, checked in checks.checked_in_order(_offered(files, data_by_path), known, as_of_limit,
-                                                      default_workers(len(files)) if workers is None else workers):
+        if workers is None:  # uploads (bytes in hand, a few files) are checked in the app's own process
+            workers = 1 if data_by_path is not None else default_workers(len(files))
+        for item, checked in checks.checked_in_order(_offered(files, data_by_path), known, as_of_limit, workers):
             if item.problem is not None:
                 result = IngestResult(item.path.name, REFUSED, errors=[f"{item.path.name}: {item.problem}"])
                 _log(con, result, sha256=item.sha256 or "", loaded_by=loaded_by)
@@ -113,6 +114,8 @@ def default_workers(n_files: int) -> int:
     configured = os.environ.get("HOMETOWN_INGEST_WORKERS", "").strip()
     if configured.isdigit():
         return max(1, int(configured))
+    if not checks.can_spawn():
+        return 1
     return min(2, os.cpu_count() or 1) if n_files >= checks.MIN_FILES_FOR_WORKERS else 1
 
 

@@ -175,6 +175,9 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
             shutil.copyfile(db_path, tmp)
         con = duckdb.connect(str(tmp))
         try:
+            # No checkpoints part-way: the copy is private until the swap, which checkpoints once (and a load of
+            # many files would otherwise checkpoint every 16 MB of WAL).
+            con.execute("SET checkpoint_threshold = '16GB'").fetchall()
             ensure_schema(con)
             yield con
             # The current alerts follow what this write loaded (and the settings ensure_schema copied in), before
