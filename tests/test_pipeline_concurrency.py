@@ -78,6 +78,19 @@ def lines_of(proc: subprocess.Popen) -> queue.Queue:
     return q
 
 
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (from /proc: Linux, as the reference machine)."""
+    kids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            kids.append(int(status.parent.name))
+    return kids
+
+
 def test_load_killed_half_way_leaves_the_warehouse_as_it_was(tmp_path, db, folder):
     before_bytes, before = digest(db), warehouse_state(db)
     proc = start_ingest(str(folder), "--db", str(db))
@@ -96,8 +109,15 @@ def test_load_killed_half_way_leaves_the_warehouse_as_it_was(tmp_path, db, folde
             assert line is not None, "the load finished before it could be killed"
             loaded += line.startswith("✔ 已接收")
         assert tmp.exists() and proc.poll() is None
+        checkers = children_of(proc.pid)
+        assert checkers, "the folder's files are checked in worker processes"
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
+        # The checkers do not outlive the load: they see their work queue close and exit.
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in checkers):
+            assert time.monotonic() < deadline, f"worker processes {checkers} outlived the killed load"
+            time.sleep(0.05)
     finally:
         if proc.poll() is None:
             proc.kill()
