@@ -7,6 +7,7 @@ prefecture and the province compute a rate the same way (sum the counts, then di
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 # Statuses from 成果完成 on count as a completed plan (REPORT_SPEC §7 plans_completed).
 COMPLETED_STATUS_SQL = "('成果完成', '已审查', '已审批', '已入库')"
@@ -74,9 +75,10 @@ RATES: tuple[Rate, ...] = (
 LABELS = {c.name: c.label for c in COUNTS} | {r.name: r.label for r in RATES}
 
 
-def county_aggregates_sql(alias: str = "v") -> str:
-    """The select list of every count, over village rows aliased ``alias``."""
-    return ", ".join(f"{c.sql.replace('v.', alias + '.')} AS {c.name}" for c in COUNTS)
+def county_aggregates_sql(alias: str = "v", names: Iterable[str] | None = None) -> str:
+    """The select list of every count (or of the counts ``names``), over village rows aliased ``alias``."""
+    chosen = COUNTS if names is None else [c for c in COUNTS if c.name in set(names)]
+    return ", ".join(f"{c.sql.replace('v.', alias + '.')} AS {c.name}" for c in chosen)
 
 
 def sum_sql(column: str) -> str:

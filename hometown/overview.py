@@ -160,12 +160,10 @@ def trend(filters: Filters, scope: Scope, region: str | None = None) -> pl.DataF
     """
     scope_where, scope_params = scope.sql("h")
     region_where, region_params = region_sql(region, "h")
-    counts = [c for c in metrics.COUNTS if c.name in TREND_COUNTS]
-    sums = ", ".join(metrics.sum_sql(c.name) for c in counts)
-    aggregates = ", ".join(f"{c.sql.replace('v.', 'h.')} AS {c.name}" for c in counts)
+    sums = ", ".join(metrics.sum_sql(c.name) for c in metrics.COUNTS if c.name in TREND_COUNTS)
     sql = f"""
         WITH per AS (
-            SELECT h.report_id, {aggregates}
+            SELECT h.report_id, {metrics.county_aggregates_sql("h", TREND_COUNTS)}
             FROM village_history h
             WHERE (CAST(? AS INTEGER) IS NULL OR h.task_year = CAST(? AS INTEGER)) AND {scope_where} AND {region_where}
             GROUP BY h.report_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -80,14 +80,9 @@ def checked_in_order(items: Iterable[Offered], known: set[str], as_of_limit: dat
     """Each offered file with its check, in the order offered. The check is None for a file that could not be
     taken or whose content hash is in ``known`` (the loader decides those); with one worker, None throughout and
     the loader checks each file itself, in its own process."""
-    if workers <= 1:
-        for item in items:
-            yield item, None
-        return
-    with _pool(workers) as pool:
+    with _pool(workers) if workers > 1 else nullcontext() as pool:
         if pool is None:
-            for item in items:
-                yield item, None
+            yield from ((item, None) for item in items)
             return
         window: deque = deque()
         limit = workers * AHEAD_PER_WORKER

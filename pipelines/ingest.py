@@ -92,10 +92,12 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, *, loaded_by: str |
     files = collect_files(paths) if data_by_path is None else list(data_by_path)
     results: list[IngestResult] = []
     with writing(db_path) as con:
-        known = {r[0] for r in con.execute(
-            "SELECT sha256 FROM reports WHERE status IN ('accepted', 'superseded')").fetchall()}
         if workers is None:  # uploads (bytes in hand, a few files) are checked in the app's own process
             workers = 1 if data_by_path is not None else default_workers(len(files))
+        known: set[str] = set()  # files already loaded are duplicates, decided by the loader: no worker checks them
+        if workers > 1:
+            known = {r[0] for r in con.execute(
+                "SELECT sha256 FROM reports WHERE status IN ('accepted', 'superseded')").fetchall()}
         for item, checked in checks.checked_in_order(_offered(files, data_by_path), known, as_of_limit, workers):
             if item.problem is not None:
                 result = IngestResult(item.path.name, REFUSED, errors=[f"{item.path.name}: {item.problem}"])
