@@ -8,7 +8,6 @@ The helpers here (report writers, ``alerts_of``) are shared with test_orders.py 
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -312,17 +311,13 @@ def pages_on(db: Path):
     """hometown.alerts reading the warehouse at ``db`` (as the pages do, through hometown.db)."""
     from hometown import db as hdb
 
-    old = os.environ.get(hdb.ENV_VAR)
-    os.environ[hdb.ENV_VAR] = str(db)
-    hdb.close_all()
-    try:
-        yield
-    finally:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(hdb.ENV_VAR, str(db))
         hdb.close_all()
-        if old is None:
-            os.environ.pop(hdb.ENV_VAR, None)
-        else:
-            os.environ[hdb.ENV_VAR] = old
+        try:
+            yield
+        finally:
+            hdb.close_all()
 
 
 def assert_current_is_fresh(db: Path) -> list[dict]:

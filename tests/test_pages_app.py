@@ -17,6 +17,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptests import table_with
+
 from hometown import db, fmt, overview, region
 from hometown.scope import Filters, Scope
 
@@ -67,11 +69,6 @@ def chart_click(code: str) -> dict:
 
 def row_click(i: int) -> dict:
     return {"selection": {"rows": [i], "columns": [], "cells": []}}
-
-
-def table_with(at: AppTest, column: str):
-    """The table showing ``column`` (a display-only st.dataframe carries no key in AppTest)."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 def title(at: AppTest) -> str:

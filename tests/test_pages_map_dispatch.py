@@ -16,6 +16,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptests import table_with
+
 from hometown import alerts, db, fmt, map_data, orders, overview
 from hometown.scope import Filters, Scope
 from pipelines.demo import LAGGING_COUNTIES
@@ -58,11 +60,6 @@ def deck_spec(at: AppTest) -> dict:
     charts = at.get("deck_gl_json_chart")
     assert len(charts) == 1
     return json.loads(charts[0].proto.json)
-
-
-def table_with(at: AppTest, column: str):
-    """The table showing ``column`` (a display-only st.dataframe carries no key in AppTest)."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 def region_features(spec: dict, level: str = "prefecture") -> list[dict]:
