@@ -206,11 +206,17 @@ def _healthy(url: str) -> bool:
         return False
 
 
+# Ready = every block of the overview is drawn: script done, no skeleton left, the 10 KPI tiles, the ranking bars,
+# the map panel's canvas, the 7 funnel rows, the trend's 3 lines and the alert list.
 _READY_JS = """() => !!document.querySelector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
     + '[data-test-script-state="notRunning"]')
     && !document.querySelector('[data-testid^="stStatusWidgetRunning"], [data-testid="stSkeleton"]')
     && document.querySelectorAll('[data-testid="stMetric"]').length >= 10
-    && document.querySelectorAll('.js-plotly-plot').length >= 3"""
+    && document.querySelectorAll('.st-key-ov_bars [data-testid="stButton"]').length >= 1
+    && !!document.querySelector('[data-testid="stDeckGlJsonChart"] canvas')
+    && document.querySelectorAll('.ht-funnel-row').length === 7
+    && document.querySelectorAll('svg.ht-trend polyline').length === 3
+    && document.querySelectorAll('.st-key-ov_alerts [data-testid="stButton"]').length >= 1"""
 
 
 def _time_to_ready(page, url: str, timeout_s: float = 60) -> float:

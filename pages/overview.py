@@ -17,12 +17,11 @@ import streamlit as st
 
 from hometown import fmt, overview
 from hometown.scope import Filters, Scope
-from ui import widgets
+from ui import charts, widgets
 from ui.common import current_scope, filters_from_url, run, url_params, warehouse_ready
 
-BAR_KEY = "ov_rank_bar"         # plotly selection: {"selection": {"points": [{"customdata": [code]}]}}
-TABLE_KEY = "ov_rank_table"     # dataframe selection: {"selection": {"rows": [i]}}
-ALERT_TABLE_KEY = "ov_alert_table"
+BARS = "ov_bars"                # the ranking's bar buttons: keys ov_bars_<code> (ui.charts.bar_key)
+ALERTS = "ov_alerts"            # the alert list's buttons: keys ov_alerts_<i>
 BOARD_ROWS = 8                  # prefectures per page of the big screen's rolling board
 DEFAULT_REFRESH, MIN_REFRESH, MAX_REFRESH = 60, 5, 3600
 
@@ -62,15 +61,9 @@ def alert_block(filters: Filters, scope: Scope) -> None:
     if items.height == 0:
         st.success("当前没有预警")
         return
-    st.caption(f"最紧要的 {items.height} 条（{widgets.as_of_caption(items)}）· 点选一行打开所在地区")
-    table, config = widgets.table_frame(items, {"level": "等级", "alert_label": "类型", "detail": "说明",
-                                                "as_of": "截至"})
-    config["说明"] = st.column_config.TextColumn("说明", width="large")
-    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=ALERT_TABLE_KEY,
-                         height=widgets.table_height(items.height), column_config=config)
-    targets = items.with_columns(target=pl.coalesce("village_key", "county_code", "prefecture_code"))
-    code = widgets.selected_value(event, targets, "target")
-    if code and scope.allows(code):
+    st.caption(f"最紧要的 {items.height} 条（{widgets.as_of_caption(items)}）· 点击一条打开所在地区")
+    code = widgets.alert_buttons(items, ALERTS, scope.allows)
+    if code:
         widgets.open_region(code, filters)
 
 
@@ -99,9 +92,21 @@ def reporting_block(filters: Filters, scope: Scope) -> None:
 
 
 def normal_page(filters: Filters, scope: Scope) -> None:
-    widgets.inject_css(widgets.PAGE_CSS)
-    totals = run(overview.totals, filters, scope).row(0, named=True)
+    widgets.inject_css(widgets.PAGE_CSS + charts.CSS)
     head, bar = st.columns([3, 2], vertical_alignment="bottom")
+    tiles = st.container()
+    left, right = st.columns([1, 1])
+    with right:
+        # The map panel goes out first although it is drawn beside the ranking: its deck.gl bundle is the
+        # page's heaviest, and the browser can only start loading it once the map reaches it (README, Benchmark).
+        st.subheader("一图督进度", anchor=False)
+        if importlib.util.find_spec("ui.map_panel"):
+            from ui import map_panel
+
+            map_panel.render(filters, scope)
+        else:
+            st.info("进度地图加载中")
+    totals = run(overview.totals, filters, scope).row(0, named=True)
     with head:
         st.title(f"一屏知全局 · {_title(scope)}", anchor=False)
         st.caption(f"{widgets.as_of_caption(totals)} · {totals['prefectures_reported']} 个州市已报送 · "
@@ -110,65 +115,42 @@ def normal_page(filters: Filters, scope: Scope) -> None:
         widgets.filter_bar(filters, run(overview.task_years, scope), run(overview.reporting_dates, scope), "ov")
         st.page_link("pages/overview.py", label="大屏模式", icon=":material/tv:",
                      query_params=url_params(filters, screen="big"))
-
-    if not totals["task_villages"]:
-        st.info("所选任务年度和数据日期下没有已受理报表中的任务村")
-    widgets.kpi_tiles(totals)
+    with tiles:
+        if not totals["task_villages"]:
+            st.info("所选任务年度和数据日期下没有已受理报表中的任务村")
+        widgets.kpi_tiles(totals)
 
     ranking = run(overview.prefecture_ranking, filters, scope)
-    left, right = st.columns([1, 1])
     with left:
         st.subheader("州市规划完成率排名", anchor=False)
         st.caption(f"{widgets.as_of_caption(ranking)}（各州市日期见条形标注）· 点击条形打开该州市")
-        fig = widgets.ranking_bars(ranking, height=max(260, 30 * ranking.height + 40))
-        event = st.plotly_chart(fig, key=BAR_KEY, on_select="rerun", selection_mode="points",
-                                config=widgets.PLOT_CONFIG)
-        code = widgets.selected_value(event, ranking)
+        code = charts.ranking_bars(ranking, BARS, scope.allows)
         if code and scope.allows(code):
             widgets.open_region(code, filters)
-    with right:
-        # ---- map panel (一图督进度): drawn by ui.map_panel (the map module), when it is installed ----
-        st.subheader("一图督进度", anchor=False)
-        if importlib.util.find_spec("ui.map_panel"):
-            from ui import map_panel
-
-            map_panel.render(filters, scope)
-        else:
-            st.info("进度地图加载中")
-        # ---- end of map panel ----
+        # One screen: the full table (every figure, sortable) is the region page's, a click away.
+        unit = "县市区" if scope.prefecture_code else "州市"
+        if not scope.county_code:
+            st.page_link("pages/region.py", label=f"各{unit}明细表（全部指标，可排序）", icon=":material/table_view:",
+                         query_params=url_params(filters, code=scope.top_code))
 
     c_funnel, c_trend = st.columns(2)
     with c_funnel:
         funnel = run(overview.stage_funnel, filters, scope)
         st.subheader("七个环节进度漏斗", anchor=False)
         st.caption(f"{widgets.as_of_caption(funnel)} · 各环节：已到达该环节及以后的任务村")
-        st.plotly_chart(widgets.funnel_chart(funnel), config=widgets.PLOT_CONFIG, key="ov_funnel")
+        charts.show(charts.funnel_html(funnel))
     with c_trend:
         trend = run(overview.trend, filters, scope)
         st.subheader("各期进度趋势", anchor=False)
         st.caption(f"报送日期 {fmt.date(trend['as_of'].min()) if trend.height else '—'} 至 "
                    f"{fmt.date(trend['as_of'].max()) if trend.height else '—'} · 每期取各州市当日或之前最近一期报表")
-        st.plotly_chart(widgets.trend_chart(trend), config=widgets.PLOT_CONFIG, key="ov_trend")
+        charts.show(charts.trend_svg(trend))
 
     c_alerts, c_reports = st.columns([3, 2])
     with c_alerts:
         alert_block(filters, scope)
     with c_reports:
         reporting_block(filters, scope)
-
-    st.subheader("州市明细", anchor=False)
-    st.caption(f"{widgets.as_of_caption(ranking)} · 点选一行打开该州市 · 列标题可排序")
-    table, config = widgets.table_frame(ranking, {
-        "rank": "排名", "common_name": "州市", "as_of": "数据截至", "task_villages": "任务村",
-        "plans_completed": "成果完成", "completion_rate": "完成率", "plans_in_database": "已入库",
-        "database_rate": "入库率", "civil_servants": "公职人员", "cadre_visits": "干部回乡", "needs_total": "收集需求",
-        "adoption_rate": "需求纳入率", "funding_wan": "项目资金（万元）",
-    }, percent=("completion_rate", "database_rate", "adoption_rate"))
-    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=TABLE_KEY,
-                         column_config=config, height=widgets.table_height(table.height))
-    code = widgets.selected_value(event, ranking)
-    if code and scope.allows(code):
-        widgets.open_region(code, filters)
 
 
 # ------------------------------------------------------------------------------------------------- big screen
@@ -226,10 +208,9 @@ def _alerts_html(filters: Filters, scope: Scope) -> str:
 
 
 def big_screen(filters: Filters, scope: Scope) -> None:
-    widgets.inject_css(widgets.BIG_SCREEN_CSS)
+    widgets.inject_css(widgets.BIG_SCREEN_CSS + charts.CSS)
     refresh = refresh_seconds()
     st.session_state.setdefault("big_tick", 0)
-    look = widgets.Look(big=True)
 
     @st.fragment(run_every=refresh)
     def board() -> None:
@@ -245,8 +226,7 @@ def big_screen(filters: Filters, scope: Scope) -> None:
         with c_funnel:
             funnel = run(overview.stage_funnel, filters, scope)
             st.html(f"<p class='ht-chart-title'>七个环节进度漏斗<span>{widgets.as_of_caption(funnel)}</span></p>")
-            st.plotly_chart(widgets.funnel_chart(funnel, look, height=520), config=widgets.STATIC_CONFIG, theme=None,
-                            key="big_funnel")
+            charts.show(f"<div class='ht-big-funnel'>{charts.funnel_html(funnel, charts.DARK)}</div>")
         with c_board:
             reported = ranking.filter(pl.col("rank").is_not_null()).height
             pages = max(1, math.ceil(reported / BOARD_ROWS))
@@ -255,8 +235,7 @@ def big_screen(filters: Filters, scope: Scope) -> None:
             trend = run(overview.trend, filters, scope)
             dates = f"{fmt.date(trend['as_of'].min())} 至 {fmt.date(trend['as_of'].max())}" if trend.height else ""
             st.html(f"<p class='ht-chart-title'>各期进度趋势<span>{dates}</span></p>")
-            st.plotly_chart(widgets.trend_chart(trend, look, height=240), config=widgets.STATIC_CONFIG, theme=None,
-                            key="big_trend")
+            charts.show(charts.trend_svg(trend, charts.DARK, width=560, height=220, font=16))
             st.html(_alerts_html(filters, scope))
 
     board()

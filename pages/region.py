@@ -1,8 +1,8 @@
 """一键查明细: one region's page — the province, a prefecture or a county (/region?code=532500&year=2021).
 
-Layout and calls only. The same figures as the overview (hometown.overview) for the region, its sub-regions as a
-clickable chart and table (a prefecture's counties, the province's prefectures), and for a county its villages
-(click a row → /village?code=…). Breadcrumbs lead back up; the filters stay in the URL.
+Layout and calls only. The same figures as the overview (hometown.overview) for the region, its sub-regions as
+clickable bars (ui.charts) and a table (a prefecture's counties, the province's prefectures), and for a county its
+villages (click a row → /village?code=…). Breadcrumbs lead back up; the filters stay in the URL.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from hometown import fmt, overview
 from hometown.region import LEVEL_LABELS, Region, check_scope, county_villages, resolve, trail
 from hometown.scope import Filters, OutOfScope, Scope
 from ui import auth as ui_auth
-from ui import widgets
+from ui import charts, widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 
 
 
-def bar_key(code: str) -> str:
-    """The sub-region chart's key: per region, so the selection that opened a child does not follow it there."""
-    return f"rg_bar_{code}"
+def bars_prefix(code: str) -> str:
+    """The sub-region bars' key prefix (a bar's key: ui.charts.bar_key(prefix, child code)); per region, so the
+    keys on a prefecture's page differ from its counties' pages."""
+    return f"rg_bars_{code}"
 
 
 def table_key(code: str) -> str:
@@ -39,10 +40,7 @@ def children_block(region: Region, filters: Filters, scope: Scope) -> None:
     with left:
         st.subheader(f"各{unit}规划完成率", anchor=False)
         st.caption(f"{widgets.as_of_caption(kids.filter(pl.col('as_of').is_not_null()))} · 点击条形打开该{unit}")
-        fig = widgets.ranking_bars(kids, height=max(260, 30 * kids.height + 40), name_col="name")
-        event = st.plotly_chart(fig, key=bar_key(region.code), on_select="rerun", selection_mode="points",
-                                config=widgets.PLOT_CONFIG)
-        code = widgets.selected_value(event, kids)
+        code = charts.ranking_bars(kids, bars_prefix(region.code), scope.allows, name_col="name")
         if code and scope.allows(code):
             widgets.open_region(code, filters)
     with right:
@@ -67,7 +65,7 @@ def funnel_block(region: Region, filters: Filters, scope: Scope) -> None:
     funnel = run(overview.stage_funnel, filters, scope, region.code)
     st.subheader("七个环节进度漏斗", anchor=False)
     st.caption(widgets.as_of_caption(funnel))
-    st.plotly_chart(widgets.funnel_chart(funnel, height=360), config=widgets.PLOT_CONFIG, key=f"rg_funnel_{region.code}")
+    charts.show(charts.funnel_html(funnel))
 
 
 def trend_block(region: Region, filters: Filters, scope: Scope) -> None:
@@ -77,7 +75,7 @@ def trend_block(region: Region, filters: Filters, scope: Scope) -> None:
         st.info("暂无已受理的报表")
         return
     st.caption(f"报送日期 {fmt.date(trend['as_of'].min())} 至 {fmt.date(trend['as_of'].max())}")
-    st.plotly_chart(widgets.trend_chart(trend, height=360), config=widgets.PLOT_CONFIG, key=f"rg_trend_{region.code}")
+    charts.show(charts.trend_svg(trend))
 
 
 def alerts_block(region: Region, filters: Filters) -> None:
@@ -138,7 +136,7 @@ def main() -> None:
         st.error(str(exc))
         ui_auth.denied(region.code, f"{exc}（{st.query_params.to_dict()}）")
         return
-    widgets.inject_css(widgets.PAGE_CSS)
+    widgets.inject_css(widgets.PAGE_CSS + charts.CSS)
     widgets.breadcrumbs(trail(region), filters, scope.allows)
     head, bar = st.columns([3, 2], vertical_alignment="bottom")
     region_arg = None if region.level == "province" else region.code

@@ -8,3 +8,16 @@ from streamlit.testing.v1 import AppTest
 def table_with(at: AppTest, column: str):
     """The table showing ``column`` (a display-only st.dataframe carries no key in AppTest)."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def map_panel_key(level: str = "prefecture", prefecture: str | None = None, clicks: int = 0) -> str:
+    """The overview map panel's chart key for a view after ``clicks`` handled clicks (ui.map_panel.chart_key), so a
+    test can inject a selection where the browser would put a click."""
+    from hometown import map_data
+
+    return f"ovmap_deck_{level}_{prefecture or 'all'}_{map_data.DEFAULT_METRIC}_{clicks}"
+
+
+def map_click(layer: str, code: str) -> dict:
+    """What the browser sends when a feature of the map's ``layer`` (a map_data layer id) is clicked."""
+    return {"selection": {"indices": {layer: [0]}, "objects": {layer: [{"properties": {"code": code}}]}}}

@@ -1,14 +1,18 @@
 """AppTest for the overview, big screen, region, village and report-log pages on the demo warehouse.
 
-Drill-down is tested both ways: through query parameters (the shareable links) and through an injected chart or table
-selection. AppTest cannot click a plotly bar or a dataframe row, but in Streamlit 1.67 a selection widget's state
-accepts writes by its key before ``run()``: ``at.session_state[key] = {"selection": {"points": [...]}}`` for
-``st.plotly_chart(on_select="rerun")`` and ``{"selection": {"rows": [i], ...}}`` for ``st.dataframe``. The page then
-reads the selection exactly as it reads a real click and calls ``st.switch_page``, which AppTest follows.
+Drill-down is tested every way a user takes it: through query parameters (the shareable links), by clicking a
+ranking bar or an alert (buttons, clicked as a user clicks them), and through an injected chart or table selection.
+AppTest cannot click a pydeck polygon or a dataframe row, but in Streamlit 1.67 a selection widget's state accepts
+writes by its key before ``run()``: ``{"selection": {"objects": {layer: [feature]}, ...}}`` for
+``st.pydeck_chart(on_select="rerun")`` (the overview's map panel) and ``{"selection": {"rows": [i], ...}}`` for
+``st.dataframe``. The page then reads the selection exactly as it reads a real click and calls ``st.switch_page``,
+which AppTest follows.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -17,9 +21,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptests import table_with
+from apptests import map_click, map_panel_key, table_with
 
-from hometown import db, fmt, overview, region
+from hometown import db, fmt, map_data, overview, region
 from hometown.scope import Filters, Scope
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -61,12 +65,6 @@ def texts(at: AppTest) -> str:
     return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [h.value for h in at.html])
 
 
-def chart_click(code: str) -> dict:
-    """What the browser sends when a bar with customdata [code] is clicked."""
-    return {"selection": {"points": [{"customdata": [code], "point_index": 0, "curve_number": 0}],
-                          "point_indices": [0], "box": [], "lasso": []}}
-
-
 def row_click(i: int) -> dict:
     return {"selection": {"rows": [i], "columns": [], "cells": []}}
 
@@ -100,19 +98,44 @@ def test_overview_kpis_equal_the_warehouse(wh):
 def test_overview_panels_name_late_prefectures_and_alerts(wh):
     at = open_page()
     subheaders = [s.value for s in at.subheader]
-    for name in ("州市规划完成率排名", "七个环节进度漏斗", "各期进度趋势", "预警", "报送情况", "州市明细"):
+    for name in ("州市规划完成率排名", "一图督进度", "七个环节进度漏斗", "各期进度趋势", "预警", "报送情况"):
         assert name in subheaders
     status = overview.report_status(Filters(), ALL)
     body = texts(at)
     for name in status.filter(pl.col("status") != "正常")["name"]:
         assert name in body
     assert "县进度滞后" in body and "编制组无公职人员" in body and "报送逾期" in body
-    ranking = at.dataframe(key="ov_rank_table").value
-    assert len(ranking) == 16 and "数据截至" in ranking.columns
+    # The ranking: one bar per reported prefecture, best first, each with its rate and its own reporting date.
+    ranking = overview.prefecture_ranking(Filters(), ALL)
+    bars = [b for b in at.button if b.key.startswith("ov_bars_")]
+    assert [b.key for b in bars] == [f"ov_bars_{c}" for c in ranking["code"]]
+    first = ranking.row(0, named=True)
+    assert bars[0].label == (f"1. {first['common_name']} **{fmt.percent(first['completion_rate'])} · "
+                             f"{first['as_of'].strftime('%m-%d')}**")
+    assert fmt.date(first["as_of"]) in bars[0].help
+    # One screen: the full prefecture table is the province page's, linked with the page's filters.
+    links = {p.label: parse_qs(p.proto.query_string) for p in at.page_link}
+    assert links["各州市明细表（全部指标，可排序）"] == {"code": ["530000"]}
 
 
-def test_overview_chart_selection_opens_the_prefecture(wh):
-    at = open_page(year="2021", state={"ov_rank_bar": chart_click(HONGHE)})
+def test_overview_funnel_and_trend_draw_the_warehouse_figures(wh):
+    at = open_page()
+    body = texts(at)
+    funnel = re.findall(r"data-stage='(\d)'.*?class='ht-funnel-value'>([\d,]+)<small>", body)
+    n = wh.execute("SELECT count(*) FROM village_status").fetchall()[0][0]
+    reached = [wh.execute("SELECT count(*) FROM village_status WHERE stage >= ?", [k]).fetchall()[0][0]
+               for k in range(1, 8)]
+    assert funnel == [(str(k), fmt.plain(r)) for k, r in zip(range(1, 8), reached)] and reached[0] <= n
+    # The trend: one point per reporting date and series, each titled with its date and rate.
+    trend = overview.trend(Filters(), ALL)
+    titles = re.findall(r"<title>截至 (\d{4}-\d\d-\d\d)　规划完成率 ([\d.]+%)", body)
+    assert titles == [(fmt.date(d), fmt.percent(r)) for d, r in zip(trend["as_of"], trend["completion_rate"])]
+
+
+def test_overview_bar_click_opens_the_prefecture(wh):
+    at = open_page(year="2021")
+    at.button(key=f"ov_bars_{HONGHE}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
     assert title(at) == "红河哈尼族彝族自治州"
     assert at.query_params["code"] == HONGHE and at.query_params["year"] == "2021"
     n = wh.execute("SELECT count(*) FROM village_status WHERE prefecture_code = ? AND task_year = 2021",
@@ -120,12 +143,33 @@ def test_overview_chart_selection_opens_the_prefecture(wh):
     assert metrics(at)["任务村"] == fmt.count(n, "个")
 
 
-def test_overview_table_selection_opens_the_prefecture(wh):
-    ranking = overview.prefecture_ranking(Filters(), ALL)
-    at = open_page(state={"ov_rank_table": row_click(2)})
-    expected = ranking.row(2, named=True)
-    assert at.query_params["code"] == expected["code"]
-    assert title(at) == expected["name"]
+def test_overview_map_selection_drills_into_the_prefecture_then_opens_the_county(wh):
+    at = open_page(state={map_panel_key(): map_click(map_data.LAYER_REGIONS["prefecture"], HONGHE)})
+    assert title(at).startswith("一屏知全局")  # the panel drilled in; the page stays
+    assert at.session_state["ovmap_pref"] == HONGHE
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    layer = next(l for l in spec["layers"] if l["id"] == map_data.LAYER_REGIONS["county"])
+    features = layer["data"]["features"] if isinstance(layer["data"], dict) else layer["data"]
+    assert {f["properties"]["code"] for f in features} >= {MILE} and \
+        all(f["properties"]["code"].startswith("5325") for f in features)
+    at.session_state[map_panel_key("county", HONGHE, clicks=1)] = map_click(map_data.LAYER_REGIONS["county"], MILE)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert title(at) == "弥勒市" and at.query_params["code"] == MILE
+
+
+def test_overview_alert_click_opens_its_place(wh):
+    at = open_page()
+    counts, items = overview.alert_panel(Filters(), ALL)
+    alerts = [b for b in at.button if b.key.startswith("ov_alerts_")]
+    assert len(alerts) == items.height > 0
+    first = items.row(0, named=True)
+    assert first["alert_label"] in alerts[0].label and first["detail"] in alerts[0].label
+    target = first["village_key"] or first["county_code"] or first["prefecture_code"]
+    alerts[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.query_params["code"] == target
+    assert title(at) == (region.resolve(target).full_name if len(target) == 6 else first["village"])
 
 
 def test_filter_bar_writes_the_url(wh):
@@ -179,8 +223,10 @@ def test_region_pages_from_the_url(wh, params, expected_title, where):
     assert m["任务村"] == fmt.count(n, "个") and m["干部回乡"] == fmt.count(visits, "人次")
 
 
-def test_prefecture_chart_selection_opens_the_county(wh):
-    at = open_page("pages/region.py", code=HONGHE, state={f"rg_bar_{HONGHE}": chart_click(MILE)})
+def test_prefecture_bar_click_opens_the_county(wh):
+    at = open_page("pages/region.py", code=HONGHE)
+    at.button(key=f"rg_bars_{HONGHE}_{MILE}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
     assert title(at) == "弥勒市" and at.query_params["code"] == MILE
     villages = at.dataframe(key=f"rg_villages_{MILE}").value
     n = wh.execute("SELECT count(*) FROM village_status WHERE county_code = ?", [MILE]).fetchall()[0][0]
@@ -236,9 +282,14 @@ def test_unknown_and_forbidden_regions_are_refused(wh):
     assert "无权查看" in open_page("pages/region.py", scope=county, code=HONGHE).error[0].value
     other = wh.execute("SELECT village_key FROM village_status WHERE county_code <> ? LIMIT 1", [MILE]).fetchall()[0][0]
     assert "无权查看" in open_page("pages/village.py", scope=county, code=other).error[0].value
-    # A selection pointing outside the user's scope is ignored: the scope applies to clicks too.
-    at = open_page(scope=county, state={"ov_rank_bar": chart_click("530100")})
+    # The scope applies to clicks too: a bar outside it is drawn disabled, and a map selection outside it (a forged
+    # request) is ignored.
+    at = open_page(scope=county)
+    assert at.button(key=f"ov_bars_{HONGHE}").disabled
+    at = open_page(scope=county, state={map_panel_key("county"): map_click(map_data.LAYER_REGIONS["county"], "532501")})
     assert title(at).startswith("一屏知全局") and "code" not in at.query_params
+    at = open_page(scope=county, state={map_panel_key("county"): map_click(map_data.LAYER_REGIONS["county"], MILE)})
+    assert title(at) == "弥勒市"  # the same selection inside the scope opens the county
     assert not open_page("pages/village.py", code="532504999999").exception
 
 

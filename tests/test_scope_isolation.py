@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from apptests import map_panel_key
 from reportfiles import SheetSpec, simple_report, village, warehouse_state, write_xlsx
 
 from geo import reference
@@ -548,14 +549,21 @@ def test_dispatch_page_does_not_open_another_countys_order_by_url(wh):
 
 def test_injected_chart_and_table_selections_do_not_open_other_places(wh):
     """A selection event naming another region (as a crafted client could send) changes nothing."""
-    chart = {"selection": {"points": [{"customdata": [YUXI]}], "point_indices": [0], "box": [], "lasso": []}}
-    at = _page("overview", MILE_USER, state={"ov_rank_bar": chart})
-    assert_page_clean(at, "overview bar selection")
+    pick = map_data.LAYER_REGIONS
+    at = _page("overview", MILE_USER, state={
+        map_panel_key("county"): {"selection": {"objects": {pick["county"]: [{"properties": {"code": GEJIU}}]}}}})
+    assert_page_clean(at, "overview map selection")
     assert "code" not in at.query_params
-    # The prefecture user on its own prefecture's page: a bar pointing at another prefecture's county.
-    at = _page("region", HONGHE_USER, {"code": HONGHE}, role="prefecture",
-               state={f"rg_bar_{HONGHE}": {"selection": {"points": [{"customdata": [HONGTA]}]}}})
-    assert not at.exception and "红河" in page_text(at) and "红塔" not in page_text(at)
+    at = _page("overview", MILE_USER, state={
+        map_panel_key("county"): {"selection": {"objects": {pick["prefecture"]: [{"properties": {"code": YUXI}}]}}}})
+    assert_page_clean(at, "overview map selection of a prefecture")
+    # Bars are buttons: one outside the scope is drawn disabled (a browser cannot click it, nor AppTest).
+    at = _page("overview", MILE_USER)
+    assert all(b.disabled for b in at.button if (b.key or "").startswith("ov_bars_"))
+    # The prefecture user on its own prefecture's page: bars for its own counties only.
+    at = _page("region", HONGHE_USER, {"code": HONGHE}, role="prefecture")
+    bars = [b.key for b in at.button if (b.key or "").startswith(f"rg_bars_{HONGHE}_")]
+    assert bars and all(k.rsplit("_", 1)[1].startswith("5325") for k in bars)
     # A table row number beyond the county's own villages, and the map's click note naming another county.
     at = _page("region", MILE_USER, {"code": MILE},
                state={f"rg_villages_{MILE}": {"selection": {"rows": [4], "columns": [], "cells": []}}})
@@ -608,15 +616,19 @@ def test_sql_in_text_inputs_does_nothing(wh, tmp_path, monkeypatch):
 
 def test_injected_selection_inside_the_scope_does_open_the_place(wh):
     """The control for the test above: the same injection naming a place inside the scope is followed."""
-    at = _page("region", HONGHE_USER, {"code": HONGHE}, role="prefecture",
-               state={f"rg_bar_{HONGHE}": {"selection": {"points": [{"customdata": [MILE]}]}}})
+    pick = map_data.LAYER_REGIONS
+    at = _page("region", HONGHE_USER, {"code": HONGHE}, role="prefecture")
+    at.button(key=f"rg_bars_{HONGHE}_{MILE}").click().run()
     assert not at.exception
     assert any("弥勒市" in t.value for t in at.title), [t.value for t in at.title]
     at = _page("map", MILE_USER, state={"goto": MILE})
     assert not at.exception and any("弥勒市" in t.value for t in at.title), [t.value for t in at.title]
-    chart = {"selection": {"points": [{"customdata": [HONGHE]}], "point_indices": [0], "box": [], "lasso": []}}
-    at = _page("overview", HONGHE_USER, role="prefecture", state={"ov_rank_bar": chart})
-    assert not at.exception and any("红河" in t.value for t in at.title) and at.query_params.get("code") == HONGHE
+    at = _page("overview", MILE_USER, state={
+        map_panel_key("county"): {"selection": {"objects": {pick["county"]: [{"properties": {"code": MILE}}]}}}})
+    assert not at.exception and any("弥勒市" in t.value for t in at.title) and at.query_params.get("code") == MILE
+    at = _page("overview", HONGHE_USER, role="prefecture", state={map_panel_key("county", HONGHE): {
+        "selection": {"objects": {pick["county"]: [{"properties": {"code": MILE}}]}}}})
+    assert not at.exception and at.query_params.get("code") == MILE
 
 
 def test_order_actions_follow_the_role(wh):

@@ -7,14 +7,15 @@ spec; this module only lays it out and reacts to clicks):
 - a click on a prefecture drills in: the counties of that prefecture, the view fitted to its bounds;
 - a click on a county (or on a village point inside it) opens the county page ``/region?code=…`` with the filters.
 
-The chart's selection is handled in its ``on_select`` callback (it runs once per click, before the script), which
-may set widget state; opening another page has to wait for the script body, so the callback leaves a note.
-The chart key changes with every handled click so a stale selection never re-fires or tints the next map.
+A click reruns the script (``on_select="rerun"``); the chart returns the selection and the block leaves a note
+(``<prefix>picked``) and reruns, because the level and prefecture boxes above the map already exist in that run
+and their state can only be set before they are drawn: the next run reads the note first. The same path serves a
+selection injected by AppTest under the chart's key. The chart key changes with every handled click so a stale
+selection never re-fires or tints the next map.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import streamlit as st
@@ -40,17 +41,23 @@ def _bump(prefix: str) -> None:
     st.session_state[f"{prefix}nonce"] = st.session_state.get(f"{prefix}nonce", 0) + 1
 
 
-def _on_select(chart_key: str, prefix: str) -> None:
-    state = st.session_state.get(chart_key)
-    target = map_data.selection_target(state["selection"] if state else None)
-    if target is None:
+def chart_key(prefix: str, level: str, prefecture: str | None, metric: str) -> str:
+    """The chart's key: the view it shows and a counter of handled clicks."""
+    nonce = st.session_state.get(f"{prefix}nonce", 0)
+    return f"{prefix}deck_{level}_{prefecture or 'all'}_{metric}_{nonce}"
+
+
+def _take_pick(prefix: str, scope: Scope) -> None:
+    """Act on the click noted by the previous run: drill into a prefecture, or note the county page to open."""
+    picked = st.session_state.pop(f"{prefix}picked", None)
+    if not picked:
         return
-    kind, code = target
+    kind, code = picked
     _bump(prefix)
-    if kind == "prefecture":
+    if kind == "prefecture" and code in _prefecture_options(scope):
         st.session_state[f"{prefix}pref"] = code
         st.session_state[f"{prefix}level"] = "county"
-    else:
+    elif kind == "county":
         st.session_state[f"{prefix}goto"] = code
 
 
@@ -93,12 +100,13 @@ def _controls(scope: Scope, prefix: str, bind: bool, compact: bool) -> tuple[str
 
 def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) -> None:
     deck = map_data.deck(model, width=width_hint, height=height)
-    nonce = st.session_state.get(f"{prefix}nonce", 0)
-    chart_key = f"{prefix}deck_{model.level}_{model.prefecture or 'all'}_{model.metric}_{nonce}"
-    st.pydeck_chart(
-        deck, on_select=functools.partial(_on_select, chart_key, prefix), selection_mode="single-object",
-        key=chart_key, height=height,
+    event = st.pydeck_chart(
+        deck, on_select="rerun", selection_mode="single-object", key=chart_key(prefix, model.level, model.prefecture, model.metric), height=height,
         alt=f"云南省进度地图：按{LEVEL_LABELS[model.level]}显示{map_data.METRICS[model.metric].label}")
+    target = map_data.selection_target(event.get("selection") if event else None)
+    if target is not None:
+        st.session_state[f"{prefix}picked"] = target
+        st.rerun()
 
 
 def _side(model: map_data.MapModel, filters: Filters, laggards: int) -> None:
@@ -115,6 +123,7 @@ def _side(model: map_data.MapModel, filters: Filters, laggards: int) -> None:
 
 def _block(filters: Filters, scope: Scope, *, prefix: str, width_hint: int, height: int, bind: bool,
            compact: bool) -> None:
+    _take_pick(prefix, scope)
     goto = st.session_state.pop(f"{prefix}goto", None)
     if goto and scope.allows(goto):
         _open_region(goto, filters)

@@ -1,11 +1,11 @@
-"""Shared blocks of the overview and drill-down pages: KPI tiles, breadcrumbs, the filter bar, the charts (plotly
-figures built from query-layer frames), reading a chart/table selection, and the big-screen CSS.
+"""Shared blocks of the overview and drill-down pages: KPI tiles, breadcrumbs, the filter bar, the village timeline
+(plotly), the alert list, reading a table selection, and the page and big-screen CSS. The overview's and region
+pages' charts are ui.charts (no chart library).
 
-Charts never define a figure: they draw frames of hometown.overview / hometown.village. Every chart states the
-reporting dates it rests on. A selection (plotly ``on_select`` or ``st.dataframe`` single-row) is read by
-``selected_value`` from the widget's state dict, which AppTest can inject by the widget key:
-``at.session_state[key] = {"selection": {"points": [{"customdata": [code]}]}}`` for a chart,
-``{"selection": {"rows": [i], "columns": [], "cells": []}}`` for a table.
+Blocks never define a figure: they draw frames of hometown.overview / hometown.village. Every chart states the
+reporting dates it rests on. A table's row selection (``st.dataframe`` single-row) is read by ``selected_value``
+from the widget's state dict, which AppTest can inject by the widget key:
+``at.session_state[key] = {"selection": {"rows": [i], "columns": [], "cells": []}}``.
 """
 
 from __future__ import annotations
@@ -157,97 +157,7 @@ def filter_bar(filters: Filters, years: list[int], dates: list[date], prefix: st
 # ----------------------------------------------------------------------------------------------------- charts
 
 PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"], "locale": "zh-CN"}
-STATIC_CONFIG = {"staticPlot": True, "displayModeBar": False}
-BLUE, TEAL, GOLD, RED = "#1f6fd1", "#13a89e", "#f2b632", "#d64545"
-
-
-@dataclass(frozen=True)
-class Look:
-    """Colours and sizes of a chart: the page's (light, Streamlit theme) or the big screen's (dark)."""
-    big: bool = False
-
-    @property
-    def font(self) -> dict:
-        return {"size": 20, "color": "#dce8ff"} if self.big else {"size": 13}
-
-    def layout(self, fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
-        # The big screen draws without Streamlit's theme (dark), whose margins fit the tick labels: set its own.
-        margin = {"l": 8, "r": 16, "t": 40 if title else 8, "b": 8}
-        if self.big:
-            margin = {"l": 12, "r": 20, "t": 56 if title else 12, "b": 12}
-        fig.update_layout(height=height, margin=margin,
-                          title={"text": title, "font": {"size": 24 if self.big else 15}} if title else None,
-                          font=self.font, showlegend=fig.layout.showlegend, hoverlabel={"font_size": 14},
-                          separators=".,")
-        if self.big:
-            grid = "rgba(160,190,255,0.15)"
-            fig.update_layout(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-            fig.update_xaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0", automargin=True)
-            fig.update_yaxes(gridcolor=grid, zerolinecolor=grid, color="#9fb8e0", automargin=True)
-        return fig
-
-
-def ranking_bars(ranking: pl.DataFrame, look: Look = Look(), height: int = 520, name_col: str = "common_name",
-                 code_col: str = "code") -> go.Figure:
-    """Horizontal bars of completion rate, best on top; each bar carries its region code (customdata) and its own
-    reporting date in the hover and the label."""
-    # Bottom-up, so the best (rank 1) is drawn on top; ties keep the ranking's own order.
-    f = ranking.filter(pl.col("task_villages").fill_null(0) > 0).with_row_index("_pos").sort("_pos", descending=True)
-    rates = [r or 0 for r in f["completion_rate"].to_list()]
-    # Each bar is labelled with its own reporting date: prefectures report on different days.
-    labels = [f"{fmt.percent(r)} · {a.strftime('%m-%d') if a else '—'}"
-              for r, a in zip(f["completion_rate"].to_list(), f["as_of"].to_list())]
-    hover = [f"{n}<br>规划完成率 {fmt.percent(c)}（{fmt.plain(d)}/{fmt.plain(t)}）<br>入库率 {fmt.percent(db)}"
-             f"<br>数据截至 {fmt.date(a)}"
-             for n, c, d, t, db, a in zip(f[name_col], f["completion_rate"], f["plans_completed"], f["task_villages"],
-                                          f["database_rate"], f["as_of"])]
-    fig = go.Figure(go.Bar(
-        x=rates, y=f[name_col].to_list(), orientation="h", customdata=[[c] for c in f[code_col].to_list()],
-        text=labels, textposition="auto", hovertext=hover, hoverinfo="text", marker_color=GOLD if look.big else BLUE,
-        name="规划完成率",
-    ))
-    fig.update_xaxes(tickformat=".0%", range=[0, max(1.0, max(rates, default=0) * 1.05)])
-    fig.update_yaxes(automargin=True)
-    fig.update_layout(showlegend=False, clickmode="event+select", dragmode=False)
-    return look.layout(fig, height)
-
-
-def funnel_chart(funnel: pl.DataFrame, look: Look = Look(), height: int = 380) -> go.Figure:
-    """The 7 stages as a funnel: villages that reached each stage, with the share of the task villages."""
-    names = [f"{s}. {n}" for s, n in zip(funnel["stage"], funnel["name"])]
-    hover = [f"{n}<br>已到达 {fmt.plain(r)} 个村（{fmt.percent(s)}）<br>当前处于该环节 {fmt.plain(a)} 个"
-             for n, r, s, a in zip(names, funnel["reached"], funnel["reached_share"], funnel["at_stage"])]
-    fig = go.Figure(go.Funnel(
-        y=names, x=funnel["reached"].to_list(), texttemplate="%{value:,}<br>%{percentInitial:.1%}",
-        hovertext=hover, hoverinfo="text",
-        marker={"color": ["#1f6fd1", "#2a7fd6", "#3590db", "#40a0df", "#13a89e", "#0f9580", "#0b7d62"]},
-        connector={"line": {"color": "rgba(150,150,150,0.4)"}},
-    ))
-    fig.update_yaxes(automargin=True)
-    fig.update_layout(showlegend=False)
-    return look.layout(fig, height)
-
-
-TREND_SERIES = (("completion_rate", "规划完成率", BLUE), ("database_rate", "入库率", TEAL),
-                ("adoption_rate", "需求纳入率", GOLD))
-
-
-def trend_chart(trend: pl.DataFrame, look: Look = Look(), height: int = 380) -> go.Figure:
-    """Rates across reporting dates (each date: every prefecture's latest report on or before it). A time axis:
-    prefectures report on different days, so dates are uneven and many."""
-    fig = go.Figure()
-    x = trend["as_of"].to_list()
-    for col, label, colour in TREND_SERIES:
-        values = trend[col].to_list()
-        fig.add_trace(go.Scatter(
-            x=x, y=values, name=label, mode="lines+markers", line={"color": colour, "width": 4 if look.big else 2},
-            marker={"size": 5}, hoverinfo="text",
-            hovertext=[f"截至 {fmt.date(d)}<br>{label} {fmt.percent(v)}<br>任务村 {fmt.plain(t)} 个 · {fmt.plain(p)} 个州市"
-                       for d, v, t, p in zip(x, values, trend["task_villages"], trend["prefectures_reported"])]))
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(type="date", tickformat="%Y-%m", nticks=8)
-    fig.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}, showlegend=True)
-    return look.layout(fig, height)
+BLUE = "#1f6fd1"
 
 
 def timeline_chart(history: pl.DataFrame, stage_names: dict[int, str], height: int = 320) -> go.Figure:
@@ -263,8 +173,9 @@ def timeline_chart(history: pl.DataFrame, stage_names: dict[int, str], height: i
     fig.update_yaxes(range=[0.5, 7.8], tickvals=list(range(1, 8)),
                      ticktext=[f"{k}.{stage_names.get(k, '')}" for k in range(1, 8)])
     fig.update_xaxes(type="category")
-    fig.update_layout(showlegend=False)
-    return Look().layout(fig, height)
+    fig.update_layout(height=height, margin={"l": 8, "r": 16, "t": 8, "b": 8}, font={"size": 13}, showlegend=False,
+                      hoverlabel={"font_size": 14}, separators=".,")
+    return fig
 
 
 # ------------------------------------------------------------------------------------------------------ tables
@@ -306,31 +217,37 @@ def table_height(rows: int, cap: int = 640) -> int:
 # -------------------------------------------------------------------------------------------------- selections
 
 
-def selected_value(state: Any, frame: pl.DataFrame | None = None, column: str = "code") -> str | None:
-    """The region code a chart or table selection points at, or None.
+def selected_value(state: Any, frame: pl.DataFrame, column: str = "code") -> str | None:
+    """The code in ``column`` of the row a table selection points at (st.dataframe single-row), or None.
 
-    Plotly: the first point's customdata[0]. Dataframe: the first selected row's ``column`` in ``frame`` (row
-    numbers are positions in the frame given to st.dataframe, whatever the user's sort).
+    Row numbers are positions in the frame given to st.dataframe, whatever the user's sort.
     """
-    if not state:
-        return None
     try:
-        selection = state["selection"]
-    except (KeyError, TypeError):
+        rows = state["selection"].get("rows") or []
+    except (KeyError, TypeError, AttributeError):
         return None
-    points = selection.get("points") or []
-    if points:
-        p = points[0]
-        # Charts carry the code in customdata: a point's index is its place in the chart's own order (bars are
-        # drawn bottom-up, unreported regions left out), not the frame's.
-        custom = p.get("customdata")
-        if custom:
-            return str(custom[0] if isinstance(custom, (list, tuple)) else custom)
-        return None
-    rows = selection.get("rows") or []
-    if rows and frame is not None and 0 <= int(rows[0]) < frame.height:
+    if rows and 0 <= int(rows[0]) < frame.height:
         return str(frame[column][int(rows[0])])
     return None
+
+
+# ------------------------------------------------------------------------------------------------------ alerts
+
+
+def alert_buttons(items: pl.DataFrame, prefix: str, allows: Callable[[str], bool]) -> str | None:
+    """The most urgent alerts (hometown.overview.alert_panel items), one button each; returns the code to open
+    (the village, else the county, else the prefecture) of the one clicked in this run. An alert about a place
+    outside ``allows`` is shown but cannot be clicked."""
+    clicked = None
+    targets = items.select(pl.coalesce("village_key", "county_code", "prefecture_code")).to_series().to_list()
+    with st.container(key=prefix, gap="small"):
+        for i, (row, target) in enumerate(zip(items.iter_rows(named=True), targets)):
+            badge = ":red-background[红]" if row["level"] == "红" else ":orange-background[黄]"
+            stamp = row["as_of"].strftime("%m-%d") if row["as_of"] else "—"
+            label = f"{badge} **{row['alert_label']}** {row['detail']}（截至 {stamp}）"
+            if st.button(label, key=f"{prefix}_{i}", width="stretch", disabled=not (target and allows(target))):
+                clicked = target
+    return clicked
 
 
 # ------------------------------------------------------------------------------------------------------- styles
@@ -344,6 +261,9 @@ PAGE_CSS = """
 .ht-asof { color: #5b6b80; font-size: 0.85rem; margin-top: -0.4rem; }
 .ht-alert-red { color: #c62828; font-weight: 600; }
 .ht-alert-yellow { color: #b7860b; font-weight: 600; }
+[class*="st-key-"][class*="_alerts"] [data-testid="stButton"] button { justify-content: flex-start; text-align: left;
+  min-height: 32px; padding: 3px 10px; }
+[class*="st-key-"][class*="_alerts"] [data-testid="stButton"] button p { font-size: 0.92rem; }
 </style>
 """
 
@@ -390,6 +310,9 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
 .ht-alerts td { padding: 4px 4px; border-bottom: 1px solid rgba(90,160,255,0.18); }
 .ht-red { color: #ff6b6b; font-weight: 700; } .ht-yellow { color: #ffd65c; font-weight: 700; }
 .ht-pages { text-align: right; font-size: 16px; color: #7f9cc8; }
+.ht-big-funnel .ht-funnel { font-size: 21px; gap: 16px; margin-top: 14px; }
+.ht-big-funnel .ht-funnel-row { grid-template-columns: 8.2em 1fr 6.6em; }
+.ht-big-funnel .ht-funnel-bar { height: 46px; }
 </style>
 """
 

@@ -36,21 +36,12 @@ def kpis(page) -> dict[str, str]:
          m.querySelector('[data-testid="stMetricValue"]').innerText.trim()]))""")
 
 
-def click_bar(page, chart, label: str) -> None:
-    """Click the horizontal bar whose y-axis label is ``label`` in a plotly chart."""
-    chart.wait_for(state="visible")
-    tick = chart.locator(".ytick text", has_text=re.compile(f"^{label}$"))
-    box = tick.bounding_box()
-    y = box["y"] + box["height"] / 2
-    bars = chart.locator(".bars .point path")
-    best = min(range(bars.count()), key=lambda i: abs(_center(bars.nth(i))[1] - y))
-    x, y = _center(bars.nth(best))
-    page.mouse.click(x, y)
-
-
-def _center(locator) -> tuple[float, float]:
-    b = locator.bounding_box()
-    return b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+def click_bar(page, prefix: str, code: str, label: str) -> None:
+    """Click the ranking bar of region ``code`` (a button keyed ``<prefix>_<code>``), checking it names ``label``."""
+    bar = page.locator(f".st-key-{prefix}_{code} button:visible")  # Streamlit keeps a hidden twin for tooltips
+    bar.wait_for(state="visible")
+    assert re.match(rf"\d+\. {label}\s", bar.inner_text()), bar.inner_text()
+    bar.click()
 
 
 def county_stats(wh, where: str, params: list) -> tuple[int, int]:
@@ -66,8 +57,9 @@ def test_click_down_from_the_overview_to_a_village(page, base_url, wait_for_stre
     assert tiles["任务村"] == fmt.count(n, "个") and tiles["干部回乡"] == fmt.count(visits, "人次")
     screenshot(page, "overview", full_page=False)
 
-    ranking_chart = page.locator(".js-plotly-plot").first
-    click_bar(page, ranking_chart, "红河州")
+    # The funnel and the trend are drawn too (markup, no chart library).
+    assert page.locator(".ht-funnel-row").count() == 7 and page.locator("svg.ht-trend polyline").count() == 3
+    click_bar(page, "ov_bars", HONGHE, "红河州")
     page.wait_for_url(re.compile(rf"/region\?code={HONGHE}"))
     wait_for_streamlit(page)
     assert page.locator("h1").first.inner_text().strip() == "红河哈尼族彝族自治州"
@@ -75,7 +67,7 @@ def test_click_down_from_the_overview_to_a_village(page, base_url, wait_for_stre
     tiles = kpis(page)
     assert tiles["任务村"] == fmt.count(n, "个") and tiles["干部回乡"] == fmt.count(visits, "人次")
 
-    click_bar(page, page.locator(".js-plotly-plot").first, "弥勒市")
+    click_bar(page, f"rg_bars_{HONGHE}", MILE, "弥勒市")
     page.wait_for_url(re.compile(rf"/region\?code={MILE}"))
     wait_for_streamlit(page)
     assert page.locator("h1").first.inner_text().strip() == "弥勒市"

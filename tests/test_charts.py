@@ -1,0 +1,74 @@
+"""The markup charts of ui.charts: the funnel's widths and figures, the trend's axis, points and gaps."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import polars as pl
+
+from hometown import fmt
+from ui import charts
+
+
+def funnel(reached: list[int], total: int) -> pl.DataFrame:
+    return pl.DataFrame({"stage": list(range(1, len(reached) + 1)), "name": [f"环节{i}" for i in range(len(reached))],
+                         "reached": reached, "reached_share": [r / total for r in reached],
+                         "at_stage": [0] * len(reached)})
+
+
+def test_funnel_bars_are_as_wide_as_the_villages_that_reached_each_stage():
+    markup = charts.funnel_html(funnel([400, 300, 100, 0], total=500))
+    widths = [float(w) for w in re.findall(r"width:([\d.]+)%", markup)]
+    assert widths == [100.0, 75.0, 25.0, 0.0]
+    values = re.findall(r"class='ht-funnel-value'>([\d,]+)<small>([\d.]+%)</small>", markup)
+    assert values == [("400", "80.0%"), ("300", "60.0%"), ("100", "20.0%"), ("0", "0.0%")]
+    assert "已到达 300 个村（60.0%）" in markup
+
+
+def trend(rows: list[tuple[date, float | None, float | None, float | None]]) -> pl.DataFrame:
+    return pl.DataFrame({"as_of": [r[0] for r in rows], "completion_rate": [r[1] for r in rows],
+                         "database_rate": [r[2] for r in rows], "adoption_rate": [r[3] for r in rows],
+                         "task_villages": [100] * len(rows), "prefectures_reported": [16] * len(rows)},
+                        schema_overrides={"completion_rate": pl.Float64, "database_rate": pl.Float64,
+                                          "adoption_rate": pl.Float64})
+
+
+def points(markup: str, series: str) -> list[tuple[float, float]]:
+    line = re.search(rf"data-series='{series}' points='([^']*)'", markup)
+    return [tuple(map(float, p.split(","))) for p in line.group(1).split()] if line else []
+
+
+def test_trend_places_uneven_dates_on_a_time_axis():
+    t = trend([(date(2022, 1, 1), 0.1, 0.0, 0.2), (date(2022, 1, 11), 0.2, 0.1, 0.3),
+               (date(2022, 12, 31), 0.8, 0.5, 0.6)])
+    markup = charts.trend_svg(t, width=720, height=320, font=13)
+    xs = [x for x, _ in points(markup, "completion_rate")]
+    # 10 days of 364 from the left edge, not a third of the way: the axis is in time.
+    assert abs((xs[1] - xs[0]) / (xs[2] - xs[0]) - 10 / 364) < 1e-3
+    ys = [y for _, y in points(markup, "completion_rate")]
+    assert ys[0] > ys[1] > ys[2]  # higher rates are drawn higher (SVG y grows downwards)
+    # The axis runs to 100% when a rate passes 50%, and each point is titled with its date and rate.
+    assert re.findall(r">(\d+)%</text>", markup) == ["0", "25", "50", "75", "100"]
+    assert "<title>截至 2022-01-11　规划完成率 20.0%　任务村 100 个 · 16 个州市</title>" in markup
+    assert len(re.findall(r"<circle", markup)) == 9
+
+
+def test_trend_leaves_out_missing_values_and_scales_small_rates():
+    t = trend([(date(2022, 1, 1), 0.05, None, 0.1), (date(2022, 6, 30), 0.12, None, 0.15)])
+    markup = charts.trend_svg(t)
+    assert points(markup, "database_rate") == [] and len(points(markup, "completion_rate")) == 2
+    assert re.findall(r">(\d+)%</text>", markup) == ["0", "5", "10", "15", "20"]  # axis to 20%, not 100%
+
+
+def test_trend_with_one_date_or_none():
+    one = charts.trend_svg(trend([(date(2023, 12, 31), 0.5, 0.4, 0.3)]), width=700)
+    (x, _), = points(one, "completion_rate")
+    assert 0 < x < 700
+    assert charts.trend_svg(trend([])) == "<div class='ht-trend-empty'>暂无已受理的报表</div>"
+
+
+def test_date_ticks_are_month_starts_thinned_to_fit():
+    ticks = charts._date_ticks(date(2021, 6, 27), date(2023, 12, 31), most=8)
+    assert all(d.day == 1 for d in ticks) and len(ticks) <= 8 and ticks[0] == date(2021, 7, 1)
+    assert fmt.date(ticks[-1]) <= "2023-12-31"
