@@ -220,7 +220,7 @@ _READY_JS = """() => !!document.querySelector('[data-testid="stApp"][data-test-c
 
 
 def _time_to_ready(page, url: str, timeout_s: float = 60) -> float:
-    """Seconds from navigation until the overview is drawn (script done, no skeleton, tiles and charts shown) and
+    """Seconds from navigation until every block of the overview is drawn (_READY_JS) and
     stays so for 0.4 s (the stable moment's start is what counts)."""
     t0 = time.perf_counter()
     page.goto(url)

@@ -1,9 +1,10 @@
-"""一屏知全局: the home page — KPI tiles, the prefecture ranking, the 7-stage funnel, the trend across reporting dates,
-the alert panel and the reporting status; ``?screen=big`` turns it into the command room's big screen (dark, fixed
+"""一屏知全局: the home page — KPI tiles, the prefecture ranking, the map panel, the 7-stage funnel, the trend across
+reporting dates, the alert panel and the reporting status, on one screen; ``?screen=big`` turns it into the command room's big screen (dark, fixed
 to 1920×1080, refreshing itself every ``?refresh=`` seconds, a rolling ranking board, nothing to click).
 
 Layout and calls only: the figures come from hometown.overview (through ui.common.run, cached per warehouse
-version), the blocks from ui.widgets. Clicking a prefecture's bar or its table row opens /region?code=….
+version), the charts from ui.charts (markup, no chart library: the page must be ready in 3 s), the other blocks from
+ui.widgets and ui.map_panel. Clicking a prefecture's bar, an alert or a county on the map opens its page.
 """
 
 from __future__ import annotations
