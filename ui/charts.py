@@ -211,8 +211,8 @@ def trend_svg(trend: pl.DataFrame, palette: Palette = LIGHT, width: int = 720, h
                      f"stroke-width='{max(2, font // 6)}' stroke-linejoin='round'/>")
         radius = 3 if len(rows) > 40 else 4
         for r in rows:
-            tip = (f"截至 {fmt.date(r['as_of'])}　{label} {fmt.percent(r[col])}　任务村 {fmt.plain(r['task_villages'])} 个"
-                   f" · {fmt.plain(r['prefectures_reported'])} 个州市")
+            tip = (f"截至 {fmt.date(r['as_of'])}　{label} {fmt.percent(r[col])}　"
+                   f"任务村 {fmt.plain(r['task_villages'])} 个 · {fmt.plain(r['prefectures_reported'])} 个州市")
             parts.append(f"<circle cx='{x(r['as_of']):.1f}' cy='{y(r[col]):.1f}' r='{radius}' fill='{colour}'>"
                          f"<title>{_esc(tip)}</title></circle>")
     parts.append("</svg>")

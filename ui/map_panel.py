@@ -101,7 +101,8 @@ def _controls(scope: Scope, prefix: str, bind: bool, compact: bool) -> tuple[str
 def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) -> None:
     deck = map_data.deck(model, width=width_hint, height=height)
     event = st.pydeck_chart(
-        deck, on_select="rerun", selection_mode="single-object", key=chart_key(prefix, model.level, model.prefecture, model.metric), height=height,
+        deck, on_select="rerun", selection_mode="single-object", height=height,
+        key=chart_key(prefix, model.level, model.prefecture, model.metric),
         alt=f"云南省进度地图：按{LEVEL_LABELS[model.level]}显示{map_data.METRICS[model.metric].label}")
     target = map_data.selection_target(event.get("selection") if event else None)
     if target is not None:
