@@ -197,13 +197,14 @@ def trend_svg(trend: pl.DataFrame, palette: Palette = LIGHT, width: int = 720, h
     for d in _date_ticks(first, last, most=max(2, plot_w // (6 * font))):
         parts.append(f"<text x='{x(d):.1f}' y='{height - font / 2:.1f}' text-anchor='middle' fill='{palette.muted}'>"
                      f"{d.strftime('%Y-%m')}</text>")
+    records = trend.to_dicts()
     legend_x = left
     for (col, label, _), colour in zip(TREND_SERIES, palette.series):
         parts.append(f"<rect x='{legend_x}' y='{font * 0.6:.1f}' width='{font * 1.4:.1f}' height='{font * 0.35:.1f}' "
                      f"fill='{colour}'/><text x='{legend_x + font * 1.8:.1f}' y='{font * 1.1:.1f}' "
                      f"fill='{palette.text}'>{label}</text>")
         legend_x += font * (len(label) + 3.5)
-        rows = [r for r in trend.iter_rows(named=True) if r[col] is not None]
+        rows = [r for r in records if r[col] is not None]
         if not rows:
             continue
         path = " ".join(f"{x(r['as_of']):.1f},{y(r[col]):.1f}" for r in rows)

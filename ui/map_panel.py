@@ -30,6 +30,7 @@ REGION_PAGE = "pages/region.py"
 LEVEL_LABELS = {"prefecture": "州市", "county": "县市区"}
 PAGE_WIDTH_HINT, PAGE_HEIGHT = map_data.PAGE_SIZE
 PANEL_WIDTH_HINT, PANEL_HEIGHT = map_data.PANEL_SIZE
+PANEL_PREFIX = "ovmap_"  # the overview panel's widget keys (the map page's have none)
 
 
 def _prefecture_options(scope: Scope) -> list[str]:
@@ -41,10 +42,9 @@ def _bump(prefix: str) -> None:
     st.session_state[f"{prefix}nonce"] = st.session_state.get(f"{prefix}nonce", 0) + 1
 
 
-def chart_key(prefix: str, level: str, prefecture: str | None, metric: str) -> str:
-    """The chart's key: the view it shows and a counter of handled clicks."""
-    nonce = st.session_state.get(f"{prefix}nonce", 0)
-    return f"{prefix}deck_{level}_{prefecture or 'all'}_{metric}_{nonce}"
+def chart_key(prefix: str, level: str, prefecture: str | None, metric: str, clicks: int) -> str:
+    """The chart's key: the view it shows and the number of clicks handled so far (the block's nonce)."""
+    return f"{prefix}deck_{level}_{prefecture or 'all'}_{metric}_{clicks}"
 
 
 def _take_pick(prefix: str, scope: Scope) -> None:
@@ -100,9 +100,10 @@ def _controls(scope: Scope, prefix: str, bind: bool, compact: bool) -> tuple[str
 
 def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) -> None:
     deck = map_data.deck(model, width=width_hint, height=height)
+    clicks = st.session_state.get(f"{prefix}nonce", 0)
     event = st.pydeck_chart(
         deck, on_select="rerun", selection_mode="single-object", height=height,
-        key=chart_key(prefix, model.level, model.prefecture, model.metric),
+        key=chart_key(prefix, model.level, model.prefecture, model.metric, clicks),
         alt=f"云南省进度地图：按{LEVEL_LABELS[model.level]}显示{map_data.METRICS[model.metric].label}")
     target = map_data.selection_target(event.get("selection") if event else None)
     if target is not None:
@@ -140,7 +141,7 @@ def _block(filters: Filters, scope: Scope, *, prefix: str, width_hint: int, heig
 def render(filters: Filters, scope: Scope, height: int = PANEL_HEIGHT, width_hint: int = PANEL_WIDTH_HINT) -> None:
     """The compact map panel of the overview (its own widget keys; its state stays in the session, not the URL)."""
     try:
-        _block(filters, scope, prefix="ovmap_", width_hint=width_hint, height=height, bind=False, compact=True)
+        _block(filters, scope, prefix=PANEL_PREFIX, width_hint=width_hint, height=height, bind=False, compact=True)
     except Exception as exc:  # the overview must survive a map failure; the map page shows the full error
         st.info(f"进度地图暂不可用：{exc}")
 
