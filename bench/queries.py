@@ -206,34 +206,43 @@ def _healthy(url: str) -> bool:
         return False
 
 
-# Ready = every block of the overview is drawn: script done, no skeleton left, the 10 KPI tiles, the ranking bars,
-# the map panel's canvas, the 7 funnel rows, the trend's 3 lines and the alert list.
-_READY_JS = """() => !!document.querySelector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
-    + '[data-test-script-state="notRunning"]')
-    && !document.querySelector('[data-testid^="stStatusWidgetRunning"], [data-testid="stSkeleton"]')
+# Drawn = every block of the overview is on screen: the 10 KPI tiles, the ranking bars, the map panel (its SVG
+# preview, or the deck.gl canvas once loaded), the 7 funnel rows, the trend's 3 lines, the alert list, and no
+# placeholder left (but the one of the map chart loading under its preview, ui.map_panel).
+_DRAWN_JS = """() => !document.querySelector('[data-testid="stSkeleton"]:not(.st-key-ovmap_mapbox *)')
     && document.querySelectorAll('[data-testid="stMetric"]').length >= 10
     && document.querySelectorAll('.st-key-ov_bars [data-testid="stButton"]').length >= 1
-    && !!document.querySelector('[data-testid="stDeckGlJsonChart"] canvas')
+    && !!document.querySelector('[data-testid="stDeckGlJsonChart"] canvas, svg.ht-map-preview')
     && document.querySelectorAll('.ht-funnel-row').length === 7
     && document.querySelectorAll('svg.ht-trend polyline').length === 3
     && document.querySelectorAll('.st-key-ov_alerts [data-testid="stButton"]').length >= 1"""
+# Ready = drawn once the page's script run is over (the map panel's own later run may follow: it keeps the page drawn).
+_READY_JS = """() => !!document.querySelector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+    + '[data-test-script-state="notRunning"]') && (%s)()""" % _DRAWN_JS
+_MAP_JS = """() => !!document.querySelector('[data-testid="stDeckGlJsonChart"] canvas')"""
 
 
-def _time_to_ready(page, url: str, timeout_s: float = 60) -> float:
-    """Seconds from navigation until every block of the overview is drawn (_READY_JS) and
-    stays so for 0.4 s (the stable moment's start is what counts)."""
+def _time_to_ready(page, url: str, timeout_s: float = 60) -> tuple[float, float]:
+    """Seconds from navigation until the overview is ready (_READY_JS, then still drawn 0.4 s later: the stable
+    moment's start is what counts), and until its map panel's deck.gl canvas exists (the map is interactive)."""
     t0 = time.perf_counter()
     page.goto(url)
-    ready_since = None
+    ready_since = ready = interactive = None
     while time.perf_counter() - t0 < timeout_s:
-        if page.evaluate(_READY_JS):
-            ready_since = ready_since or time.perf_counter()
-            if time.perf_counter() - ready_since >= 0.4:
-                return ready_since - t0
-        else:
-            ready_since = None
-        page.wait_for_timeout(50)
-    raise TimeoutError(f"overview not ready after {timeout_s} s")
+        now = time.perf_counter()
+        if interactive is None and page.evaluate(_MAP_JS):
+            interactive = now - t0
+        if ready is None:
+            if page.evaluate(_READY_JS if ready_since is None else _DRAWN_JS):
+                ready_since = ready_since or now
+                if now - ready_since >= 0.4:
+                    ready = ready_since - t0
+            else:
+                ready_since = None
+        if ready is not None and interactive is not None:
+            return ready, interactive
+        page.wait_for_timeout(25)
+    raise TimeoutError(f"overview not ready (or its map not interactive) after {timeout_s} s")
 
 
 def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
@@ -259,7 +268,7 @@ def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                def visit(ctx=None) -> float:
+                def visit(ctx=None) -> tuple[float, float]:
                     own = ctx is None
                     ctx = ctx or browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
                     page = ctx.new_page()
@@ -284,13 +293,18 @@ def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    fresh_median, cached_median = statistics.median(fresh), statistics.median(cached)
+    def median(visits: list[tuple[float, float]], i: int) -> float:
+        return statistics.median(v[i] for v in visits)
+
+    fresh_ready, cached_ready = median(fresh, 0), median(cached, 0)
     return [
-        _row(case, "time to ready, first visit of a fresh server", round(cold, 2), "s"),
-        _row(case, f"time to ready, new browser (no cached assets, median of {len(fresh)})", round(fresh_median, 2),
-             "s", f"< {READY_TARGET_S:g} s", fresh_median < READY_TARGET_S),
+        _row(case, "time to ready, first visit of a fresh server", round(cold[0], 2), "s"),
+        _row(case, f"time to ready, new browser (no cached assets, median of {len(fresh)})", round(fresh_ready, 2),
+             "s", f"< {READY_TARGET_S:g} s", fresh_ready < READY_TARGET_S),
         _row(case, f"time to ready, returning browser (cached assets, median of {len(cached)})",
-             round(cached_median, 2), "s", f"< {READY_TARGET_S:g} s", cached_median < READY_TARGET_S),
+             round(cached_ready, 2), "s", f"< {READY_TARGET_S:g} s", cached_ready < READY_TARGET_S),
+        _row(case, "map panel interactive (deck.gl canvas), new browser", round(median(fresh, 1), 2), "s"),
+        _row(case, "map panel interactive (deck.gl canvas), returning browser", round(median(cached, 1), 2), "s"),
     ]
 
 

@@ -4,7 +4,8 @@ to 1920×1080, refreshing itself every ``?refresh=`` seconds, a rolling ranking 
 
 Layout and calls only: the figures come from hometown.overview (through ui.common.run, cached per warehouse
 version), the charts from ui.charts (markup, no chart library: the page must be ready in 3 s), the other blocks from
-ui.widgets and ui.map_panel. Clicking a prefecture's bar, an alert or a county on the map opens its page.
+ui.widgets and ui.map_panel (whose pydeck map follows the page's first drawing, over an SVG preview). Clicking a
+prefecture's bar or an alert opens its page; a prefecture on the map shows its counties, a county opens its page.
 """
 
 from __future__ import annotations
@@ -97,16 +98,6 @@ def normal_page(filters: Filters, scope: Scope) -> None:
     head, bar = st.columns([3, 2], vertical_alignment="bottom")
     tiles = st.container()
     left, right = st.columns([1, 1])
-    with right:
-        # The map panel goes out first although it is drawn beside the ranking: its deck.gl bundle is the
-        # page's heaviest, and the browser can only start loading it once the map reaches it (README, Benchmark).
-        st.subheader("一图督进度", anchor=False)
-        if importlib.util.find_spec("ui.map_panel"):
-            from ui import map_panel
-
-            map_panel.render(filters, scope)
-        else:
-            st.info("进度地图加载中")
     totals = run(overview.totals, filters, scope).row(0, named=True)
     with head:
         st.title(f"一屏知全局 · {_title(scope)}", anchor=False)
@@ -133,6 +124,14 @@ def normal_page(filters: Filters, scope: Scope) -> None:
         if not scope.county_code:
             st.page_link("pages/region.py", label=f"各{unit}明细表（全部指标，可排序）", icon=":material/table_view:",
                          query_params=url_params(filters, code=scope.top_code))
+    with right:
+        st.subheader("一图督进度", anchor=False)
+        if importlib.util.find_spec("ui.map_panel"):
+            from ui import map_panel
+
+            map_panel.render(filters, scope)  # an SVG preview at first; the pydeck map follows by itself
+        else:
+            st.info("进度地图加载中")
 
     c_funnel, c_trend = st.columns(2)
     with c_funnel:

@@ -19,6 +19,14 @@ def map_panel_key(level: str = "prefecture", prefecture: str | None = None, clic
     return map_panel.chart_key(map_panel.PANEL_PREFIX, level, prefecture, map_data.DEFAULT_METRIC, clicks)
 
 
+def live_map() -> dict:
+    """Session state of an overview whose map panel has its interactive map loaded: in a browser the panel shows an
+    SVG preview and clicks its own load button once the page is drawn; AppTest runs no JavaScript."""
+    from ui import map_panel
+
+    return {map_panel.LIVE: True}
+
+
 def map_click(layer: str, code: str) -> dict:
     """What the browser sends when a feature of the map's ``layer`` (a map_data layer id) is clicked."""
     return {"selection": {"indices": {layer: [0]}, "objects": {layer: [{"properties": {"code": code}}]}}}

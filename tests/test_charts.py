@@ -72,3 +72,34 @@ def test_date_ticks_are_month_starts_thinned_to_fit():
     ticks = charts._date_ticks(date(2021, 6, 27), date(2023, 12, 31), most=8)
     assert all(d.day == 1 for d in ticks) and len(ticks) <= 8 and ticks[0] == date(2021, 7, 1)
     assert fmt.date(ticks[-1]) <= "2023-12-31"
+
+
+def square(code: str, x0: float, y0: float, fill: list[int], **tooltip) -> dict:
+    ring = [[x0, y0], [x0 + 1, y0], [x0 + 1, y0 + 1], [x0, y0 + 1], [x0, y0]]
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"code": code, "fill": fill, **tooltip}}
+
+
+def test_map_preview_draws_each_region_where_the_deck_map_draws_it():
+    from hometown import map_data
+
+    feats = [square("530100", 100.0, 20.0, [26, 152, 80, 230], t="昆明<市>", a="【规划完成率】100.0%"),
+             square("530300", 101.0, 21.0, [215, 48, 39, 230], t="曲靖市", n="未上报")]
+    model = map_data.MapModel(level="prefecture", metric=map_data.DEFAULT_METRIC, prefecture=None, features=feats,
+                              legend=None, bounds=(100.0, 20.0, 102.0, 22.0),
+                              labels=[{"position": [100.5, 20.5], "text": "昆明"}], villages=[],
+                              province_outline=None, as_of_text="", reported=2, regions=2)
+    svg = charts.map_svg(model, 620, 420)
+    view = map_data.fit_view(model.bounds, 620, 420)
+    paths = re.findall(r"<path data-code='(\d+)' d='([^']+)' fill='rgb\(([\d,]+)\)'", svg)
+    assert [(c, f) for c, _, f in paths] == [("530100", "26,152,80"), ("530300", "215,48,39")]
+    for (code, d, _), feat in zip(paths, feats):
+        points = [tuple(map(float, p.split(","))) for p in d[1:-1].split("L")]
+        expected = [map_data.lnglat_to_pixel(lng, lat, view, 620, 420)
+                    for lng, lat in feat["geometry"]["coordinates"][0]]
+        assert all(abs(a - b) <= 0.051 for p, e in zip(points, expected) for a, b in zip(p, e)), code
+    xs = [float(v) for v in re.findall(r"[ML]([\d.]+),", svg)]
+    assert 0 <= min(xs) and max(xs) <= 620   # fitted inside the map's width, as deck.gl's fitted view
+    assert "<title>昆明&lt;市&gt;\n【规划完成率】100.0%</title>" in svg and "<title>曲靖市\n未上报</title>" in svg
+    x, y = map_data.lnglat_to_pixel(100.5, 20.5, view, 620, 420)
+    assert f"<text x='{x:.1f}' y='{y:.1f}'" in svg and ">昆明</text>" in svg

@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptests import map_click, map_panel_key, table_with
+from apptests import live_map, map_click, map_panel_key, table_with
 
 from hometown import db, fmt, map_data, overview, region
 from hometown.scope import Filters, Scope
@@ -144,18 +144,60 @@ def test_overview_bar_click_opens_the_prefecture(wh):
 
 
 def test_overview_map_selection_drills_into_the_prefecture_then_opens_the_county(wh):
-    at = open_page(state={map_panel_key(): map_click(map_data.LAYER_REGIONS["prefecture"], HONGHE)})
+    at = open_page(state={**live_map(), map_panel_key(): map_click(map_data.LAYER_REGIONS["prefecture"], HONGHE)})
     assert title(at).startswith("一屏知全局")  # the panel drilled in; the page stays
     assert at.session_state["ovmap_pref"] == HONGHE
-    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
-    layer = next(l for l in spec["layers"] if l["id"] == map_data.LAYER_REGIONS["county"])
-    features = layer["data"]["features"] if isinstance(layer["data"], dict) else layer["data"]
-    assert {f["properties"]["code"] for f in features} >= {MILE} and \
-        all(f["properties"]["code"].startswith("5325") for f in features)
+    codes = deck_codes(at, map_data.LAYER_REGIONS["county"])
+    assert MILE in codes and all(c.startswith("5325") for c in codes)
     at.session_state[map_panel_key("county", HONGHE, clicks=1)] = map_click(map_data.LAYER_REGIONS["county"], MILE)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert title(at) == "弥勒市" and at.query_params["code"] == MILE
+
+
+def deck_codes(at: AppTest, layer: str) -> list[str]:
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    data = next(l for l in spec["layers"] if l["id"] == layer)["data"]
+    return [f["properties"]["code"] for f in (data["features"] if isinstance(data, dict) else data)]
+
+
+def test_overview_map_panel_shows_its_preview_until_the_map_is_loaded(wh):
+    """A new session's panel is the map as SVG (the page is whole before deck.gl's bundle is in) with a load button
+    the browser clicks by itself; once clicked the panel is the pydeck map of the same regions and colours."""
+    at = open_page()
+    assert not at.get("deck_gl_json_chart")
+    preview = next(m.value for m in at.markdown if "ht-map-preview" in m.value)
+    drawn = dict(re.findall(r"<path data-code='(\d{6})' d='M[^']+' fill='rgb\((\d+,\d+,\d+)\)'", preview))
+    model = map_data.map_model(Filters(), ALL, "prefecture", map_data.DEFAULT_METRIC, None)
+    assert drawn == {f["properties"]["code"]: ",".join(map(str, f["properties"]["fill"][:3])) for f in model.features}
+    assert len(drawn) == 16
+    at.button(key="ovmap_load").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert sorted(deck_codes(at, map_data.LAYER_REGIONS["prefecture"])) == sorted(drawn)
+    assert not [b for b in at.button if b.key == "ovmap_load"]
+
+
+def map_page_link(at: AppTest):
+    return next(p for p in at.page_link if p.label == "更多指标和县级视图")
+
+
+def test_overview_map_panel_goes_back_and_links_the_map_page_on_its_view(wh):
+    """The panel has no controls of its own: a drilled panel offers 返回全省 and the map page on the same view."""
+    at = open_page(state=live_map())
+    assert not [b for b in at.button if b.key == "ovmap_back"]  # nothing to go back from
+    assert "ovmap_level" not in at.session_state and "ovmap_metric" not in at.session_state
+    link = map_page_link(at)
+    assert link.proto.page == "map" and "pref" not in parse_qs(link.proto.query_string)
+    at.session_state[map_panel_key()] = map_click(map_data.LAYER_REGIONS["prefecture"], HONGHE)
+    at.run()
+    assert at.session_state["ovmap_pref"] == HONGHE
+    assert parse_qs(map_page_link(at).proto.query_string)["pref"] == [HONGHE]
+    at.button(key="ovmap_back").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["ovmap_pref"] == ""
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert map_data.LAYER_REGIONS["prefecture"] in {l["id"] for l in spec["layers"]}
+    assert not [b for b in at.button if b.key == "ovmap_back"]
 
 
 def test_overview_alert_click_opens_its_place(wh):
@@ -286,9 +328,11 @@ def test_unknown_and_forbidden_regions_are_refused(wh):
     # request) is ignored.
     at = open_page(scope=county)
     assert at.button(key=f"ov_bars_{HONGHE}").disabled
-    at = open_page(scope=county, state={map_panel_key("county"): map_click(map_data.LAYER_REGIONS["county"], "532501")})
+    at = open_page(scope=county, state={**live_map(),
+                                        map_panel_key("county"): map_click(map_data.LAYER_REGIONS["county"], "532501")})
     assert title(at).startswith("一屏知全局") and "code" not in at.query_params
-    at = open_page(scope=county, state={map_panel_key("county"): map_click(map_data.LAYER_REGIONS["county"], MILE)})
+    at = open_page(scope=county, state={**live_map(),
+                                        map_panel_key("county"): map_click(map_data.LAYER_REGIONS["county"], MILE)})
     assert title(at) == "弥勒市"  # the same selection inside the scope opens the county
     assert not open_page("pages/village.py", code="532504999999").exception
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from apptests import map_panel_key
+from apptests import live_map, map_panel_key
 from reportfiles import SheetSpec, simple_report, village, warehouse_state, write_xlsx
 
 from geo import reference
@@ -550,11 +550,11 @@ def test_dispatch_page_does_not_open_another_countys_order_by_url(wh):
 def test_injected_chart_and_table_selections_do_not_open_other_places(wh):
     """A selection event naming another region (as a crafted client could send) changes nothing."""
     pick = map_data.LAYER_REGIONS
-    at = _page("overview", MILE_USER, state={
+    at = _page("overview", MILE_USER, state={**live_map(),
         map_panel_key("county"): {"selection": {"objects": {pick["county"]: [{"properties": {"code": GEJIU}}]}}}})
     assert_page_clean(at, "overview map selection")
     assert "code" not in at.query_params
-    at = _page("overview", MILE_USER, state={
+    at = _page("overview", MILE_USER, state={**live_map(),
         map_panel_key("county"): {"selection": {"objects": {pick["prefecture"]: [{"properties": {"code": YUXI}}]}}}})
     assert_page_clean(at, "overview map selection of a prefecture")
     # Bars are buttons: one outside the scope is drawn disabled (a browser cannot click it, nor AppTest).
@@ -623,10 +623,10 @@ def test_injected_selection_inside_the_scope_does_open_the_place(wh):
     assert any("弥勒市" in t.value for t in at.title), [t.value for t in at.title]
     at = _page("map", MILE_USER, state={"goto": MILE})
     assert not at.exception and any("弥勒市" in t.value for t in at.title), [t.value for t in at.title]
-    at = _page("overview", MILE_USER, state={
+    at = _page("overview", MILE_USER, state={**live_map(),
         map_panel_key("county"): {"selection": {"objects": {pick["county"]: [{"properties": {"code": MILE}}]}}}})
     assert not at.exception and any("弥勒市" in t.value for t in at.title) and at.query_params.get("code") == MILE
-    at = _page("overview", HONGHE_USER, role="prefecture", state={map_panel_key("county", HONGHE): {
+    at = _page("overview", HONGHE_USER, role="prefecture", state={**live_map(), map_panel_key("county", HONGHE): {
         "selection": {"objects": {pick["county"]: [{"properties": {"code": MILE}}]}}}})
     assert not at.exception and at.query_params.get("code") == MILE
 

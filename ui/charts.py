@@ -22,6 +22,7 @@ import polars as pl
 import streamlit as st
 
 from hometown import fmt
+from hometown.map_data import MapModel
 
 BLUE, TEAL, GOLD = "#1f6fd1", "#13a89e", "#e0a020"
 TREND_SERIES = (("completion_rate", "规划完成率", BLUE), ("database_rate", "入库率", TEAL),
@@ -216,6 +217,58 @@ def trend_svg(trend: pl.DataFrame, palette: Palette = LIGHT, width: int = 720, h
                    f"任务村 {fmt.plain(r['task_villages'])} 个 · {fmt.plain(r['prefectures_reported'])} 个州市")
             parts.append(f"<circle cx='{x(r['as_of']):.1f}' cy='{y(r[col]):.1f}' r='{radius}' fill='{colour}'>"
                          f"<title>{_esc(tip)}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# -------------------------------------------------------------------------------------------------- map preview
+
+
+def _rings(geometry: dict) -> list[list[list[float]]]:
+    if geometry["type"] == "Polygon":
+        return geometry["coordinates"]
+    if geometry["type"] == "MultiPolygon":
+        return [ring for polygon in geometry["coordinates"] for ring in polygon]
+    return []
+
+
+PREVIEW_MAX_WIDTH = 1600
+
+
+def map_svg(model: MapModel, width: int, height: int) -> str:
+    """A map model's regions as a static SVG drawn exactly where its deck.gl map will draw them (same fitted view,
+    same fills, outline and labels), each region titled with its tooltip lines. The overview shows it while the
+    interactive map loads (ui.map_panel), so the page is whole before deck.gl's bundle is in."""
+    from hometown.map_data import TOOLTIP_KEYS, fit_view, lnglat_to_pixel
+
+    view = fit_view(model.bounds, width, height)
+
+    def path(geometry: dict) -> str:
+        out = []
+        for ring in _rings(geometry):
+            points = [lnglat_to_pixel(lng, lat, view, width, height) for lng, lat in ring]
+            out.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points) + "Z")
+        return "".join(out)
+
+    # Drawn 1:1 and centred, cropped at the sides, as deck.gl draws the fitted view in a column of any width up to
+    # PREVIEW_MAX_WIDTH: the viewBox is that wide around the fitted width×height, and "slice" never shrinks it.
+    pad = (PREVIEW_MAX_WIDTH - width) / 2
+    parts = [f"<svg class='ht-map-preview' viewBox='{-pad:.0f} 0 {PREVIEW_MAX_WIDTH} {height}' width='100%' "
+             f"height='{height}' preserveAspectRatio='xMidYMid slice' role='img' aria-label='进度地图'>"]
+    for f in model.features:
+        props = f["properties"]
+        r, g, b, a = props["fill"]
+        tip = "\n".join(str(props[k]) for k in TOOLTIP_KEYS if props.get(k))
+        parts.append(f"<path data-code='{_esc(props['code'])}' d='{path(f['geometry'])}' fill='rgb({r},{g},{b})' "
+                     f"fill-opacity='{a / 255:.2f}' stroke='#fff' stroke-width='1'><title>{_esc(tip)}</title></path>")
+    if model.province_outline:
+        parts.append(f"<path d='{path(model.province_outline['geometry'])}' fill='none' stroke='#3c3c3c' "
+                     f"stroke-width='2'/>")
+    for label in model.labels:
+        x, y = lnglat_to_pixel(*label["position"], view, width, height)
+        parts.append(f"<text x='{x:.1f}' y='{y:.1f}' text-anchor='middle' dominant-baseline='central' "
+                     f"font-size='13' font-weight='600' fill='#191919' stroke='rgba(255,255,255,0.75)' "
+                     f"stroke-width='3' paint-order='stroke'>{_esc(label['text'])}</text>")
     parts.append("</svg>")
     return "".join(parts)
 

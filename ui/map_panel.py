@@ -7,6 +7,18 @@ spec; this module only lays it out and reacts to clicks):
 - a click on a prefecture drills in: the counties of that prefecture, the view fitted to its bounds;
 - a click on a county (or on a village point inside it) opens the county page ``/region?code=…`` with the filters.
 
+The map page has the controls (level, metric, prefecture, in the URL). The overview's panel has none: it shows the
+default metric by prefecture (a prefecture or county user: by county), a click drills in, a button goes back, and
+a link opens the map page on the same view for the other metrics. A glance needs one map, not choices, and each
+widget is more script the browser must load and draw before the overview is whole (~0.15 s of CPU for these).
+
+The overview's panel is a fragment drawn in two steps. A new session gets the map as SVG (ui.charts.map_svg: the
+same regions, fills and labels where deck.gl will draw them) and a load button the browser clicks by itself once
+the page is drawn and idle; that click reruns the fragment alone, which sends the pydeck chart over the preview
+(the preview fades out a second after the chart's canvas exists). Why: Streamlit reveals elements that arrive
+together all at once, when the last of their bundles is in, so a deck.gl chart sent with the page held every
+block back by deck.gl's 3 MB bundle (~0.8 s on a 2-core CPU without a GPU; README, Benchmark).
+
 A click reruns the script (``on_select="rerun"``); the chart returns the selection and the block leaves a note
 (``<prefix>picked``) and reruns, because the level and prefecture boxes above the map already exist in that run
 and their state can only be set before they are drawn: the next run reads the note first. The same path serves a
@@ -23,14 +35,31 @@ import streamlit as st
 from geo import reference
 from hometown import map_data
 from hometown.scope import Filters, Scope
+from ui import charts
 from ui.common import run, url_params
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION_PAGE = "pages/region.py"
+MAP_PAGE = "pages/map.py"
 LEVEL_LABELS = {"prefecture": "州市", "county": "县市区"}
 PAGE_WIDTH_HINT, PAGE_HEIGHT = map_data.PAGE_SIZE
 PANEL_WIDTH_HINT, PANEL_HEIGHT = map_data.PANEL_SIZE
 PANEL_PREFIX = "ovmap_"  # the overview panel's widget keys (the map page's have none)
+LIVE = f"{PANEL_PREFIX}live"          # session flag: the panel's interactive map is loaded (else: its SVG preview)
+LOAD_BUTTON = f"{PANEL_PREFIX}load"   # the button that loads it (clicked by the browser itself when idle)
+MAP_BOX = f"{PANEL_PREFIX}mapbox"     # the live panel's box: the loading chart lies over the preview
+
+# While deck.gl's bundle loads, its chart is a placeholder: keep the preview visible under it until the canvas is in,
+# and a second longer (the canvas is drawn a moment after it exists; the two maps coincide, so nothing jumps).
+PANEL_CSS = f"""<style>
+.st-key-{MAP_BOX} {{ position: relative; }}
+.st-key-{MAP_BOX} > [data-testid="stElementContainer"]:has([data-testid="stDeckGlJsonChart"]),
+.st-key-{MAP_BOX} > [data-testid="stElementContainer"]:has([data-testid="stSkeleton"]) {{
+  position: absolute; top: 0; left: 0; right: 0; }}
+.st-key-{MAP_BOX} [data-testid="stSkeleton"] {{ opacity: 0; }}
+.st-key-{MAP_BOX}:has([data-testid="stDeckGlJsonChart"] canvas) .ht-map-preview {{
+  opacity: 0; transition: opacity 0.3s ease-out 1s; }}
+</style>"""
 
 
 def _prefecture_options(scope: Scope) -> list[str]:
@@ -72,30 +101,51 @@ def _open_region(code: str, filters: Filters) -> None:
     st.warning(f"明细页尚未启用：{reference.county_name(code) if len(code) == 6 else code}")
 
 
-def _controls(scope: Scope, prefix: str, bind: bool, compact: bool) -> tuple[str, str, str]:
-    """Level, metric and drilled prefecture ("" = the province) from the widgets."""
-    binding = "query-params" if bind else None
+def _controls(scope: Scope, prefix: str) -> tuple[str, str, str]:
+    """The map page's level, metric and drilled prefecture ("" = the province), from widgets bound to the URL."""
     narrow_scope = bool(scope.prefecture_code or scope.county_code)
     pref_names = dict(reference.prefectures().select("code", "common_name").iter_rows())
     if scope.prefecture_code:
         st.session_state[f"{prefix}pref"] = scope.prefecture_code
     elif scope.county_code:
         st.session_state[f"{prefix}pref"] = ""
-    shown = "collapsed" if compact else "visible"
     cols = st.columns([2, 3, 3, 2], vertical_alignment="bottom")
     pref = cols[2].selectbox(
-        "州市", _prefecture_options(scope), key=f"{prefix}pref", bind=binding, disabled=narrow_scope,
-        format_func=lambda c: pref_names.get(c, c) if c else "全省", label_visibility=shown) or ""
+        "州市", _prefecture_options(scope), key=f"{prefix}pref", bind="query-params", disabled=narrow_scope,
+        format_func=lambda c: pref_names.get(c, c) if c else "全省") or ""
     level = cols[0].segmented_control(
-        "区划层级", list(LEVEL_LABELS), key=f"{prefix}level", bind=binding, default="prefecture", required=True,
-        format_func=LEVEL_LABELS.get, disabled=bool(pref) or narrow_scope, label_visibility=shown) or "prefecture"
+        "区划层级", list(LEVEL_LABELS), key=f"{prefix}level", bind="query-params", default="prefecture",
+        required=True, format_func=LEVEL_LABELS.get, disabled=bool(pref) or narrow_scope) or "prefecture"
     metric = cols[1].selectbox(
-        "着色指标", list(map_data.METRICS), key=f"{prefix}metric", bind=binding,
-        format_func=lambda m: map_data.METRICS[m].label, label_visibility=shown) or map_data.DEFAULT_METRIC
+        "着色指标", list(map_data.METRICS), key=f"{prefix}metric", bind="query-params",
+        format_func=lambda m: map_data.METRICS[m].label) or map_data.DEFAULT_METRIC
     if pref and not narrow_scope:
         cols[3].button("返回全省", key=f"{prefix}back", on_click=_back_to_province, args=(prefix,),
                        icon=":material/zoom_out_map:", width="stretch")
     return ("county" if pref or narrow_scope else level), metric, pref
+
+
+def _panel_view(scope: Scope, prefix: str) -> tuple[str, str, str]:
+    """The overview panel's view without widgets: level, metric, drilled prefecture ("" = the province)."""
+    narrow_scope = bool(scope.prefecture_code or scope.county_code)
+    if scope.prefecture_code:
+        st.session_state[f"{prefix}pref"] = scope.prefecture_code
+    elif scope.county_code or st.session_state.get(f"{prefix}pref") not in _prefecture_options(scope):
+        st.session_state[f"{prefix}pref"] = ""
+    pref = st.session_state[f"{prefix}pref"]
+    return ("county" if pref or narrow_scope else "prefecture"), map_data.DEFAULT_METRIC, pref
+
+
+def _panel_links(model: map_data.MapModel, scope: Scope, prefix: str, filters: Filters) -> None:
+    """Under the compact panel's legend: back to the province when drilled in, and the map page on this view."""
+    drilled = bool(model.prefecture) and not (scope.prefecture_code or scope.county_code)
+    if drilled:
+        st.button("返回全省", key=f"{prefix}back", on_click=_back_to_province, args=(prefix,),
+                  icon=":material/zoom_out_map:", width="stretch")
+    if (ROOT / MAP_PAGE).exists():
+        st.page_link(MAP_PAGE, label="更多指标和县级视图", icon=":material/map:",
+                     query_params=url_params(filters, pref=model.prefecture if drilled else None),
+                     help="在「一图督进度」页按所处环节、进度滞后、需求纳入率或资金着色，或按县市区显示全省")
 
 
 def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) -> None:
@@ -123,29 +173,69 @@ def _side(model: map_data.MapModel, filters: Filters, laggards: int) -> None:
             st.page_link(REGION_PAGE, label=f"{r['name']}　{r['value']}", query_params=url_params(filters, code=r["code"]))
 
 
-def _block(filters: Filters, scope: Scope, *, prefix: str, width_hint: int, height: int, bind: bool,
-           compact: bool) -> None:
+def _block(filters: Filters, scope: Scope, *, prefix: str, width_hint: int, height: int, compact: bool) -> None:
     _take_pick(prefix, scope)
     goto = st.session_state.pop(f"{prefix}goto", None)
     if goto and scope.allows(goto):
         _open_region(goto, filters)
-    level, metric, pref = _controls(scope, prefix, bind, compact)
+    level, metric, pref = _panel_view(scope, prefix) if compact else _controls(scope, prefix)
     model: map_data.MapModel = run(map_data.map_model, filters, scope, level, metric, pref or None)
     map_col, side_col = st.columns([4, 1] if compact else [3, 1])
+    live = not compact or st.session_state.get(LIVE)
     with map_col:
-        _chart(model, prefix, width_hint, height)
+        if not compact:
+            _chart(model, prefix, width_hint, height)
+        elif not live:
+            charts.show(charts.map_svg(model, width_hint, height))
+        else:
+            with st.container(key=MAP_BOX):
+                # The preview stays under the loading chart and is hidden once the chart's canvas exists (CSS).
+                charts.show(charts.map_svg(model, width_hint, height))
+                _chart(model, prefix, width_hint, height)
     with side_col:
         _side(model, filters, 0 if compact else 8)
+        if compact:
+            _panel_links(model, scope, prefix, filters)
+        if not live:
+            _load_button()
+
+
+def _go_live() -> None:
+    st.session_state[LIVE] = True
+
+
+# Clicks the panel's load button once the browser has drawn the page and is idle (at most 1.5 s later), so the
+# interactive map arrives in a fragment run of its own, after the rest of the overview is on screen.
+_AUTO_LOAD_JS = """<script>
+(() => {
+  const click = () => document.querySelector('.st-key-%s button')?.click();
+  (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(click, {timeout: 1500});
+})();
+</script>""" % LOAD_BUTTON
+
+
+def _load_button() -> None:
+    """Loads the panel's interactive map; the browser clicks it by itself once idle (a person can click it too,
+    should scripts be blocked). Last in its column, so nothing moves when it goes."""
+    st.button("加载交互地图", key=LOAD_BUTTON, on_click=_go_live, type="tertiary", icon=":material/touch_app:")
+    st.html(_AUTO_LOAD_JS, unsafe_allow_javascript=True)
+
+
+@st.fragment
+def _panel(filters: Filters, scope: Scope, height: int, width_hint: int) -> None:
+    _block(filters, scope, prefix=PANEL_PREFIX, width_hint=width_hint, height=height, compact=True)
 
 
 def render(filters: Filters, scope: Scope, height: int = PANEL_HEIGHT, width_hint: int = PANEL_WIDTH_HINT) -> None:
-    """The compact map panel of the overview (its own widget keys; its state stays in the session, not the URL)."""
+    """The overview's compact map panel, without controls, in two steps (module docstring): its own keys, and
+    its drill state stays in the session."""
     try:
-        _block(filters, scope, prefix=PANEL_PREFIX, width_hint=width_hint, height=height, bind=False, compact=True)
+        st.html(PANEL_CSS)
+        _panel(filters, scope, height, width_hint)
     except Exception as exc:  # the overview must survive a map failure; the map page shows the full error
         st.info(f"进度地图暂不可用：{exc}")
 
 
 def render_page(filters: Filters, scope: Scope, height: int = PAGE_HEIGHT, width_hint: int = PAGE_WIDTH_HINT) -> None:
     """The full map page: level, metric and prefecture live in the URL (?level=…&metric=…&pref=…)."""
-    _block(filters, scope, prefix="", width_hint=width_hint, height=height, bind=True, compact=False)
+    _block(filters, scope, prefix="", width_hint=width_hint, height=height, compact=False)

@@ -86,3 +86,40 @@ def test_map_draws_offline_and_a_county_click_opens_its_page(
 
     assert external_requests(page) == [], "requests left localhost"
     print(f"map page ready in {ready:.1f} s; {painted} painted pixels; county page opened on click {attempt}")
+
+
+def test_overview_panel_draws_its_preview_then_loads_the_map_by_itself_and_a_click_drills_in(
+        demo_db, streamlit_server, page, wait_for_streamlit, external_requests):
+    """The overview's panel: the SVG preview first, the pydeck map loaded by the browser itself once the page is
+    drawn (nobody clicks 加载交互地图), the preview faded out under it, and a real click on 红河州 drills in."""
+    prefecture, prefecture_name = "532500", "红河"
+    width_hint, height = map_data.PANEL_SIZE
+    base = streamlit_server(demo_db, env={"HOMETOWN_AUTH": "off"})
+    page.goto(base + "/")
+    page.locator("svg.ht-map-preview").first.wait_for()
+    canvas = page.locator(CANVAS).first
+    canvas.wait_for(timeout=30_000)
+    page.locator(".st-key-ovmap_load").wait_for(state="detached")
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.ht-map-preview')).opacity === '0'",
+                           timeout=10_000)
+    box = canvas.bounding_box()
+    assert box and abs(box["height"] - height) <= 2
+    assert _painted_pixels(canvas.screenshot()) > 0.15 * box["width"] * box["height"], "the panel's map looks blank"
+
+    view = map_data.fit_view(map_data.region_bounds(["530000"]), width_hint, height)
+    x, y = map_data.lnglat_to_pixel(*map_data.label_point("prefecture", prefecture), view, box["width"], box["height"])
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.locator(".deck-tooltip").filter(has_text=prefecture_name).wait_for(state="visible", timeout=10_000)
+    back = page.locator(".st-key-ovmap_back")
+    for _ in range(3):   # a dropped tap on a loaded machine is clicked again (see the county test above)
+        page.wait_for_timeout(400)
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        try:
+            back.wait_for(timeout=8_000)
+            break
+        except Exception:
+            continue
+    assert back.is_visible(), "a click on 红河州 did not drill the panel into its counties"
+    wait_for_streamlit(page)
+    assert "点击县市区打开明细页" in page.locator('[data-testid="stMain"]').inner_text()
+    assert external_requests(page) == [], "requests left localhost"
