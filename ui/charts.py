@@ -1,6 +1,6 @@
 """The overview's and the region pages' charts, drawn without a chart library: the completion-rate ranking as a
 column of bar-shaped buttons (a click opens that region), the 7-stage funnel as HTML, the trend across reporting
-dates as inline SVG.
+dates as inline SVG, and the overview map panel's preview (the map as SVG until its pydeck chart is in).
 
 Why not plotly here: the home page must be ready in under 3 s in the command room's browser, and plotly's 4.7 MB
 bundle alone cost ~1.5 s of parsing and drawing on a CPU without a GPU (README, Benchmark). These blocks need no
@@ -22,7 +22,7 @@ import polars as pl
 import streamlit as st
 
 from hometown import fmt
-from hometown.map_data import MapModel
+from hometown.map_data import TOOLTIP_KEYS, MapModel, fit_view, lnglat_to_pixel
 
 BLUE, TEAL, GOLD = "#1f6fd1", "#13a89e", "#e0a020"
 TREND_SERIES = (("completion_rate", "规划完成率", BLUE), ("database_rate", "入库率", TEAL),
@@ -238,9 +238,8 @@ PREVIEW_MAX_WIDTH = 1600
 def map_svg(model: MapModel, width: int, height: int) -> str:
     """A map model's regions as a static SVG drawn exactly where its deck.gl map will draw them (same fitted view,
     same fills, outline and labels), each region titled with its tooltip lines. The overview shows it while the
-    interactive map loads (ui.map_panel), so the page is whole before deck.gl's bundle is in."""
-    from hometown.map_data import TOOLTIP_KEYS, fit_view, lnglat_to_pixel
-
+    interactive map loads (ui.map_panel), so the page is whole before deck.gl's bundle is in. Village points (a
+    prefecture's or county's panel) are left to the interactive map."""
     view = fit_view(model.bounds, width, height)
 
     def path(geometry: dict) -> str:
