@@ -1,6 +1,7 @@
-"""一屏知全局: the home page — KPI tiles, the prefecture ranking, the map panel, the 7-stage funnel, the trend across
-reporting dates, the alert panel and the reporting status, on one screen; ``?screen=big`` turns it into the command room's big screen (dark, fixed
-to 1920×1080, refreshing itself every ``?refresh=`` seconds, a rolling ranking board, nothing to click).
+"""一屏知全局: the home page — KPI tiles, the ranking (the prefectures; a prefecture user's counties), the map panel,
+the 7-stage funnel, the trend across reporting dates, the alert panel and the reporting status, on one screen;
+``?screen=big`` turns it into the command room's big screen (dark, fixed to 1920×1080, refreshing itself every
+``?refresh=`` seconds, a rolling ranking board of the prefectures, nothing to click).
 
 Layout and calls only: the figures come from hometown.overview (through ui.common.run, cached per warehouse
 version), the charts from ui.charts (markup, no chart library: the page must be ready in 3 s), the other blocks from
@@ -112,15 +113,15 @@ def normal_page(filters: Filters, scope: Scope) -> None:
             st.info("所选任务年度和数据日期下没有已受理报表中的任务村")
         widgets.kpi_tiles(totals)
 
-    ranking = run(overview.prefecture_ranking, filters, scope)
+    ranking = run(overview.ranking, filters, scope)
+    unit = "县市区" if scope.prefecture_code or scope.county_code else "州市"
     with left:
-        st.subheader("州市规划完成率排名", anchor=False)
-        st.caption(f"{widgets.as_of_caption(ranking)}（各州市日期见条形标注）· 点击条形打开该州市")
-        code = charts.ranking_bars(ranking, BARS, scope.allows)
+        st.subheader(f"{unit}规划完成率排名", anchor=False)
+        st.caption(f"{widgets.as_of_caption(ranking)}（各{unit}日期见条形标注）· 点击条形打开该{unit}")
+        code = charts.ranking_bars(ranking, BARS, scope.allows, name_col="name")
         if code and scope.allows(code):
             widgets.open_region(code, filters)
         # One screen: the full table (every figure, sortable) is the region page's, a click away.
-        unit = "县市区" if scope.prefecture_code else "州市"
         if not scope.county_code:
             st.page_link("pages/region.py", label=f"各{unit}明细表（全部指标，可排序）", icon=":material/table_view:",
                          query_params=url_params(filters, code=scope.top_code))

@@ -108,7 +108,7 @@ def test_overview_panels_name_late_prefectures_and_alerts(wh):
     # The ranking: one bar per reported prefecture, best first, each with its rate and its own reporting date.
     ranking = overview.prefecture_ranking(Filters(), ALL)
     bars = [b for b in at.button if b.key.startswith("ov_bars_")]
-    assert [b.key for b in bars] == [f"ov_bars_{c}" for c in ranking["code"]]
+    assert [b.key for b in bars] == [f"ov_bars_{c}" for c in ranking["code"]] and len(bars) == 16
     first = ranking.row(0, named=True)
     assert bars[0].label == (f"1. {first['common_name']} **{fmt.percent(first['completion_rate'])} · "
                              f"{first['as_of'].strftime('%m-%d')}**")
@@ -116,6 +116,19 @@ def test_overview_panels_name_late_prefectures_and_alerts(wh):
     # One screen: the full prefecture table is the province page's, linked with the page's filters.
     links = {p.label: parse_qs(p.proto.query_string) for p in at.page_link}
     assert links["各州市明细表（全部指标，可排序）"] == {"code": ["530000"]}
+
+
+def test_a_prefecture_users_overview_ranks_its_counties(wh):
+    at = open_page(scope=Scope(prefecture_code=HONGHE))
+    assert "县市区规划完成率排名" in [s.value for s in at.subheader]
+    counties = overview.children(Filters(), ALL, HONGHE).filter(pl.col("task_villages") > 0)
+    bars = [b for b in at.button if b.key.startswith("ov_bars_")]
+    assert [b.key for b in bars] == [f"ov_bars_{c}" for c in counties["code"]] and len(bars) > 1
+    assert all(b.key.startswith("ov_bars_5325") and not b.disabled for b in bars)
+    assert bars[0].label.startswith(f"1. {counties['name'][0]} **{fmt.percent(counties['completion_rate'][0])}")
+    at.button(key=f"ov_bars_{MILE}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert title(at) == "弥勒市" and at.query_params["code"] == MILE
 
 
 def test_overview_funnel_and_trend_draw_the_warehouse_figures(wh):
@@ -327,7 +340,7 @@ def test_unknown_and_forbidden_regions_are_refused(wh):
     # The scope applies to clicks too: a bar outside it is drawn disabled, and a map selection outside it (a forged
     # request) is ignored.
     at = open_page(scope=county)
-    assert at.button(key=f"ov_bars_{HONGHE}").disabled
+    assert [b.key for b in at.button if b.key.startswith("ov_bars_")] == [f"ov_bars_{MILE}"]  # its own county
     at = open_page(scope=county, state={**live_map(),
                                         map_panel_key("county"): map_click(map_data.LAYER_REGIONS["county"], "532501")})
     assert title(at).startswith("一屏知全局") and "code" not in at.query_params

@@ -172,6 +172,14 @@ def test_scope_is_applied_in_every_query(wh):
     # A county user asking for the whole prefecture still gets only their county.
     assert overview.totals(Filters(), county, HONGHE)["task_villages"][0] == n
     assert overview.prefecture_ranking(Filters(), county)["code"].to_list() == [HONGHE]
+    # The overview's ranking: prefectures for the province, the prefecture's counties, the county itself.
+    province = overview.prefecture_ranking(Filters(), ALL)
+    assert overview.ranking(Filters(), ALL).select("code", "name").rows() == \
+        province.select("code", "common_name").rows()
+    honghe = overview.ranking(Filters(), Scope(prefecture_code=HONGHE))
+    assert honghe["code"].to_list() == overview.children(Filters(), ALL, HONGHE)["code"].to_list()
+    assert len(honghe) == 13 and honghe["rank"].min() == 1
+    assert overview.ranking(Filters(), county).filter(pl.col("task_villages") > 0)["code"].to_list() == [MILE]
     assert overview.children(Filters(), county, HONGHE).filter(pl.col("task_villages") > 0)["code"].to_list() == [MILE]
     other = one(wh, "SELECT village_key FROM village_status WHERE county_code <> ? LIMIT 1", [MILE])[0]
     assert village.current(Filters(), county, other).height == 0
