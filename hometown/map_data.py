@@ -232,8 +232,7 @@ def region_figures(filters: Filters, scope: Scope, level: Level) -> pl.DataFrame
 def reported_prefectures(filters: Filters, scope: Scope) -> dict[str, date]:
     """Prefecture code → as-of date of its report in force (prefectures without one are absent)."""
     rsql, params = reports_sql(filters)
-    where, sparams = Scope(prefecture_code=scope.prefecture_code or (
-        scope.county_code[:4] + "00" if scope.county_code else None)).sql("r")
+    where, sparams = Scope(prefecture_code=scope.home_prefecture).sql("r")
     frame = query(f"SELECT r.prefecture_code, r.as_of FROM ({rsql}) r WHERE {where}", params + sparams)
     return dict(frame.iter_rows())
 

@@ -88,16 +88,13 @@ def ranking(filters: Filters, scope: Scope) -> pl.DataFrame:
     """The regions the overview ranks by 规划完成率: the 16 prefectures for the province, the counties of the
     user's prefecture for a prefecture user, the user's own county for a county user (``children`` of the scope's
     top: code, name, as_of, rank, every count and rate)."""
-    top = scope.prefecture_code or (scope.county_code[:4] + "00" if scope.county_code else None)
-    return children(filters, scope, top)
+    return children(filters, scope, scope.home_prefecture)
 
 
 def _ref_scope_sql(scope: Scope, column: str) -> tuple[str, list]:
     """Reference rows (prefectures) the scope may see."""
-    if scope.county_code:
-        return f"{column} = ?", [scope.county_code[:4] + "00"]
-    if scope.prefecture_code:
-        return f"{column} = ?", [scope.prefecture_code]
+    if scope.home_prefecture:
+        return f"{column} = ?", [scope.home_prefecture]
     return "TRUE", []
 
 

@@ -43,6 +43,13 @@ class Scope:
         return True
 
     @property
+    def home_prefecture(self) -> str | None:
+        """The prefecture the user belongs to: their own, or their county's; None for the whole province."""
+        if self.county_code:
+            return self.county_code[:4] + "00"
+        return self.prefecture_code
+
+    @property
     def top_code(self) -> str:
         """The highest region this user may open."""
         return self.county_code or self.prefecture_code or PROVINCE_CODE

@@ -146,7 +146,7 @@ def manual_target(scope) -> orders.Target | None:
     counties = reference.counties()
     pref_options = [c for c in prefs["code"].to_list() if scope.allows(c)]
     if scope.county_code:
-        pref_options = [scope.prefecture_code or scope.county_code[:4] + "00"]
+        pref_options = [scope.home_prefecture]
     names = dict(prefs.select("code", "common_name").iter_rows())
     c1, c2 = st.columns(2)
     with c1:

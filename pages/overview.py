@@ -114,7 +114,7 @@ def normal_page(filters: Filters, scope: Scope) -> None:
         widgets.kpi_tiles(totals)
 
     ranking = run(overview.ranking, filters, scope)
-    unit = "县市区" if scope.prefecture_code or scope.county_code else "州市"
+    unit = "州市" if scope.home_prefecture is None else "县市区"
     with left:
         st.subheader(f"{unit}规划完成率排名", anchor=False)
         st.caption(f"{widgets.as_of_caption(ranking)}（各{unit}日期见条形标注）· 点击条形打开该{unit}")
