@@ -101,14 +101,20 @@ def _open_region(code: str, filters: Filters) -> None:
     st.warning(f"明细页尚未启用：{reference.county_name(code) if len(code) == 6 else code}")
 
 
-def _controls(scope: Scope, prefix: str) -> tuple[str, str, str]:
-    """The map page's level, metric and drilled prefecture ("" = the province), from widgets bound to the URL."""
-    narrow_scope = bool(scope.prefecture_code or scope.county_code)
-    pref_names = dict(reference.prefectures().select("code", "common_name").iter_rows())
+def _pin_to_scope(scope: Scope, prefix: str) -> bool:
+    """A prefecture user's map is always its prefecture, a county user's its county (drawn from the province's
+    entry ""): set the drilled prefecture so. True when the scope pins it (the user cannot choose)."""
     if scope.prefecture_code:
         st.session_state[f"{prefix}pref"] = scope.prefecture_code
     elif scope.county_code:
         st.session_state[f"{prefix}pref"] = ""
+    return scope.home_prefecture is not None
+
+
+def _controls(scope: Scope, prefix: str) -> tuple[str, str, str]:
+    """The map page's level, metric and drilled prefecture ("" = the province), from widgets bound to the URL."""
+    narrow_scope = _pin_to_scope(scope, prefix)
+    pref_names = dict(reference.prefectures().select("code", "common_name").iter_rows())
     cols = st.columns([2, 3, 3, 2], vertical_alignment="bottom")
     pref = cols[2].selectbox(
         "州市", _prefecture_options(scope), key=f"{prefix}pref", bind="query-params", disabled=narrow_scope,
@@ -127,10 +133,8 @@ def _controls(scope: Scope, prefix: str) -> tuple[str, str, str]:
 
 def _panel_view(scope: Scope, prefix: str) -> tuple[str, str, str]:
     """The overview panel's view without widgets: level, metric, drilled prefecture ("" = the province)."""
-    narrow_scope = bool(scope.prefecture_code or scope.county_code)
-    if scope.prefecture_code:
-        st.session_state[f"{prefix}pref"] = scope.prefecture_code
-    elif scope.county_code or st.session_state.get(f"{prefix}pref") not in _prefecture_options(scope):
+    narrow_scope = _pin_to_scope(scope, prefix)
+    if not narrow_scope and st.session_state.get(f"{prefix}pref") not in _prefecture_options(scope):
         st.session_state[f"{prefix}pref"] = ""
     pref = st.session_state[f"{prefix}pref"]
     return ("county" if pref or narrow_scope else "prefecture"), map_data.DEFAULT_METRIC, pref
@@ -138,7 +142,7 @@ def _panel_view(scope: Scope, prefix: str) -> tuple[str, str, str]:
 
 def _panel_links(model: map_data.MapModel, scope: Scope, prefix: str, filters: Filters) -> None:
     """Under the compact panel's legend: back to the province when drilled in, and the map page on this view."""
-    drilled = bool(model.prefecture) and not (scope.prefecture_code or scope.county_code)
+    drilled = bool(model.prefecture) and scope.home_prefecture is None
     if drilled:
         st.button("返回全省", key=f"{prefix}back", on_click=_back_to_province, args=(prefix,),
                   icon=":material/zoom_out_map:", width="stretch")
