@@ -67,7 +67,7 @@ demo: $(DB)
 # One demo user per role (README "Users and roles"); an existing users file is never touched.
 $(USERS): | $(STAMP)
 	mkdir -p $(dir $(USERS))
-	$(PY) -m hometown.auth --users $(USERS) demo --if-missing
+	$(PY) -m hometown.access.auth --users $(USERS) demo --if-missing
 
 users: $(USERS)
 

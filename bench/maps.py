@@ -6,11 +6,11 @@
   prefectures, the 129 counties (target < 400 KB), one prefecture drilled into with its village points, and —
   for reference — the whole province with every village point (the page never sends that: points appear once a
   prefecture is chosen);
-- build: hometown.map_data.map_model + deck per level (ms, warm caches);
+- build: hometown.progress.map_data.map_model + deck per level (ms, warm caches);
 - page: a Streamlit server on 127.0.0.1 and headless Debian Chromium (software WebGL): navigation to ``/map`` with
   the county layer until the script is idle and the canvas has painted, cold (first visit after start) and warm.
 
-The warehouse: the built-in demo (pipelines.demo) through the real ingest; with ``quick`` a small synthetic set
+The warehouse: the built-in demo (demo.generate) through the real ingest; with ``quick`` a small synthetic set
 (bench.synthetic, 15 prefectures so one shows as 未上报).
 """
 
@@ -61,7 +61,7 @@ def _warehouse(workdir: Path, quick: bool) -> Path:
     reports.mkdir()
     if not quick:
         try:
-            from pipelines.demo import write_demo
+            from demo.generate import write_demo
         except ImportError:
             quick = True
         else:
@@ -88,9 +88,9 @@ def _warehouse(workdir: Path, quick: bool) -> Path:
 
 def _payload_rows(db: Path) -> list[dict]:
     os.environ["HOMETOWN_DB"] = str(db)
-    from hometown import db as hdb
-    from hometown import map_data
-    from hometown.scope import Filters, Scope
+    from warehouse import db as hdb
+    from hometown.progress import map_data
+    from warehouse.scope import Filters, Scope
 
     hdb.close_all()
     width, height = map_data.PAGE_SIZE

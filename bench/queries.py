@@ -5,17 +5,17 @@ national-scale warehouse, and the overview's time to ready in Debian chromium.
 fields). Targets: < 50 ms per query on the demo, < 150 ms at national scale, < 3 s to ready in the browser.
 
 The warehouses:
-- demo: ``pipelines.demo.write_demo`` then ``pipelines.ingest.ingest`` (the real pipeline), cached under the bench
+- demo: ``demo.generate.write_demo`` then ``pipelines.ingest.ingest`` (the real pipeline), cached under the bench
   cache directory keyed by a digest of the pipeline's code and configuration;
 - national scale: a copy of the demo warehouse into which every village row of every report is replicated with SQL
   (``INSERT … SELECT … FROM village_rows, range(k)``) under new village keys, so that about 500,000 villages are in
   force (Mainland China has about 490,000 administrative villages) with the demo's 36 staggered reporting dates;
   ``--quick`` replicates 8 times (~100,000 villages in force). Built straight in SQL because loading ~2.8 million
   history rows through the Excel pipeline would take the benchmark minutes and measures the pipeline, not the queries.
-  After replicating it refreshes the materialised current alerts (``pipelines.alerts.refresh_alerts``, what every
+  After replicating it refreshes the materialised current alerts (``warehouse.alerts.refresh_alerts``, what every
   warehouse write ends with), so the alert panel is measured on the path the pages take after a real load.
 
-Latencies are measured in this process through hometown.db (the pages' own path), after one warm-up call, without
+Latencies are measured in this process through warehouse.db (the pages' own path), after one warm-up call, without
 the Streamlit cache (which would make every repeat free).
 """
 
@@ -67,7 +67,7 @@ def demo_warehouse() -> Path:
     target = cache_root() / f"overview-demo-{_code_digest()}" / "warehouse.duckdb"
     if target.exists():
         return target
-    from pipelines.demo import write_demo
+    from demo.generate import write_demo
     from pipelines.ingest import ingest
 
     work = target.parent
@@ -106,9 +106,9 @@ def national_warehouse(demo: Path, factor: int) -> Path:
         select = ", ".join(replace.get(c, f"v.{c}") for c in columns)
         con.execute(f"INSERT INTO village_rows ({', '.join(columns)}) SELECT {select} "
                     f"FROM village_rows v, range(1, {factor}) t(k)").fetchall()
-        # What every warehouse write ends with (pipelines.warehouse.writing): materialise the current alerts, so
+        # What every warehouse write ends with (warehouse.store.writing): materialise the current alerts, so
         # the alert panel reads what a real load would leave behind. Timed: it is the per-load cost at this scale.
-        from pipelines.alerts import refresh_alerts
+        from warehouse.alerts import refresh_alerts
 
         t0 = time.perf_counter()
         refresh_alerts(con, force=True)
@@ -122,8 +122,8 @@ def national_warehouse(demo: Path, factor: int) -> Path:
 
 def _queries() -> list[tuple[str, Callable[[], object]]]:
     """(name, call) of every query the overview page makes, then the drill-down pages' main ones."""
-    from hometown import overview, region, village
-    from hometown.scope import Filters, Scope
+    from hometown.progress import overview, region, village
+    from warehouse.scope import Filters, Scope
 
     f, s = Filters(), Scope()
     first_village: dict = {}
@@ -140,7 +140,7 @@ def _queries() -> list[tuple[str, Callable[[], object]]]:
         ("trend (all reporting dates)", lambda: overview.trend(f, s)),
         ("report_status (报送情况)", lambda: overview.report_status(f, s)),
         ("task_years + reporting_dates (filters)", lambda: (overview.task_years(s), overview.reporting_dates(s))),
-        ("alert_panel (hometown.alerts)", lambda: overview.alert_panel(f, s)),
+        ("alert_panel (hometown.dispatch.alerts)", lambda: overview.alert_panel(f, s)),
         ("drill-down: children of 红河州", lambda: overview.children(f, s, "532500")),
         ("drill-down: county_villages of 弥勒市", lambda: region.county_villages(f, s, "532504")),
         ("drill-down: village current + history", lambda: (village.current(f, s, a_village()),
@@ -161,7 +161,7 @@ def _median_ms(call: Callable[[], object], repeats: int, budget_s: float) -> tup
 
 
 def _latency_rows(db_path: Path, case: str, target_ms: float, repeats: int, budget_s: float) -> list[dict]:
-    from hometown import db
+    from warehouse import db
 
     old = os.environ.get(db.ENV_VAR)
     os.environ[db.ENV_VAR] = str(db_path)

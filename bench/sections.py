@@ -107,7 +107,7 @@ DEMO_TIMEOUT = 600  # seconds; a hung writer (e.g. a forked worker) must not han
 def _demo_available() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("pipelines.demo") is not None
+    return importlib.util.find_spec("demo.generate") is not None
 
 
 def _demo_write_cmd(out: Path) -> list[str]:
@@ -149,8 +149,8 @@ def demo_section(ctx: Context) -> list[Row]:
     what a user pays (interpreter, imports, the demo plan, reference data) and no cache of this process helps."""
     case = "full demo (fresh processes)"
     if not _demo_available():
-        ctx.log("demo: pipelines.demo not found")
-        return [Row("demo", "full demo: demo not available (pipelines.demo missing)", "skipped", None, "",
+        ctx.log("demo: demo.generate not found")
+        return [Row("demo", "full demo: demo not available (demo.generate missing)", "skipped", None, "",
                     f"< {DEMO_TARGET_SECONDS:g} s", None)]
     repeats = 1 if ctx.quick else ctx.repeats  # the demo load alone is ~15 s: one run in a quick check
     cpu: dict[str, list[float]] = {"write": [], "ingest": []}

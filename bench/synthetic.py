@@ -26,7 +26,7 @@ from pathlib import Path
 import xlsxwriter
 
 from geo import reference
-from pipelines import stages
+from warehouse import stages
 
 # Bump when the layout or the values change, so stale caches are not reused.
 GENERATOR_VERSION = 2

@@ -6,7 +6,7 @@ days); with no date it is each prefecture's current report. Every page query bui
 
 from __future__ import annotations
 
-from hometown.scope import PROVINCE_CODE, Filters, Scope
+from warehouse.scope import PROVINCE_CODE, Filters, Scope
 
 
 def region_level(code: str) -> str:

@@ -6,7 +6,7 @@ landscape, fitted to the page width, with the header row repeated on every page.
 for a formula (= + - @, and tab / carriage return that some programs strip first) is neutralised with a leading
 apostrophe, in both formats — a village name from a report must never run as a formula on an analyst's machine.
 
-The frames written are the ones the pages show (hometown.rankings.table, hometown.scores.results_table), so the file
+The frames written are the ones the pages show (hometown.rankings.index.table, hometown.rankings.scores.results_table), so the file
 matches the screen cell by cell.
 """
 
@@ -22,7 +22,7 @@ from datetime import date, datetime
 import polars as pl
 import xlsxwriter
 
-# Column kinds (hometown.rankings uses the same names).
+# Column kinds (hometown.rankings.index uses the same names).
 TEXT, INT, DECIMAL, INDEX, PERCENT, SCORE = "text", "int", "decimal", "index", "percent", "score"
 NUMBER_FORMATS = {INT: "#,##0", DECIMAL: "#,##0.00", INDEX: "0.00", PERCENT: "0.0%", SCORE: "0.00"}
 
@@ -192,7 +192,7 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def ranking_sheet(r, preset_name: str | None = None) -> Sheet:
-    from hometown import rankings
+    from hometown.rankings import index as rankings
 
     year = f"{r.filters.task_year}年" if r.filters.task_year else "全部年度"
     parts = [f"范围：{rankings.region_label(r)}", f"任务年度：{year}",
@@ -205,14 +205,14 @@ def ranking_sheet(r, preset_name: str | None = None) -> Sheet:
 
 def ranking_xlsx(r, preset_name: str | None = None) -> bytes:
     """The ranking as the page shows it, plus the 说明 sheet with the method, normalisation and weights."""
-    from hometown import rankings
+    from hometown.rankings import index as rankings
 
     return xlsx_bytes([ranking_sheet(r, preset_name)], rankings.method_notes(r, preset_name),
                       notes_title="排名方法说明")
 
 
 def ranking_csv(r) -> bytes:
-    from hometown import rankings
+    from hometown.rankings import index as rankings
 
     return csv_bytes(rankings.table(r))
 
@@ -233,8 +233,9 @@ def export_command(args) -> int:
     from pathlib import Path
 
     from geo import reference
-    from hometown import db, rankings
-    from hometown.scope import Filters
+    from hometown.rankings import index as rankings
+    from warehouse import db
+    from warehouse.scope import Filters
 
     def fail(message: str) -> int:
         print(f"错误：{message}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """审计日志 (administrators): who signed in or failed to, who uploaded what with which result, who exported which
 file, who changed which supervision order — filtered, and exported to Excel or CSV.
 
-Layout and calls only: the rows come from hometown.audit (its own DuckDB file, see that module for why).
+Layout and calls only: the rows come from hometown.access.audit (its own DuckDB file, see that module for why).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from hometown import audit, auth, export
+from hometown import export
+from hometown.access import audit, auth
 from ui import auth as ui_auth
 from ui.common import current_role
 

@@ -1,7 +1,7 @@
 """调度督办: the alert board by level, supervision orders (issue, follow, close, print, export) and 倒排工期.
 
-Layout and calls only: alerts come from hometown.alerts, orders and their documents from hometown.orders, the
-forecast from hometown.forecast. The view (?view=预警看板|督办单|倒排工期) and the open order (?order=ID) live in
+Layout and calls only: alerts come from hometown.dispatch.alerts, orders and their documents from hometown.dispatch.orders, the
+forecast from hometown.dispatch.forecast. The view (?view=预警看板|督办单|倒排工期) and the open order (?order=ID) live in
 the URL, as do the filters (?year=…&asof=…).
 """
 
@@ -13,8 +13,11 @@ import polars as pl
 import streamlit as st
 
 from geo import reference
-from hometown import alerts, audit, auth, export, forecast, orders, schedule
-from hometown.scope import Filters, OutOfScope
+from hometown import export
+from hometown.access import audit, auth
+from hometown.dispatch import alerts, forecast, orders
+from warehouse import schedule
+from warehouse.scope import Filters, OutOfScope
 from ui import auth as ui_auth
 from ui.common import current_role, current_scope, filters_from_url, run, warehouse_ready
 
@@ -31,7 +34,7 @@ NO_RIGHT = "本账号的角色无此操作权限（州市项目组下发、核�
 
 
 def can(action: str) -> bool:
-    """May the signed-in role do this (hometown.auth.PERMISSIONS)? Everything when the app runs without sign-in."""
+    """May the signed-in role do this (hometown.access.auth.PERMISSIONS)? Everything when the app runs without sign-in."""
     return auth.may(current_role(), action)
 
 

@@ -1,9 +1,9 @@
-"""一图督进度: the progress map page — layout and calls only (ui.map_panel draws the map, hometown.map_data
+"""一图督进度: the progress map page — layout and calls only (ui.map_panel draws the map, hometown.progress.map_data
 builds it). Level, metric and drilled prefecture live in the URL, as do the filters (?year=…&asof=…)."""
 
 import streamlit as st
 
-from hometown import overview
+from hometown.progress import overview
 from ui import map_panel, widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 

@@ -3,7 +3,7 @@ the 7-stage funnel, the trend across reporting dates, the alert panel and the re
 ``?screen=big`` turns it into the command room's big screen (dark, fixed to 1920×1080, refreshing itself every
 ``?refresh=`` seconds, a rolling ranking board of the prefectures, nothing to click).
 
-Layout and calls only: the figures come from hometown.overview (through ui.common.run, cached per warehouse
+Layout and calls only: the figures come from hometown.progress.overview (through ui.common.run, cached per warehouse
 version), the charts from ui.charts (markup, no chart library: the page must be ready in 3 s), the other blocks from
 ui.widgets and ui.map_panel (whose pydeck map follows the page's first drawing, over an SVG preview). Clicking a
 prefecture's bar or an alert opens its page; a prefecture on the map shows its counties, a county opens its page.
@@ -18,8 +18,9 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from hometown import fmt, overview
-from hometown.scope import Filters, Scope
+from hometown import fmt
+from hometown.progress import overview
+from warehouse.scope import Filters, Scope
 from ui import charts, widgets
 from ui.common import current_scope, filters_from_url, run, url_params, warehouse_ready
 
@@ -30,7 +31,7 @@ DEFAULT_REFRESH, MIN_REFRESH, MAX_REFRESH = 60, 5, 3600
 
 
 def _title(scope: Scope) -> str:
-    from hometown.region import resolve
+    from hometown.progress.region import resolve
 
     region = resolve(scope.top_code)
     return f"{region.name if region else '云南省'}干部规划家乡行动"
@@ -50,7 +51,7 @@ def refresh_seconds() -> int:
 
 def alert_block(filters: Filters, scope: Scope) -> None:
     st.subheader("预警", anchor=False)
-    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.alerts") else None
+    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.dispatch.alerts") else None
     if panel is None:
         st.info("预警规则加载中")
         return
@@ -191,7 +192,7 @@ def _alerts_html(filters: Filters, scope: Scope) -> str:
     if not (late or missing):
         parts.append("均已报送最新一期")
     report_line = f"<tr><td>报送情况</td><td colspan='2'>{' · '.join(parts)}</td></tr>"
-    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.alerts") else None
+    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.dispatch.alerts") else None
     if panel is None:
         rows = "<tr><td colspan='3'>预警规则加载中</td></tr>"
         as_of = ""

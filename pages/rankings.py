@@ -1,6 +1,6 @@
 """大擂台大比武: the weighted-index ranking of prefectures, counties or villages, and the judges' scores.
 
-Layout and calls only: the index, the tables and the files come from hometown.rankings, hometown.scores and
+Layout and calls only: the index, the tables and the files come from hometown.rankings.index, hometown.rankings.scores and
 hometown.export, so the table on screen is the frame the downloads write.
 """
 
@@ -11,8 +11,10 @@ from datetime import date
 import streamlit as st
 
 from geo import reference
-from hometown import audit, auth, export, privacy, rankings, scores
-from hometown.scope import Filters
+from hometown import export, privacy
+from hometown.access import audit, auth
+from hometown.rankings import index as rankings, scores
+from warehouse.scope import Filters
 from ui import auth as ui_auth
 from ui.common import current_role, current_scope, filters_from_url, run, url_params, warehouse_ready
 

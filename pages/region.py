@@ -1,6 +1,6 @@
 """一键查明细: one region's page — the province, a prefecture or a county (/region?code=532500&year=2021).
 
-Layout and calls only. The same figures as the overview (hometown.overview) for the region, its sub-regions as
+Layout and calls only. The same figures as the overview (hometown.progress.overview) for the region, its sub-regions as
 clickable bars (ui.charts) and a table (a prefecture's counties, the province's prefectures), and for a county its
 villages (click a row → /village?code=…). Breadcrumbs lead back up; the filters stay in the URL.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from hometown import fmt, overview
-from hometown.region import LEVEL_LABELS, Region, check_scope, county_villages, resolve, trail
-from hometown.scope import Filters, OutOfScope, Scope
+from hometown import fmt
+from hometown.progress import overview
+from hometown.progress.region import LEVEL_LABELS, Region, check_scope, county_villages, resolve, trail
+from warehouse.scope import Filters, OutOfScope, Scope
 from ui import auth as ui_auth
 from ui import charts, widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready

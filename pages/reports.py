@@ -1,6 +1,6 @@
 """报送记录: the report log — every file loaded, whether it was accepted, a duplicate, superseded or refused, and why.
 
-Layout and calls only (hometown.overview.report_log). Prefecture offices see at once what was accepted and what must
+Layout and calls only (hometown.progress.overview.report_log). Prefecture offices see at once what was accepted and what must
 be fixed: pick a row to read its reasons (messages) and warnings in full. Filters live in the URL
 (?status=refused&pref=532500).
 """
@@ -11,7 +11,8 @@ import polars as pl
 import streamlit as st
 
 from geo import reference
-from hometown import fmt, overview
+from hometown import fmt
+from hometown.progress import overview
 from ui import widgets
 from ui.common import current_scope, run, warehouse_ready
 

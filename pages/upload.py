@@ -1,7 +1,7 @@
 """报表上传: a prefecture project group uploads its reports; the pipeline checks them at once and every result and
 reason is shown in a table; the blank report template is downloaded here.
 
-Layout and calls only: hometown.uploads runs the pipeline (pipelines.ingest, the same checks as the command) with the
+Layout and calls only: hometown.access.uploads runs the pipeline (pipelines.ingest, the same checks as the command) with the
 user's prefecture, keeps accepted files and writes the audit rows; pipelines.template builds the template.
 """
 
@@ -11,7 +11,9 @@ import polars as pl
 import streamlit as st
 
 from geo import reference
-from hometown import auth, db, export, uploads
+from hometown import export
+from hometown.access import auth, uploads
+from warehouse import db
 from pipelines import safety
 from pipelines.template import blank_template, template_file_name
 from ui import auth as ui_auth

@@ -1,7 +1,7 @@
 """村庄详情: one village (/village?code=<village_key>) — names and codes, the stage timeline from its reports, its
 planning group, its needs list, its projects and the notes.
 
-Layout and calls only (hometown.village). The village is read inside the user's scope; the filters of the URL
+Layout and calls only (hometown.progress.village). The village is read inside the user's scope; the filters of the URL
 (?asof=…) choose the report in force.
 """
 
@@ -12,10 +12,11 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from hometown import fmt, village
-from hometown.region import check_scope, resolve, trail
-from hometown.scope import OutOfScope
-from pipelines.stages import stage_names
+from hometown import fmt
+from hometown.progress import village
+from hometown.progress.region import check_scope, resolve, trail
+from warehouse.scope import OutOfScope
+from warehouse.stages import stage_names
 from ui import auth as ui_auth
 from ui import widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.warehouse import DEFAULT_DB, WarehouseBusy
+from warehouse.store import DEFAULT_DB, WarehouseBusy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ingest":
         return _ingest(args)
     if args.command == "demo":
-        from pipelines.demo import write_demo
+        from demo.generate import write_demo
 
         files = write_demo(args.out, seed=args.seed)
         print(f"已生成 {len(files)} 个演示报表文件：{args.out}")

@@ -20,7 +20,7 @@ from geo import reference
 from pipelines import checks, safety
 from pipelines.read import REPORT_SUFFIXES
 from pipelines.report import CheckedReport, check_report
-from pipelines.warehouse import VILLAGE_FIELDS, insert_frame, writing
+from warehouse.store import VILLAGE_FIELDS, insert_frame, writing
 
 ACCEPTED, DUPLICATE, SUPERSEDED, REFUSED = "accepted", "duplicate", "superseded", "refused"
 STATUS_LABELS = {ACCEPTED: "已接收", DUPLICATE: "重复文件", SUPERSEDED: "已接收（更正，替换先前版本）", REFUSED: "已拒收"}

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from geo import reference
-from pipelines import stages
+from warehouse import stages
 from pipelines.columns import (
     CHOICE, CODE, COUNTY_SHEET, DATE, FLAG, INT, MONEY, MONEY_UNITS, NEEDS_SHEET, PROJECTS_SHEET, STAGE, STATUS,
     TEXT, VILLAGE_SHEET, YEAR, Column, header_key,

@@ -2,7 +2,7 @@
 drop-down validation, so an office that fills it in sends a file the pipeline accepts.
 
 Headers come from pipelines/columns.py (the contract as data), stage names from config/stages.toml, plan statuses
-from pipelines/stages.py: renaming a stage there renames it here. Drop-downs: 州市 (the user's prefecture, or all
+from warehouse/stages.py: renaming a stage there renames it here. Drop-downs: 州市 (the user's prefecture, or all
 16), 县市区 (the counties of that prefecture), 当前环节, 规划状态, 是/否 columns and the category/status columns of
 the needs and projects sheets. Lists are written inline (Excel allows 255 characters), never on a helper sheet:
 the pipeline would report any extra sheet as ignored.
@@ -21,7 +21,7 @@ from pipelines.columns import (
     SheetKind,
 )
 from pipelines.report import YEAR_RANGE
-from pipelines.stages import PLAN_STATUSES, stage_names
+from warehouse.stages import PLAN_STATUSES, stage_names
 
 DATA_ROWS = 1000  # rows carrying the validation below the header
 YES_NO = ["是", "否"]

@@ -13,7 +13,7 @@ def table_with(at: AppTest, column: str):
 def map_panel_key(level: str = "prefecture", prefecture: str | None = None, clicks: int = 0) -> str:
     """The overview map panel's chart key for a view after ``clicks`` handled clicks, so a test can inject a
     selection where the browser would put a click."""
-    from hometown import map_data
+    from hometown.progress import map_data
     from ui import map_panel
 
     return map_panel.chart_key(map_panel.PANEL_PREFIX, level, prefecture, map_data.DEFAULT_METRIC, clicks)

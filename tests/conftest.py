@@ -46,7 +46,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Read-only for tests: a test that writes must use ``demo_db_copy``.
     """
-    from pipelines.demo import write_demo
+    from demo.generate import write_demo
     from pipelines.ingest import ingest
 
     root = tmp_path_factory.mktemp("demo")

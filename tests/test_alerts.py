@@ -1,4 +1,4 @@
-"""The dispatch alert rules (pipelines/alerts.py, view ``alerts``) on crafted report sequences.
+"""The dispatch alert rules (warehouse/alerts.py, view ``alerts``) on crafted report sequences.
 
 Every sequence is written as real report files (tests/reportfiles.py) and loaded with pipelines.ingest.ingest, so
 the alerts are those a prefecture's real uploads would raise: a stagnating county, a falling figure, a late
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hometown import schedule
+from warehouse import schedule
 from reportfiles import fetch, load, simple_report, three_villages, village, write_report
 
 HONGHE, YUXI = "532500", "530400"
@@ -59,7 +59,7 @@ def ingest_ok(db: Path, *paths: Path) -> None:
 def alerts_of(db: Path, alert_type: str | None = None, on: date | None = None) -> list[dict]:
     # DuckDB shares one database instance per path within a process: a connection the query layer still holds
     # on the replaced file would be reused by fetch's connect. Close them so the file read is the current one.
-    from hometown import db as hdb
+    from warehouse import db as hdb
 
     hdb.close_all()
     rows = fetch(db, "SELECT * FROM alerts_at(CAST(? AS DATE))", [on])
@@ -171,9 +171,9 @@ def test_group_without_civil_servant(db, tmp_path):
 # ------------------------------------------------------------------------------------------------ late prefecture
 
 def test_late_prefecture(db, tmp_path, monkeypatch):
-    from hometown import db as hdb
-    from hometown.alerts import alerts
-    from hometown.scope import Scope
+    from warehouse import db as hdb
+    from hometown.dispatch.alerts import alerts
+    from warehouse.scope import Scope
 
     ingest_ok(db, yuxi(tmp_path, date(2021, 3, 31)), honghe(tmp_path, date(2021, 6, 30)))
     assert alerts_of(db, "late_report") == []  # 91 days: within the 100-day cycle
@@ -239,8 +239,8 @@ def test_low_needs_adoption(db, tmp_path):
 # ------------------------------------------------------------------------------------------------ configuration
 
 def test_thresholds_come_from_the_config_file(db, tmp_path, monkeypatch):
-    from pipelines import alerts as rules
-    from pipelines.warehouse import writing
+    from warehouse import alerts as rules
+    from warehouse.store import writing
 
     days = [date(2021, 6, 30), date(2021, 9, 30), date(2021, 12, 31)]
     ingest_ok(db, *(honghe(tmp_path, d) for d in days))
@@ -270,7 +270,7 @@ def test_thresholds_come_from_the_config_file(db, tmp_path, monkeypatch):
 def test_rule_sql_reads_settings_and_schedule_once():
     """The rules read alert_config once (the one-row ``cfg``, not a subquery per setting) and the schedule line once
     per (task year, date), not once per village row: both made alerts_at slow at national scale."""
-    from pipelines import alerts as rules
+    from warehouse import alerts as rules
 
     sql = rules._macros_sql(rules.load_config())
     body = sql[sql.index("MACRO alerts_at"):]
@@ -300,7 +300,7 @@ def test_schedule_defaults_milestones_and_provincial_line(tmp_path):
 
 def current_of(db: Path) -> list[dict]:
     """The public view ``alerts`` (the table alerts_current, refreshed by every write)."""
-    from hometown import db as hdb
+    from warehouse import db as hdb
 
     hdb.close_all()
     return fetch(db, "SELECT * FROM alerts")
@@ -308,8 +308,8 @@ def current_of(db: Path) -> list[dict]:
 
 @contextmanager
 def pages_on(db: Path):
-    """hometown.alerts reading the warehouse at ``db`` (as the pages do, through hometown.db)."""
-    from hometown import db as hdb
+    """hometown.dispatch.alerts reading the warehouse at ``db`` (as the pages do, through warehouse.db)."""
+    from warehouse import db as hdb
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(hdb.ENV_VAR, str(db))
@@ -322,8 +322,8 @@ def pages_on(db: Path):
 
 def assert_current_is_fresh(db: Path) -> list[dict]:
     """The materialised alerts are exactly what the rules raise now, in the same order, and the pages read them."""
-    from hometown.alerts import alerts
-    from hometown.scope import Scope
+    from hometown.dispatch.alerts import alerts
+    from warehouse.scope import Scope
 
     materialised, computed = current_of(db), alerts_of(db)
     assert materialised == computed
@@ -336,8 +336,8 @@ def assert_current_is_fresh(db: Path) -> list[dict]:
 def test_materialised_alerts_follow_every_load(db, tmp_path, monkeypatch):
     """alerts_current is refilled inside the load that changes the reports (or the settings), never left stale;
     a write that changes neither (a supervision order, a duplicate file) leaves it as it is."""
-    from hometown import orders
-    from pipelines import alerts as rules
+    from hometown.dispatch import orders
+    from warehouse import alerts as rules
 
     refills: list[bool] = []  # what the refresh at the end of each write did (True: refilled the table)
     refresh = rules.refresh_alerts
@@ -395,8 +395,8 @@ def test_warehouse_without_the_table_still_answers(db, tmp_path):
     (whatever it is) creates and fills the table."""
     import duckdb
 
-    from hometown import db as hdb
-    from pipelines.warehouse import writing
+    from warehouse import db as hdb
+    from warehouse.store import writing
 
     ingest_ok(db, honghe(tmp_path, date(2021, 6, 30)), honghe(tmp_path, date(2021, 9, 30)))
     expected = alerts_of(db)
@@ -409,8 +409,8 @@ def test_warehouse_without_the_table_still_answers(db, tmp_path):
         con.execute("DELETE FROM meta WHERE key LIKE 'alert%'")
     finally:
         con.close()
-    from hometown.alerts import alerts
-    from hometown.scope import Scope
+    from hometown.dispatch.alerts import alerts
+    from warehouse.scope import Scope
 
     with pages_on(db):
         assert alerts(Scope()).to_dicts() == expected
@@ -425,7 +425,7 @@ def test_warehouse_without_the_table_still_answers(db, tmp_path):
 def test_demo_board_shows_lagging_counties(demo_db):
     """``make run`` shows a full board: the demo's lagging counties, late prefectures, groups without a civil
     servant and its one falling figure each raise their alert."""
-    from pipelines import demo
+    from demo import generate as demo
 
     rows = alerts_of(demo_db)
     assert rows, "the alert board is empty on the demo warehouse"

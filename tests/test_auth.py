@@ -1,4 +1,4 @@
-"""Users, passwords, lock-out, idle timeout, roles and scopes (hometown.auth), the audit trail (hometown.audit) and the
+"""Users, passwords, lock-out, idle timeout, roles and scopes (hometown.access.auth), the audit trail (hometown.access.audit) and the
 sign-in of the app (app.py + ui/auth.py through Streamlit's AppTest).
 
 Users files are written by ``create_demo_users`` into a temporary folder with bcrypt cost 4 (the app's default is
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from hometown import audit, auth
-from hometown.scope import ALL, Scope
+from hometown.access import audit, auth
+from warehouse.scope import ALL, Scope
 from ui.nav import pages_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +134,7 @@ def test_lock_out_survives_a_restart(users):
         with pytest.raises((auth.LoginFailed, auth.LockedOut)):
             auth.verify("leader", "guess-1234")
     # A new process (the app restarted) reads the state from disk.
-    code = ("from hometown import auth\n"
+    code = ("from hometown.access import auth\n"
             "try:\n    auth.verify('leader', 'leader@demo')\nexcept auth.LockedOut as e:\n    print('LOCKED', e)\n"
             "else:\n    print('OPEN')\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -222,7 +222,7 @@ def test_command_line_add_user_and_set_password(users, tmp_path):
            audit.AUDIT_ENV: str(tmp_path / "audit.duckdb")}
 
     def cli(*args, stdin=""):
-        return subprocess.run([sys.executable, "-m", "hometown.auth", *args], cwd=ROOT, input=stdin, text=True,
+        return subprocess.run([sys.executable, "-m", "hometown.access.auth", *args], cwd=ROOT, input=stdin, text=True,
                               capture_output=True, timeout=60, env=env)
 
     done = cli("add-user", "yuxi", "--role", "prefecture", "--region", "玉溪", "--name", "玉溪市项目组",

@@ -81,7 +81,7 @@ def square(code: str, x0: float, y0: float, fill: list[int], **tooltip) -> dict:
 
 
 def test_map_preview_draws_each_region_where_the_deck_map_draws_it():
-    from hometown import map_data
+    from hometown.progress import map_data
 
     feats = [square("530100", 100.0, 20.0, [26, 152, 80, 230], t="昆明<市>", a="【规划完成率】100.0%"),
              square("530300", 101.0, 21.0, [215, 48, 39, 230], t="曲靖市", n="未上报")]

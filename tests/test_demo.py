@@ -1,4 +1,4 @@
-"""The built-in demo (pipelines.demo): deterministic files, the published figures read back from the files
+"""The built-in demo (demo.generate): deterministic files, the published figures read back from the files
 themselves, rows that follow the contract's rules, the deliberate trouble the alerts need, and every file
 accepted by the real pipeline.
 
@@ -21,8 +21,8 @@ from python_calamine import CalamineWorkbook
 
 from geo import reference
 from geo.text import normalise_text
-from pipelines import demo
-from pipelines.stages import expected_statuses, stage_names
+from demo import generate as demo
+from warehouse.stages import expected_statuses, stage_names
 
 # Header text (normalised) → field, for the headers the demo writes.
 ALIASES = {
@@ -353,7 +353,7 @@ def test_late_prefectures_miss_their_last_reports(files):
 
 
 def test_variations_are_there(demo_dir, files):
-    """A few of REPORT_SPEC §3's variations, checked on the files (the full list is pipelines.demo's docstring)."""
+    """A few of REPORT_SPEC §3's variations, checked on the files (the full list is demo.generate's docstring)."""
     def first(prefix):
         return next(p for p in files if p.name.startswith(prefix))
 

@@ -1,7 +1,7 @@
 """Exports (hometown.export): read back with python-calamine and compared cell by cell with the page's table.
 
 The page's table is taken from the page itself (streamlit.testing AppTest runs pages/rankings.py on the test
-warehouse) and from hometown.rankings.table, the one function both the page and the exports call. The file layout
+warehouse) and from hometown.rankings.index.table, the one function both the page and the exports call. The file layout
 (frozen header, landscape, fit to width, repeated header row, number formats) is read from the workbook's XML.
 """
 
@@ -22,8 +22,10 @@ import python_calamine
 from reportfiles import simple_report, village_row, write_csv
 from test_rankings import D1, D2, EQUAL, HONGHE, build_warehouse
 
-from hometown import db, export, rankings
-from hometown.scope import Filters
+from hometown import export
+from hometown.rankings import index as rankings
+from warehouse import db
+from warehouse.scope import Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""倒排工期 (hometown/forecast.py) on crafted report sequences loaded through the real pipeline.
+"""倒排工期 (hometown/dispatch/forecast.py) on crafted report sequences loaded through the real pipeline.
 
 Three 红河州 reports 90 days apart (1 March, 30 May, 28 August 2021), task year 2021 (deadline 31 December):
 弥勒市 completes one village of three per report (on track), 个旧市 one village in the last report only (late),
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hometown import db as hdb
-from hometown import forecast
-from hometown.scope import Filters, Scope
+from warehouse import db as hdb
+from hometown.dispatch import forecast
+from warehouse.scope import Filters, Scope
 from reportfiles import village
 from test_alerts import GEJIU, KAIYUAN, MILE, honghe, ingest_ok
 

@@ -1,4 +1,4 @@
-"""The progress map's data (hometown.map_data): every region drawn once with its figures, "未上报" never zero,
+"""The progress map's data (hometown.progress.map_data): every region drawn once with its figures, "未上报" never zero,
 colour classes and legend, synthetic village points, and a deck spec that is small and fetches nothing.
 
 Warehouses are built through the real pipeline (tests/reportfiles.py → pipelines.ingest): one with a report from
@@ -18,8 +18,9 @@ import shapely
 from shapely.geometry import Point, shape
 
 from geo import boundaries, reference
-from hometown import db, map_data
-from hometown.scope import Filters, Scope
+from hometown.progress import map_data
+from warehouse import db
+from warehouse.scope import Filters, Scope
 from reportfiles import load, simple_report, village_row, write_report
 
 STATUS_FOR_STAGE = {1: "编制中", 2: "编制中", 3: "编制中", 4: "编制中", 5: "成果完成", 6: "已审批", 7: "已入库"}
@@ -164,7 +165,7 @@ def test_prefecture_level_and_empty_county(full_db, honghe_db, use_db):
 
 
 def test_lag_is_progress_against_the_schedule(full_db, use_db, plan):
-    from hometown import schedule
+    from warehouse import schedule
 
     use_db(full_db)
     model = map_data.map_model(Filters(), Scope(), "county", "lag")

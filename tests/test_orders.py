@@ -1,4 +1,4 @@
-"""Supervision orders (hometown/orders.py): the state machine, overdue detection, 待核验 after a clearing report,
+"""Supervision orders (hometown/dispatch/orders.py): the state machine, overdue detection, 待核验 after a clearing report,
 and that orders survive every report load and a kill -9 — of a process holding the app's read connections and of
 one killed while writing orders.
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from hometown import db as hdb
-from hometown import orders
-from hometown.scope import OutOfScope, Scope
+from warehouse import db as hdb
+from hometown.dispatch import orders
+from warehouse.scope import OutOfScope, Scope
 import reportfiles
 from reportfiles import three_villages, village
 from test_alerts import GEJIU, HONGHE, MILE, alerts_of, gejiu_done, honghe, ingest_ok, yuxi
@@ -46,7 +46,7 @@ def loaded(db, tmp_path) -> tuple[Path, list[Path]]:
 
 
 def fetch(db: Path, sql: str, params: list | None = None) -> list[dict]:
-    # The query layer's connections (hometown.db) hold the file they opened; DuckDB would hand a new connect on
+    # The query layer's connections (warehouse.db) hold the file they opened; DuckDB would hand a new connect on
     # the same path that old instance. Close them first so the read sees the file as it is now.
     hdb.close_all()
     return reportfiles.fetch(db, sql, params)
@@ -262,8 +262,9 @@ def _env(db: Path) -> dict:
 
 READER = """
 import sys, time
-from hometown import db, orders
-from hometown.scope import Scope
+from hometown.dispatch import orders
+from warehouse import db
+from warehouse.scope import Scope
 n = 0
 while True:
     n += orders.orders(Scope()).height + db.query("SELECT count(*) AS n FROM village_status").height
@@ -275,7 +276,7 @@ while True:
 WRITER = """
 import sys
 from datetime import date, datetime
-from hometown import orders
+from hometown.dispatch import orders
 target = orders.Target("532500", "532504", name="红河州弥勒市")
 for i in range(1000):
     order_id = orders.create_order(target, title=f"第{i}号", items=["查明原因"], responsible_unit="弥勒市专班",
@@ -368,7 +369,7 @@ def test_notice_docx_and_orders_excel(loaded):
 
 
 def test_roles_are_enforced_by_the_query_layer(db, tmp_path):
-    """Whatever the page shows, the write functions check the role (hometown.auth.PERMISSIONS)."""
+    """Whatever the page shows, the write functions check the role (hometown.access.auth.PERMISSIONS)."""
     ingest_ok(db, honghe(tmp_path, DAYS[0]))
     for role in ("county", "leader", "analyst"):
         with pytest.raises(orders.NotPermitted, match="无权下发督办单"):

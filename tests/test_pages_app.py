@@ -23,8 +23,10 @@ from streamlit.testing.v1 import AppTest
 
 from apptests import live_map, map_click, map_panel_key, table_with
 
-from hometown import db, fmt, map_data, overview, region
-from hometown.scope import Filters, Scope
+from hometown import fmt
+from hometown.progress import map_data, overview, region
+from warehouse import db
+from warehouse.scope import Filters, Scope
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HONGHE, MILE = "532500", "532504"

@@ -18,9 +18,12 @@ from streamlit.testing.v1 import AppTest
 
 from apptests import table_with
 
-from hometown import alerts, db, fmt, map_data, orders, overview
-from hometown.scope import Filters, Scope
-from pipelines.demo import LAGGING_COUNTIES
+from hometown import fmt
+from hometown.dispatch import alerts, orders
+from hometown.progress import map_data, overview
+from warehouse import db
+from warehouse.scope import Filters, Scope
+from demo.generate import LAGGING_COUNTIES
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = Scope()

@@ -1,7 +1,7 @@
 """REPORT_SPEC §6 and the warehouse's build-and-swap writes, under real processes.
 
 (1) A load killed with SIGKILL half-way leaves the warehouse byte for byte as it was; the next load cleans the
-stray copy and works. (2) A reader process querying in a loop through ``hometown.db`` (read-only connections) while
+stray copy and works. (2) A reader process querying in a loop through ``warehouse.db`` (read-only connections) while
 another process loads: neither side fails, and the reader sees the new data without a restart.
 """
 
@@ -136,7 +136,7 @@ def test_load_killed_half_way_leaves_the_warehouse_as_it_was(tmp_path, db, folde
 
 READER = r"""
 import json, sys, time
-from hometown import db
+from warehouse import db
 path, target = sys.argv[1], sys.argv[2]
 seen, queries, errors = [], 0, []
 deadline = time.monotonic() + 90

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.warehouse import writing
+from warehouse.store import writing
 from reportfiles import (
     fetch, load, load_one, simple_report, three_villages, village, villages_by_name, warehouse_state, write_report,
 )
@@ -158,7 +158,7 @@ def put_sample_row(con, table: str, fixed: dict) -> None:
 def test_app_owned_tables_are_not_touched_by_loads(tmp_path, db):
     assert load_one(db, honghe(tmp_path, date(2022, 3, 31))).status == "accepted"
     with writing(db) as con:
-        # supervision_orders belongs to the app (hometown.orders creates it when present); a table of the app's
+        # supervision_orders belongs to the app (hometown.dispatch.orders creates it when present); a table of the app's
         # that the pipeline knows nothing about must survive loads just as well.
         con.execute("CREATE TABLE IF NOT EXISTS supervision_orders (order_id INTEGER PRIMARY KEY, county_code VARCHAR, "
                     "village_key VARCHAR, deadline DATE, title VARCHAR)").fetchall()

@@ -1,4 +1,4 @@
-"""The overview and drill-down query layer (hometown.overview, hometown.region, hometown.village) on the demo warehouse:
+"""The overview and drill-down query layer (hometown.progress.overview, hometown.progress.region, hometown.progress.village) on the demo warehouse:
 every figure equals the warehouse's own (read straight from the public views with DuckDB), adds up across levels,
 respects the scope, and states the reporting dates behind it.
 """
@@ -11,8 +11,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from hometown import db, fmt, metrics, overview, region, village
-from hometown.scope import Filters, OutOfScope, Scope
+from hometown import fmt
+from hometown.progress import overview, region, village
+from warehouse import db, metrics
+from warehouse.scope import Filters, OutOfScope, Scope
 
 HONGHE, MILE = "532500", "532504"
 ALL = Scope()
@@ -226,7 +228,7 @@ def test_report_log_shows_refusals_with_reasons(wh):
 
 
 def test_alert_panel_counts_the_alerts(wh):
-    from hometown import alerts
+    from hometown.dispatch import alerts
 
     counts, items = overview.alert_panel(Filters(), ALL, top=5)
     frame = alerts.alerts(ALL)

@@ -1,4 +1,4 @@
-"""The ranking index (hometown.rankings): normalisation, weights, ties, levels, filters, scope, change of rank, presets.
+"""The ranking index (hometown.rankings.index): normalisation, weights, ties, levels, filters, scope, change of rank, presets.
 
 The warehouse is built from real report files (tests/reportfiles.py) loaded through the production pipeline: two
 红河州 reports (2022-03-31 and 2022-06-30) and one 玉溪市 report (2022-04-30), so prefectures report on different days
@@ -17,8 +17,9 @@ import pytest
 
 from reportfiles import SheetSpec, simple_report, village_row, write_xlsx
 
-from hometown import metrics, rankings
-from hometown.scope import Filters, OutOfScope, Scope
+from hometown.rankings import index as rankings
+from warehouse import metrics
+from warehouse.scope import Filters, OutOfScope, Scope
 
 D1, D_YUXI, D2 = date(2022, 3, 31), date(2022, 4, 30), date(2022, 6, 30)
 HONGHE, YUXI = "532500", "530400"

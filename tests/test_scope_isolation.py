@@ -26,9 +26,13 @@ from apptests import live_map, map_panel_key
 from reportfiles import SheetSpec, simple_report, village, warehouse_state, write_xlsx
 
 from geo import reference
-from hometown import alerts, db, export, forecast, map_data, orders, overview, privacy, rankings, region, scores
-from hometown import village as village_q
-from hometown.scope import ALL, Filters, OutOfScope, Scope
+from hometown import export, privacy
+from hometown.dispatch import alerts, forecast, orders
+from hometown.progress import map_data, overview, region
+from hometown.rankings import index as rankings, scores
+from warehouse import db
+from hometown.progress import village as village_q
+from warehouse.scope import ALL, Filters, OutOfScope, Scope
 
 ROOT = Path(__file__).resolve().parent.parent
 HONGHE, MILE, GEJIU, YUXI, HONGTA = "532500", "532504", "532501", "530400", "530402"
@@ -605,7 +609,7 @@ def test_sql_in_text_inputs_does_nothing(wh, tmp_path, monkeypatch):
     assert {k: v for k, v in after.items() if not k.startswith("supervision")} == \
         {k: v for k, v in before_counts.items() if not k.startswith("supervision")}
     # Typed into the audit page's keyword box and the login form: compared as text, the log is intact.
-    from hometown import audit
+    from hometown.access import audit
 
     audit.record("login", username="admin")
     for text in INJECTIONS:

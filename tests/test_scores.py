@@ -1,4 +1,4 @@
-"""Judges' scores (hometown.scores) and the masking of judges' names (hometown.privacy).
+"""Judges' scores (hometown.rankings.scores) and the masking of judges' names (hometown.privacy).
 
 Workbooks are real files: written with xlsxwriter (as an office would fill the template), read back with
 python-calamine by the production reader.
@@ -13,7 +13,8 @@ import pytest
 import python_calamine
 import xlsxwriter
 
-from hometown import privacy, scores
+from hometown import privacy
+from hometown.rankings import scores
 
 JUDGES5 = ["张三", "李四", "王五", "赵六", "欧阳修"]
 

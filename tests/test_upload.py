@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from reportfiles import SheetSpec, simple_report, table_counts, three_villages, village, write_csv, write_xlsx
 
-from hometown import audit, uploads
+from hometown.access import audit, uploads
 from pipelines import safety
 from pipelines.ingest import ingest
 from pipelines.template import blank_template
@@ -295,7 +295,7 @@ def _validations(ws) -> dict[str, str]:
 
 def test_the_blank_template_has_the_contracts_headers_and_drop_downs():
     from pipelines.columns import SHEET_KINDS, MONEY
-    from pipelines.stages import PLAN_STATUSES, stage_names
+    from warehouse.stages import PLAN_STATUSES, stage_names
 
     book = openpyxl.load_workbook(io.BytesIO(blank_template(HONGHE)))
     assert book.sheetnames == ["村庄进度", "县级汇总", "需求清单", "项目资金"]
@@ -346,7 +346,7 @@ def test_a_filled_in_template_is_accepted(folders):
 def _upload_page(folders, monkeypatch, user: dict | None, role: str | None):
     from streamlit.testing.v1 import AppTest
 
-    from hometown.auth import scope_for
+    from hometown.access.auth import scope_for
 
     monkeypatch.setenv("HOMETOWN_DB", str(folders / "warehouse.duckdb"))
     monkeypatch.chdir(folders)

@@ -1,5 +1,5 @@
 """Sign-in on the page: the login form app.py shows before any navigation, the user badge and sign-out button in
-the sidebar, and the idle timeout. The rules (passwords, lock-out, scopes, roles) are hometown.auth's.
+the sidebar, and the idle timeout. The rules (passwords, lock-out, scopes, roles) are hometown.access.auth's.
 
 ``gate()`` runs first in every script run of app.py. With no users file (or HOMETOWN_AUTH=off) the app is open:
 nothing is asked and the scope is the whole province. Otherwise a session without a signed-in user gets the form
@@ -16,7 +16,7 @@ from typing import Callable
 import streamlit as st
 
 from geo import reference
-from hometown import audit, auth
+from hometown.access import audit, auth
 
 NOTICE = "auth_notice"
 

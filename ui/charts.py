@@ -6,7 +6,7 @@ Why not plotly here: the home page must be ready in under 3 s in the command roo
 bundle alone cost ~1.5 s of parsing and drawing on a CPU without a GPU (README, Benchmark). These blocks need no
 JavaScript of their own: a bar is an ``st.button`` (so AppTest and a keyboard can click it, and the click runs in the
 user's own session, signed in), the funnel and the trend are markup. Every bar, stage and point carries its figures
-in a hover title. Figures come from hometown.overview frames; nothing is computed here but positions and labels.
+in a hover title. Figures come from hometown.progress.overview frames; nothing is computed here but positions and labels.
 The village timeline and the dispatch forecast keep plotly (pages/village.py, pages/dispatch.py).
 """
 
@@ -22,7 +22,7 @@ import polars as pl
 import streamlit as st
 
 from hometown import fmt
-from hometown.map_data import TOOLTIP_KEYS, MapModel, fit_view, lnglat_to_pixel
+from hometown.progress.map_data import TOOLTIP_KEYS, MapModel, fit_view, lnglat_to_pixel
 
 BLUE, TEAL, GOLD = "#1f6fd1", "#13a89e", "#e0a020"
 TREND_SERIES = (("completion_rate", "规划完成率", BLUE), ("database_rate", "入库率", TEAL),

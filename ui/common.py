@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from hometown import db
-from hometown.scope import ALL, Filters, Scope
+from warehouse import db
+from warehouse.scope import ALL, Filters, Scope
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

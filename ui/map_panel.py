@@ -1,7 +1,7 @@
 """The progress map block (一图督进度): controls, the offline pydeck map, its legend, and what a click does.
 
 ``render(filters, scope, height=…)`` is the compact panel the overview embeds; ``render_page(filters, scope)``
-is the full map page (pages/map.py). Both draw the same block (hometown.map_data builds the data and the deck
+is the full map page (pages/map.py). Both draw the same block (hometown.progress.map_data builds the data and the deck
 spec; this module only lays it out and reacts to clicks):
 
 - a click on a prefecture drills in: the counties of that prefecture, the view fitted to its bounds;
@@ -33,8 +33,8 @@ from pathlib import Path
 import streamlit as st
 
 from geo import reference
-from hometown import map_data
-from hometown.scope import Filters, Scope
+from hometown.progress import map_data
+from warehouse.scope import Filters, Scope
 from ui import charts
 from ui.common import run, url_params
 

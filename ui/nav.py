@@ -1,7 +1,7 @@
 """The app's pages in one list: title, URL path and the roles that may open each.
 
 app.py builds ``st.navigation`` from this list; a page whose file does not exist yet is left out, and a page the
-signed-in role may not use is absent (not merely hidden). Roles are the names of hometown.auth (issue 7).
+signed-in role may not use is absent (not merely hidden). Roles are the names of hometown.access.auth (issue 7).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 (plotly), the alert list, reading a table selection, and the page and big-screen CSS. The overview's and region
 pages' charts are ui.charts (no chart library).
 
-Blocks never define a figure: they draw frames of hometown.overview / hometown.village. Every chart states the
+Blocks never define a figure: they draw frames of hometown.progress.overview / hometown.progress.village. Every chart states the
 reporting dates it rests on. A table's row selection (``st.dataframe`` single-row) is read by ``selected_value``
 from the widget's state dict, which AppTest can inject by the widget key:
 ``at.session_state[key] = {"selection": {"rows": [i], "columns": [], "cells": []}}``.
@@ -19,8 +19,8 @@ import polars as pl
 import streamlit as st
 
 from hometown import fmt
-from hometown.region import Region
-from hometown.scope import Filters
+from hometown.progress.region import Region
+from warehouse.scope import Filters
 
 REGION_PAGE = "pages/region.py"
 VILLAGE_PAGE = "pages/village.py"
@@ -62,7 +62,7 @@ KPI_TILES: tuple[Tile, ...] = (
 
 
 def kpi_tiles(row: dict, columns: int = 5, tiles: tuple[Tile, ...] = KPI_TILES, big: bool = False) -> None:
-    """The KPI tiles of a totals row (hometown.overview.totals), ``columns`` per line (no help icons on the big
+    """The KPI tiles of a totals row (hometown.progress.overview.totals), ``columns`` per line (no help icons on the big
     screen: nobody hovers there)."""
     for start in range(0, len(tiles), columns):
         cols = st.columns(columns)
@@ -95,7 +95,7 @@ def link_params(filters: Filters, **extra) -> dict[str, str]:
 
 def region_link(code: str) -> tuple[str, dict]:
     """(page, extra params) opening a region or village code."""
-    from hometown.region import level_of
+    from hometown.progress.region import level_of
 
     if level_of(code) == "village":
         return VILLAGE_PAGE, {"code": code}
@@ -235,7 +235,7 @@ def selected_value(state: Any, frame: pl.DataFrame, column: str = "code") -> str
 
 
 def alert_buttons(items: pl.DataFrame, prefix: str, allows: Callable[[str], bool]) -> str | None:
-    """The most urgent alerts (hometown.overview.alert_panel items), one button each; returns the code to open
+    """The most urgent alerts (hometown.progress.overview.alert_panel items), one button each; returns the code to open
     (the village, else the county, else the prefecture) of the one clicked in this run. An alert about a place
     outside ``allows`` is shown but cannot be clicked."""
     clicked = None

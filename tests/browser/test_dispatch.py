@@ -17,9 +17,10 @@ import pytest
 import python_calamine
 from playwright.sync_api import expect
 
-from hometown import audit, orders
-from hometown import db as hdb
-from hometown.scope import Scope
+from hometown.access import audit
+from hometown.dispatch import orders
+from warehouse import db as hdb
+from warehouse.scope import Scope
 from test_alerts import MILE, honghe, ingest_ok, yuxi
 
 ALERT_KEY = f"county_behind:{MILE}:2021"

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reportfiles import SheetSpec, simple_report, three_villages, village, write_xlsx  # noqa: E402
 
-from hometown import audit, auth  # noqa: E402
+from hometown.access import audit, auth  # noqa: E402
 from pipelines.ingest import ingest  # noqa: E402
 
 GEJIU = "532501"

@@ -2,7 +2,7 @@
 opens that county's page, and no request leaves localhost. Saves artifacts/map.png (1920×1080).
 
 The click goes to the screen position of the county's label point (inside the polygon), computed from the view
-state the page fits (hometown.map_data.fit_view with the page's size) and the canvas's box on the page; a hover
+state the page fits (hometown.progress.map_data.fit_view with the page's size) and the canvas's box on the page; a hover
 first checks that deck.gl picks that county there (its tooltip names it).
 """
 
@@ -12,7 +12,7 @@ import io
 import time
 from urllib.parse import parse_qs, urlparse
 
-from hometown import map_data
+from hometown.progress import map_data
 
 COUNTY, COUNTY_NAME = "532504", "弥勒市"   # in 红河
 CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import python_calamine
 
-from hometown import db, rankings
+from hometown.rankings import index as rankings
+from warehouse import db
 
 LEVEL = "county"
 HEAVY = 1000.0

@@ -1,10 +1,10 @@
 """Supervision orders (督办单): issue, follow and close them; the app's own tables in the warehouse.
 
 Owns the tables ``supervision_orders`` and ``supervision_events`` (DDL in ``ensure_order_tables``, run by
-pipelines.warehouse.ensure_schema inside every warehouse write). No report load touches them; a load copies the
+warehouse.store.ensure_schema inside every warehouse write). No report load touches them; a load copies the
 whole warehouse, orders included, so an order committed before a load is in the warehouse after it.
 
-Every change goes through ``pipelines.warehouse.writing``: under the warehouse's exclusive lock, on a private copy
+Every change goes through ``warehouse.store.writing``: under the warehouse's exclusive lock, on a private copy
 swapped in atomically. So an order write and a report load never interleave, and a process killed mid-write leaves
 the warehouse as it was (the orders committed before remain). The state check happens inside that lock, on the
 copy being written, so two users cannot both move an order from the same state.
@@ -13,7 +13,7 @@ States: 已下发 → 已签收 → 整改中 → 已办结, one step at a time;
 Chinese message. Two conditions are derived when read, never stored: 逾期 (deadline passed before 已办结) and
 待核验 (the order came from an alert that the reports now in force no longer raise: check and close it).
 Every change is a row of ``supervision_events`` with who and when. Each write also checks the scope (a county user
-acts on its county's orders only) and the role (hometown.auth permissions: who issues, who answers, who closes).
+acts on its county's orders only) and the role (hometown.access.auth permissions: who issues, who answers, who closes).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any, Iterable
 import duckdb
 import polars as pl
 
-from hometown import db
-from hometown.scope import ALL, OutOfScope, Scope
+from warehouse import db
+from warehouse.scope import ALL, OutOfScope, Scope
 
 ISSUED, SIGNED, RECTIFYING, CLOSED = "已下发", "已签收", "整改中", "已办结"
 STATES = (ISSUED, SIGNED, RECTIFYING, CLOSED)
@@ -96,7 +96,7 @@ class NotPermitted(OrderError, PermissionError):
     """The signed-in role may not do this to an order."""
 
 
-# What each step needs, in the permissions of hometown.auth (one definition of who may do what): the issuing side
+# What each step needs, in the permissions of hometown.access.auth (one definition of who may do what): the issuing side
 # (prefecture project groups, admins) issues, moves deadlines and verifies closure; the answering side (a county task
 # force, or a prefecture for an order about itself) signs, rectifies and reports progress; leaders and analysts read.
 # No role (sign-in not configured): everything. The page disables what a role may not do; these checks hold for
@@ -111,7 +111,7 @@ _WHAT = {ISSUE: "下发督办单", DEADLINE: "调整办结期限", NOTE: "报送
 def may(role: str | None, action: str) -> bool:
     """May a role do ``action`` (issue, deadline, note, or a target state) to an order? A move to 已下发 is no step
     anyone takes: it is left to the state machine to refuse."""
-    from hometown import auth
+    from hometown.access import auth
 
     return action not in _NEEDS or auth.may(role, _NEEDS[action])
 
@@ -152,7 +152,7 @@ def _path(db_path: str | Path | None) -> Path:
 
 
 def _writing(db_path: str | Path | None):
-    from pipelines.warehouse import writing  # the only way to write the warehouse
+    from warehouse.store import writing  # the only way to write the warehouse
 
     return writing(_path(db_path))
 
@@ -186,7 +186,7 @@ def create_order(target: Target, *, title: str, items: Iterable[str], responsibl
                  created_by: str, alert: dict[str, Any] | None = None, note: str | None = None,
                  scope: Scope = ALL, role: str | None = None, db_path: str | Path | None = None,
                  now: datetime | None = None) -> int:
-    """Issue an order (state 已下发); returns its order_id. ``alert`` is a row of hometown.alerts.alerts()."""
+    """Issue an order (state 已下发); returns its order_id. ``alert`` is a row of hometown.dispatch.alerts.alerts()."""
     _require(role, ISSUE)
     at = _now(now)
     items = _clean_items(items)

@@ -64,8 +64,8 @@ import numpy as np
 import polars as pl
 
 from geo import reference
-from pipelines.demo_write import SheetSpec, write_file
-from pipelines.stages import stage_names
+from demo.write import SheetSpec, write_file
+from warehouse.stages import stage_names
 
 __all__ = [
     "BASE_DATES", "FIGURE_FALL", "HONGHE_2021", "LAGGING_COUNTIES", "LATE_PREFECTURES", "PROFILES",

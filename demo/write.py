@@ -1,6 +1,6 @@
 """Writing the demo's report files: a sheet described as rows of cells, saved as .xlsx, .xls or .csv.
 
-Owns only the file formats of pipelines.demo: .xlsx through xlsxwriter, legacy .xls through xlwt, .csv in a
+Owns only the file formats of demo.generate: .xlsx through xlsxwriter, legacy .xls through xlwt, .csv in a
 given encoding. Every writer is byte-for-byte deterministic: xlsxwriter gets a fixed document date (its zip
 entries are already dated 1980-01-01), xlwt writes no date at all, and the CSV is plain text.
 

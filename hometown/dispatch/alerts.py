@@ -1,4 +1,4 @@
-"""Alerts for the pages: the warehouse's alert rules (pipelines/alerts.py), scoped, filtered, counted.
+"""Alerts for the pages: the warehouse's alert rules (warehouse/alerts.py), scoped, filtered, counted.
 
 ``alerts(scope, filters, level)`` is what the overview and the dispatch board show. With ``filters.as_of`` the
 alerts are those the reports in force at that date raise (``alerts_at(date)``, evaluated now); otherwise the current
@@ -14,11 +14,11 @@ import warnings
 import duckdb
 import polars as pl
 
-from hometown import db
-from hometown.scope import Filters, Scope
+from warehouse import db
+from warehouse.scope import Filters, Scope
 
 RED, YELLOW = "红", "黄"
-CURRENT_TABLE = "alerts_current"  # the materialised current alerts (pipelines.alerts.CURRENT_TABLE)
+CURRENT_TABLE = "alerts_current"  # the materialised current alerts (warehouse.alerts.CURRENT_TABLE)
 LEVELS = (RED, YELLOW)
 
 COLUMNS = {

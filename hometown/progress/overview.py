@@ -2,7 +2,7 @@
 across reporting dates, the reporting status of the prefectures and the report log.
 
 Plain functions ``(filters, scope, …) -> pl.DataFrame`` over parameterised SQL; no Streamlit. Every count and rate
-comes from hometown.metrics (one definition each), over the village rows in force (hometown.base.villages_sql), so
+comes from warehouse.metrics (one definition each), over the village rows in force (hometown.base.villages_sql), so
 the overview, the region pages, the exports and the tests agree. ``region`` is a province, prefecture or county
 code (None = the whole scope). Every frame carries the reporting dates it rests on (``as_of_min``/``as_of_max``, or
 ``as_of`` per row): prefectures report on different days.
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from hometown import db, metrics
+from warehouse import db, metrics
 from hometown.base import region_level, region_sql, reports_sql, villages_sql
-from hometown.scope import PROVINCE_CODE, Filters, Scope
-from pipelines.stages import STAGE_COUNT, stage_names
+from warehouse.scope import PROVINCE_CODE, Filters, Scope
+from warehouse.stages import STAGE_COUNT, stage_names
 
 # The county sheet's figures (identified / selected civil servants, liaison stations) belong to the county, not to
 # a task year: they are summed over the counties in the region whatever the year filter.
@@ -283,13 +283,13 @@ PANEL_RULES = ("county_behind", "late_report", "no_civil_servant")
 
 
 def alert_panel(filters: Filters, scope: Scope, top: int = 8) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """(counts, top items) of the dispatch alerts (hometown.alerts), or None while that module is missing.
+    """(counts, top items) of the dispatch alerts (hometown.dispatch.alerts), or None while that module is missing.
 
     counts: alert_type, label, red, yellow (the panel rules first, then the others). Top items: red first, the panel
     rules before the others, then the alerts' own order.
     """
     try:
-        from hometown import alerts as alert_rules
+        from hometown.dispatch import alerts as alert_rules
     except ImportError:
         return None
     frame = alert_rules.alerts(scope, filters)

@@ -3,7 +3,7 @@ exports, supervision-order changes, user administration and refused out-of-scope
 
 Where it lives, and why: a small DuckDB file of its own (default ``data/audit.duckdb``, or ``$HOMETOWN_AUDIT``),
 not the warehouse. The warehouse is written by copying it and swapping the copy in under an exclusive lock held for a
-whole report load (pipelines/warehouse.py): an audit row written there would wait for a load, cost a copy of the
+whole report load (warehouse/store.py): an audit row written there would wait for a load, cost a copy of the
 whole warehouse, and a row written beside that protocol would be lost at the next swap. Here every write opens a
 short-lived connection under a file lock (``<file>.lock``), inserts one row and closes — about 0.1 s — so the app
 never holds the file and the command line can write too.
@@ -227,7 +227,7 @@ def verify_chain(path: str | Path | None = None) -> list[int]:
 
 def table(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows as the audit page shows and exports them (Chinese headers)."""
-    from hometown.auth import ROLES
+    from hometown.access.auth import ROLES
 
     return frame.select(
         pl.col("event_id").alias("序号"),

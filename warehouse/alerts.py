@@ -1,12 +1,12 @@
 """The dispatch alert rules as warehouse SQL: the view ``alerts`` and the table macro ``alerts_at(date)``.
 
 Owns ``config/alerts.toml``. ``install_alert_views(con)`` runs inside every warehouse write (from
-``pipelines.warehouse.ensure_schema``): it copies the rule settings into the table ``alert_config`` and the schedule
-line (hometown.schedule) into ``schedule_line``, then (re)creates the macros and views. ``alerts_at(d)`` is plain
+``warehouse.store.ensure_schema``): it copies the rule settings into the table ``alert_config`` and the schedule
+line (warehouse.schedule) into ``schedule_line``, then (re)creates the macros and views. ``alerts_at(d)`` is plain
 SQL over ``village_history`` / ``accepted_reports``, evaluated when read (the alerts of any past date).
 
 The current alerts are materialised: ``refresh_alerts(con)`` fills the table ``alerts_current`` from
-``alerts_at(NULL)`` at the end of every warehouse write (``pipelines.warehouse.writing``, after the body, before the
+``alerts_at(NULL)`` at the end of every warehouse write (``warehouse.store.writing``, after the body, before the
 atomic swap), so a reader never sees a warehouse whose current alerts lag its reports or settings. It refills only
 when an input changed since the last fill (signature in ``meta``: the accepted reports, the village row count, the
 settings, the schedule line, the view and macro definitions), so a write that changes none of them (a supervision
@@ -31,8 +31,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from hometown import metrics, schedule
-from pipelines import stages
+from warehouse import metrics, schedule
+from warehouse import stages
 
 ALERTS_FILE = Path(__file__).resolve().parent.parent / "config" / "alerts.toml"
 

@@ -3,7 +3,7 @@ villages.
 
 Plain functions, no Streamlit. A region is the province (530000 or no code), a prefecture, a county (6-digit codes)
 or a village (its village_key: the 12-digit code, or the synthetic key ``<county>-<digest>`` of a village the roster
-does not know). Figures of a region come from hometown.overview (the same functions as the overview); this module
+does not know). Figures of a region come from hometown.progress.overview (the same functions as the overview); this module
 adds what only the drill-down needs.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from geo import reference
-from hometown import db
+from warehouse import db
 from hometown.base import villages_sql
-from hometown.scope import PROVINCE_CODE, Filters, OutOfScope, Scope
-from pipelines.stages import stage_names
+from warehouse.scope import PROVINCE_CODE, Filters, OutOfScope, Scope
+from warehouse.stages import stage_names
 
 PROVINCE_NAME = "云南省"
 LEVEL_LABELS = {"province": "省", "prefecture": "州市", "county": "县市区", "village": "村"}

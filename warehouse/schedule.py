@@ -4,7 +4,7 @@ Owns ``config/schedule.toml``. The line for a task year passes through its 7 sta
 village should have finished stage k, i.e. step 4k of 28): (start, 0), (m1, 1/7), …, (m7 = deadline, 1), linear
 between them; before the start it is 0, from the deadline on it is 1. Progress here is the share of the 28 steps
 done (``metrics.progress_sql``), the measure the alert rule "county behind the line" and the map compare with it.
-The warehouse gets the same points (table ``schedule_line``, written by pipelines.alerts on every load), so SQL
+The warehouse gets the same points (table ``schedule_line``, written by warehouse.alerts on every load), so SQL
 and Python draw one line. Also the provincial 30/40/30 schedule: the share of all villages planned by year end.
 """
 

@@ -96,7 +96,7 @@ def rate(name: str) -> Rate:
 
 
 # Plan progress: the share of the 28 steps done over a set of villages (sum of steps over 28 × villages), the
-# measure the schedule's expected line is drawn in (hometown.schedule) and the dispatch alerts compare with it.
+# measure the schedule's expected line is drawn in (warehouse.schedule) and the dispatch alerts compare with it.
 # Kept out of COUNTS/RATES so the public summary views keep the columns REPORT_SPEC §7 lists.
 PROGRESS_LABEL = "规划进度"
 STEPS_TOTAL = 28

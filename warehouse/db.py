@@ -1,6 +1,6 @@
 """Read-only access to the warehouse for the query layer, one connection per warehouse version.
 
-A load replaces the warehouse file atomically (pipelines.warehouse.writing). The version of the file is its
+A load replaces the warehouse file atomically (warehouse.store.writing). The version of the file is its
 inode and modification time: when it changes, the old connection is closed and a new one opened, so a page
 sees a new load on its next run without a restart, and caches keyed by ``version()`` go stale by themselves.
 """

@@ -1,7 +1,7 @@
 """The progress map's data (一图督进度): regions joined with their figures, colours, legend, village points, deck spec.
 
 Owns everything the map shows except the Streamlit calls: the per-region figures as of a date (from the query
-layer and hometown.metrics), the GeoJSON features of the 16 prefectures or 129 counties with those figures joined
+layer and warehouse.metrics), the GeoJSON features of the 16 prefectures or 129 counties with those figures joined
 and a fill colour from the chosen metric, the legend bins, the synthetic village points (sampled inside their
 county polygon, deterministic) and the pydeck spec, built to draw fully offline (no basemap, no CDN).
 
@@ -30,10 +30,11 @@ from pydeck.types import String
 from shapely.geometry import shape
 
 from geo import boundaries, reference
-from hometown import fmt, metrics, schedule
+from hometown import fmt
+from warehouse import metrics, schedule
 from hometown.base import reports_sql, villages_sql
-from hometown.db import query
-from hometown.scope import Filters, Scope
+from warehouse.db import query
+from warehouse.scope import Filters, Scope
 
 Level = Literal["prefecture", "county"]
 RGBA = tuple[int, int, int, int]
@@ -103,7 +104,7 @@ FILL_ALPHA_UNDER_POINTS = 150  # region fills are lighter when village points ar
 def stage_names() -> dict[int, str]:
     """Stage number → name from config/stages.toml (falls back to bare numbers if the file is unreadable)."""
     try:
-        from pipelines.stages import stage_names as names
+        from warehouse.stages import stage_names as names
 
         return names()
     except Exception:  # the map must still draw with a broken stage file; the pipeline reports that error
@@ -204,8 +205,8 @@ def classify(value: float | None, bins: Sequence[Bin]) -> int | None:
 
 def region_figures(filters: Filters, scope: Scope, level: Level) -> pl.DataFrame:
     """One row per region (county or prefecture) with task villages in force: code, as_of, every count of
-    hometown.metrics, completion_rate, adoption_rate, avg_stage, progress (share of the 28 steps done,
-    metrics.progress_sql), expected (what hometown.schedule expects of the same villages on their report
+    warehouse.metrics, completion_rate, adoption_rate, avg_stage, progress (share of the 28 steps done,
+    metrics.progress_sql), expected (what warehouse.schedule expects of the same villages on their report
     dates) and lag = progress − expected. Regions without village rows are absent."""
     key = "county_code" if level == "county" else "prefecture_code"
     vsql, params = villages_sql(filters, scope)

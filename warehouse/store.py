@@ -5,7 +5,7 @@ under an exclusive lock it copies the file, writes the copy, checkpoints, and at
 the live file (``os.replace``). Readers that opened the old file keep reading it until they reconnect; new
 readers see the new one; a writer killed mid-way leaves only a stray temporary file and the warehouse as it
 was. Tables of the app's own (supervision orders) are written the same way and no report load touches them.
-Every write ends by refreshing the materialised current alerts (pipelines.alerts.refresh_alerts) before the swap.
+Every write ends by refreshing the materialised current alerts (warehouse.alerts.refresh_alerts) before the swap.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import duckdb
 import polars as pl
 
 from geo import reference
-from hometown import metrics
-from pipelines import alerts
+from warehouse import metrics
+from warehouse import alerts
 
 DEFAULT_DB = Path("data/warehouse.duckdb")
 SCHEMA_VERSION = 1
@@ -142,7 +142,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_p")
         con.unregister("_c")
     con.execute(_views()).fetchall()
-    from hometown import orders  # here, not at the top: hometown.orders writes through this module
+    from hometown.dispatch import orders
+  # here, not at the top: hometown.dispatch.orders writes through this module
 
     alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
     orders.ensure_order_tables(con)  # supervision orders: the app's own tables

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from hometown import db
+from warehouse import db
 from hometown.base import reports_sql
-from hometown.scope import Filters, Scope
-from pipelines.stages import stage_names
+from warehouse.scope import Filters, Scope
+from warehouse.stages import stage_names
 
 # Group composition: label and column, in the order the page lists them.
 GROUP_FIELDS = (

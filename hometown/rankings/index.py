@@ -5,7 +5,7 @@ of rank since the previous reporting date, the table the page shows and the expo
 what an analyst downloads is what they saw), the method text of the export's 说明 sheet, and the named weight
 presets (config/ranking_presets.toml, plus presets users save to a file under data/, never to config/).
 
-The indicators are rates of hometown.metrics — this module never defines a metric of its own. Every query takes a
+The indicators are rates of warehouse.metrics — this module never defines a metric of its own. Every query takes a
 Scope and applies it in SQL through hometown.base.villages_sql.
 """
 
@@ -23,17 +23,17 @@ from typing import Iterable, Mapping
 import polars as pl
 
 from geo import reference
-from hometown import db, metrics
+from warehouse import db, metrics
 from hometown.base import region_sql, villages_sql
 from hometown.export import DECIMAL, INDEX, INT, PERCENT, TEXT
-from hometown.scope import ALL, Filters, OutOfScope, Scope
+from warehouse.scope import ALL, Filters, OutOfScope, Scope
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG_PRESETS = ROOT / "config" / "ranking_presets.toml"
 USER_PRESETS_ENV = "HOMETOWN_USER_PRESETS"
 DEFAULT_USER_PRESETS = Path("data/ranking_presets.toml")
 
-# The indicators, in the order the page and the exports show them. Each is a rate of hometown.metrics.RATES, and
+# The indicators, in the order the page and the exports show them. Each is a rate of warehouse.metrics.RATES, and
 # a higher value is better for every one of them.
 INDICATORS: tuple[str, ...] = (
     "completion_rate",
@@ -194,7 +194,7 @@ def effective_dates(dates: list[date], as_of: date | None) -> tuple[date | None,
 
 def indicators(level: str, filters: Filters = Filters(), scope: Scope = ALL, prefecture: str | None = None,
                db_path: str | None = None) -> pl.DataFrame:
-    """One row per unit of the level: its keys, the counts of hometown.metrics and the indicator rates."""
+    """One row per unit of the level: its keys, the counts of warehouse.metrics and the indicator rates."""
     lv = _level(level)
     vsql, vparams = villages_sql(filters, scope, prefecture)
     keys = ", ".join(f"v.{k}" for k in lv.keys)

@@ -4,7 +4,7 @@ From every accepted report of the county's prefecture (up to ``filters.as_of``),
 year's villages (metrics: plans_completed ÷ task_villages). A least-squares line through those points gives the
 pace (share per day); the projected completion date is the latest report's date plus the time the remaining share
 takes at that pace. A pace of zero or less is "not converging". The pace needed is the villages still to complete
-divided by the months from the latest report to the task year's deadline (hometown.schedule).
+divided by the months from the latest report to the task year's deadline (warehouse.schedule).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from hometown import db, metrics, schedule
-from hometown.scope import Filters, Scope
+from warehouse import db, metrics, schedule
+from warehouse.scope import Filters, Scope
 
 DAYS_PER_MONTH = 365.25 / 12
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from geo import reference
-from hometown import audit
-from hometown.auth import ADMIN, PREFECTURE, UPLOAD, may
+from hometown.access import audit
+from hometown.access.auth import ADMIN, PREFECTURE, UPLOAD, may
 from pipelines import safety
 from pipelines.ingest import ACCEPTED, DUPLICATE, REFUSED, STATUS_LABELS, SUPERSEDED, IngestResult, ingest
 
