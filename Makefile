@@ -58,7 +58,7 @@ sysdeps:
 # Ingest exits 1 when some demo file was refused (the rest loaded): only a usage/load error (2+) stops the build.
 $(DB): | $(STAMP)
 	mkdir -p $(dir $(DB)) $(DEMO)
-	$(PY) -m pipelines demo --out $(DEMO)
+	$(PY) -m demo --out $(DEMO)
 	rc=0; $(PY) -m pipelines ingest $(DEMO) --db $(DB) --quiet || rc=$$?; \
 	if [ $$rc -gt 1 ] || [ ! -f $(DB) ]; then echo "building the demo warehouse failed (exit $$rc)" >&2; exit 1; fi
 

@@ -90,6 +90,7 @@ def _payload_rows(db: Path) -> list[dict]:
     os.environ["HOMETOWN_DB"] = str(db)
     from warehouse import db as hdb
     from hometown.progress import map_data
+    from ui import map_deck
     from warehouse.scope import Filters, Scope
 
     hdb.close_all()
@@ -108,8 +109,8 @@ def _payload_rows(db: Path) -> list[dict]:
         for _ in range(3):
             t0 = time.perf_counter()
             model = map_data.map_model(Filters(), Scope(), **kwargs)
-            deck = map_data.deck(model, width, height)
-            size = map_data.payload_bytes(deck)
+            deck = map_deck.deck(model, width, height)
+            size = map_deck.payload_bytes(deck)
             runs.append(time.perf_counter() - t0)
         kb = round(size / 1024, 1)
         ok = kb < PAYLOAD_TARGET_KB if targeted else None
@@ -123,7 +124,7 @@ def _payload_rows(db: Path) -> list[dict]:
     sizes = []
     for code in reference.prefectures()["code"]:
         model = map_data.map_model(Filters(), Scope(), "county", prefecture=code)
-        sizes.append((map_data.payload_bytes(map_data.deck(model, width, height)), len(model.villages), code))
+        sizes.append((map_deck.payload_bytes(map_deck.deck(model, width, height)), len(model.villages), code))
     size, points, code = max(sizes)
     kb = round(size / 1024, 1)
     common = dict(reference.prefectures().select("code", "common_name").iter_rows())

@@ -104,14 +104,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_TIMEOUT = 600  # seconds; a hung writer (e.g. a forked worker) must not hang the benchmark
 
 
-def _demo_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("demo.generate") is not None
-
-
 def _demo_write_cmd(out: Path) -> list[str]:
-    return [sys.executable, "-m", "pipelines", "demo", "--out", str(out), "--seed", str(DEMO_SEED)]
+    return [sys.executable, "-m", "demo", "--out", str(out), "--seed", str(DEMO_SEED)]
 
 
 def _ingest_cmd(folder: Path, db: Path) -> list[str]:
@@ -145,13 +139,9 @@ def _warehouse_counts(db: Path) -> tuple[int, int, int]:
 
 @register("demo", "the built-in demo as `make demo` builds it: write, then ingest into a fresh warehouse")
 def demo_section(ctx: Context) -> list[Row]:
-    """Fresh processes (`python -m pipelines demo`, then `python -m pipelines ingest`), so that each run pays
+    """Fresh processes (`python -m demo`, then `python -m pipelines ingest`), so that each run pays
     what a user pays (interpreter, imports, the demo plan, reference data) and no cache of this process helps."""
     case = "full demo (fresh processes)"
-    if not _demo_available():
-        ctx.log("demo: demo.generate not found")
-        return [Row("demo", "full demo: demo not available (demo.generate missing)", "skipped", None, "",
-                    f"< {DEMO_TARGET_SECONDS:g} s", None)]
     repeats = 1 if ctx.quick else ctx.repeats  # the demo load alone is ~15 s: one run in a quick check
     cpu: dict[str, list[float]] = {"write": [], "ingest": []}
 

@@ -6,8 +6,9 @@ landscape, fitted to the page width, with the header row repeated on every page.
 for a formula (= + - @, and tab / carriage return that some programs strip first) is neutralised with a leading
 apostrophe, in both formats — a village name from a report must never run as a formula on an analyst's machine.
 
-The frames written are the ones the pages show (hometown.rankings.index.table, hometown.rankings.scores.results_table), so the file
-matches the screen cell by cell.
+The frames written are the ones the pages show (hometown.rankings.index.table, hometown.rankings.scores.results_table,
+hometown.dispatch.orders.orders_table), so the file matches the screen cell by cell. Shared by every room that
+exports; what a room exports (the ranking file and its command: hometown.rankings.exports) lives in the room.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import date, datetime
 import polars as pl
 import xlsxwriter
 
-# Column kinds (hometown.rankings.index uses the same names).
+# Column kinds (the rooms' tables name theirs with these).
 TEXT, INT, DECIMAL, INDEX, PERCENT, SCORE = "text", "int", "decimal", "index", "percent", "score"
 NUMBER_FORMATS = {INT: "#,##0", DECIMAL: "#,##0.00", INDEX: "0.00", PERCENT: "0.0%", SCORE: "0.00"}
 
@@ -186,89 +187,3 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
     for row in frame.iter_rows():
         writer.writerow([neutralise(v) if isinstance(v, str) else _cell_text(v) for v in row])
     return buf.getvalue().encode("utf-8-sig")
-
-
-# ---------------------------------------------------------------------------------------------------- rankings
-
-
-def ranking_sheet(r, preset_name: str | None = None) -> Sheet:
-    from hometown.rankings import index as rankings
-
-    year = f"{r.filters.task_year}年" if r.filters.task_year else "全部年度"
-    parts = [f"范围：{rankings.region_label(r)}", f"任务年度：{year}",
-             f"标准化：{rankings.NORMALISATIONS[r.normalisation]}", f"权重方案：{preset_name or '自定义'}",
-             f"排名变化对比：{r.previous_as_of.isoformat() if r.previous_as_of else '无上期数据'}",
-             f"导出时间：{datetime.now():%Y-%m-%d %H:%M}"]
-    return Sheet(f"{r.level_label}排名", rankings.table(r), rankings.column_kinds(r.level), rankings.title(r),
-                 "　".join(parts))
-
-
-def ranking_xlsx(r, preset_name: str | None = None) -> bytes:
-    """The ranking as the page shows it, plus the 说明 sheet with the method, normalisation and weights."""
-    from hometown.rankings import index as rankings
-
-    return xlsx_bytes([ranking_sheet(r, preset_name)], rankings.method_notes(r, preset_name),
-                      notes_title="排名方法说明")
-
-
-def ranking_csv(r) -> bytes:
-    from hometown.rankings import index as rankings
-
-    return csv_bytes(rankings.table(r))
-
-
-def ranking_file_name(r, suffix: str) -> str:
-    as_of = r.as_of.strftime("%Y%m%d") if r.as_of else "无数据"
-    return f"大擂台大比武_{r.level_label}排名_{as_of}.{suffix}"
-
-
-def export_command(args) -> int:
-    """``python -m pipelines export rankings …``: write the ranking the page would show for these filters.
-
-    Exit 0 on success, 2 for a usage error (unknown preset, prefecture, date or file type; no warehouse). The file
-    is written whole to a temporary name and renamed, so a scheduled job never leaves half a file behind.
-    """
-    import os
-    import sys
-    from pathlib import Path
-
-    from geo import reference
-    from hometown.rankings import index as rankings
-    from warehouse import db
-    from warehouse.scope import Filters
-
-    def fail(message: str) -> int:
-        print(f"错误：{message}", file=sys.stderr)
-        return 2
-
-    out = Path(args.out)
-    suffix = out.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        return fail(f"输出文件须为 .xlsx 或 .csv：{out}")
-    if not Path(args.db).exists():
-        return fail(f"数据仓库不存在：{args.db}。请先导入报表（python -m pipelines ingest …）")
-    try:
-        as_of = date.fromisoformat(args.asof) if args.asof else None
-    except ValueError:
-        return fail(f"截至日期格式应为 YYYY-MM-DD：{args.asof}")
-    prefecture = None
-    if args.prefecture:
-        prefecture = reference.resolve_prefecture(args.prefecture)
-        if prefecture is None:
-            return fail(f"未知的州市：{args.prefecture}")
-    try:
-        chosen = rankings.preset(args.preset) if args.preset else rankings.presets()[0]
-        r = rankings.rank(args.level, chosen.weights, args.normalisation or chosen.normalisation,
-                          Filters(args.year, as_of), prefecture=prefecture, db_path=str(args.db))
-    except rankings.RankingError as exc:
-        return fail(str(exc))
-    except db.WarehouseMissing as exc:
-        return fail(str(exc))
-    data = ranking_xlsx(r, chosen.name) if suffix == ".xlsx" else ranking_csv(r)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-    as_of_text = r.as_of.isoformat() if r.as_of else "无数据"
-    print(f"已导出 {r.level_label}排名 {len(r.frame)} 行（截至 {as_of_text}，权重方案：{chosen.name}）：{out}")
-    return 0

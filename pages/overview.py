@@ -11,7 +11,6 @@ prefecture's bar or an alert opens its page; a prefecture on the map shows its c
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from datetime import datetime
 
@@ -21,8 +20,9 @@ import streamlit as st
 from hometown import fmt
 from hometown.progress import overview
 from warehouse.scope import Filters, Scope
-from ui import charts, widgets
+from ui import charts, map_panel, widgets
 from ui.common import current_scope, filters_from_url, run, url_params, warehouse_ready
+from ui.nav import OVERVIEW_PAGE, REGION_PAGE, REPORTS_PAGE
 
 BARS = "ov_bars"                # the ranking's bar buttons: keys ov_bars_<code> (ui.charts.bar_key)
 ALERTS = "ov_alerts"            # the alert list's buttons: keys ov_alerts_<i>
@@ -51,11 +51,7 @@ def refresh_seconds() -> int:
 
 def alert_block(filters: Filters, scope: Scope) -> None:
     st.subheader("预警", anchor=False)
-    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.dispatch.alerts") else None
-    if panel is None:
-        st.info("预警规则加载中")
-        return
-    counts, items = panel
+    counts, items = run(overview.alert_panel, filters, scope)
     lines = []
     for row in counts.iter_rows(named=True):
         if row["alert_type"] in overview.PANEL_RULES or row["red"] or row["yellow"]:
@@ -91,7 +87,7 @@ def reporting_block(filters: Filters, scope: Scope) -> None:
             text += f"，其后 {row['refused_since']} 份报表被退回"
         lines.append(text)
     st.markdown("\n".join(lines))
-    st.page_link("pages/reports.py", label="查看报送记录", icon=":material/fact_check:",
+    st.page_link(REPORTS_PAGE, label="查看报送记录", icon=":material/fact_check:",
                  query_params=url_params(filters))
 
 
@@ -107,7 +103,7 @@ def normal_page(filters: Filters, scope: Scope) -> None:
                    "各州市报送日期不同，每个州市取其最近一期已受理报表")
     with bar:
         widgets.filter_bar(filters, run(overview.task_years, scope), run(overview.reporting_dates, scope), "ov")
-        st.page_link("pages/overview.py", label="大屏模式", icon=":material/tv:",
+        st.page_link(OVERVIEW_PAGE, label="大屏模式", icon=":material/tv:",
                      query_params=url_params(filters, screen="big"))
     with tiles:
         if not totals["task_villages"]:
@@ -124,16 +120,11 @@ def normal_page(filters: Filters, scope: Scope) -> None:
             widgets.open_region(code, filters)
         # One screen: the full table (every figure, sortable) is the region page's, a click away.
         if not scope.county_code:
-            st.page_link("pages/region.py", label=f"各{unit}明细表（全部指标，可排序）", icon=":material/table_view:",
+            st.page_link(REGION_PAGE, label=f"各{unit}明细表（全部指标，可排序）", icon=":material/table_view:",
                          query_params=url_params(filters, code=scope.top_code))
     with right:
         st.subheader("一图督进度", anchor=False)
-        if importlib.util.find_spec("ui.map_panel"):
-            from ui import map_panel
-
-            map_panel.render(filters, scope)  # an SVG preview at first; the pydeck map follows by itself
-        else:
-            st.info("进度地图加载中")
+        map_panel.render(filters, scope)  # an SVG preview at first; the pydeck map follows by itself
 
     c_funnel, c_trend = st.columns(2)
     with c_funnel:
@@ -192,19 +183,14 @@ def _alerts_html(filters: Filters, scope: Scope) -> str:
     if not (late or missing):
         parts.append("均已报送最新一期")
     report_line = f"<tr><td>报送情况</td><td colspan='2'>{' · '.join(parts)}</td></tr>"
-    panel = run(overview.alert_panel, filters, scope) if importlib.util.find_spec("hometown.dispatch.alerts") else None
-    if panel is None:
-        rows = "<tr><td colspan='3'>预警规则加载中</td></tr>"
-        as_of = ""
-    else:
-        counts, items = panel
-        shown = counts.filter(pl.col("alert_type").is_in(overview.PANEL_RULES))
-        rows = "".join(f"<tr><td>{r['label']}</td><td class='ht-red'>红 {fmt.plain(r['red'])}</td>"
-                       f"<td class='ht-yellow'>黄 {fmt.plain(r['yellow'])}</td></tr>" for r in shown.iter_rows(named=True))
-        others = counts.filter(~pl.col("alert_type").is_in(overview.PANEL_RULES))
-        rows += (f"<tr><td>其他预警</td><td class='ht-red'>红 {fmt.plain(others['red'].sum())}</td>"
-                 f"<td class='ht-yellow'>黄 {fmt.plain(others['yellow'].sum())}</td></tr>")
-        as_of = widgets.as_of_caption(items) if items.height else ""
+    counts, items = run(overview.alert_panel, filters, scope)
+    shown = counts.filter(pl.col("alert_type").is_in(overview.PANEL_RULES))
+    rows = "".join(f"<tr><td>{r['label']}</td><td class='ht-red'>红 {fmt.plain(r['red'])}</td>"
+                   f"<td class='ht-yellow'>黄 {fmt.plain(r['yellow'])}</td></tr>" for r in shown.iter_rows(named=True))
+    others = counts.filter(~pl.col("alert_type").is_in(overview.PANEL_RULES))
+    rows += (f"<tr><td>其他预警</td><td class='ht-red'>红 {fmt.plain(others['red'].sum())}</td>"
+             f"<td class='ht-yellow'>黄 {fmt.plain(others['yellow'].sum())}</td></tr>")
+    as_of = widgets.as_of_caption(items) if items.height else ""
     return (f"<div class='ht-panel'><h3>预警与报送</h3><div class='ht-asof'>{as_of}</div>"
             f"<table class='ht-alerts'>{rows}{report_line}</table></div>")
 

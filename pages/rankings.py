@@ -13,7 +13,8 @@ import streamlit as st
 from geo import reference
 from hometown import export, privacy
 from hometown.access import audit, auth
-from hometown.rankings import index as rankings, scores
+from hometown.rankings import exports, scores
+from hometown.rankings import index as rankings
 from warehouse.scope import Filters
 from ui import auth as ui_auth
 from ui.common import current_role, current_scope, filters_from_url, run, url_params, warehouse_ready
@@ -173,14 +174,14 @@ def ranking_tab() -> None:
     else:
         what = f"{rankings.title(r)}；权重方案 {preset_name}"
         with d1:
-            st.download_button("下载Excel", data=logged(lambda: export.ranking_xlsx(r, preset_name),
-                                                       export.ranking_file_name(r, "xlsx"), what),
-                               file_name=export.ranking_file_name(r, "xlsx"), mime=export.XLSX_MIME,
+            st.download_button("下载Excel", data=logged(lambda: exports.ranking_xlsx(r, preset_name),
+                                                       exports.ranking_file_name(r, "xlsx"), what),
+                               file_name=exports.ranking_file_name(r, "xlsx"), mime=export.XLSX_MIME,
                                on_click="ignore", icon=":material/download:", key="rk_xlsx")
         with d2:
-            st.download_button("下载CSV", data=logged(lambda: export.ranking_csv(r), export.ranking_file_name(r, "csv"),
+            st.download_button("下载CSV", data=logged(lambda: exports.ranking_csv(r), exports.ranking_file_name(r, "csv"),
                                                      what),
-                               file_name=export.ranking_file_name(r, "csv"), mime=export.CSV_MIME, on_click="ignore",
+                               file_name=exports.ranking_file_name(r, "csv"), mime=export.CSV_MIME, on_click="ignore",
                                icon=":material/download:", key="rk_csv")
     with st.expander("排名方法说明"):
         for item, text in rankings.method_notes(r, preset_name):

@@ -13,10 +13,12 @@ import streamlit as st
 from hometown import fmt
 from hometown.progress import overview
 from hometown.progress.region import LEVEL_LABELS, Region, check_scope, county_villages, resolve, trail
+from warehouse import metrics
 from warehouse.scope import Filters, OutOfScope, Scope
 from ui import auth as ui_auth
 from ui import charts, widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
+from ui.nav import OVERVIEW_PAGE
 
 
 
@@ -49,12 +51,10 @@ def children_block(region: Region, filters: Filters, scope: Scope) -> None:
 
     st.subheader(f"{unit}明细", anchor=False)
     st.caption(f"{widgets.as_of_caption(kids.filter(pl.col('as_of').is_not_null()))} · 点选一行打开该{unit} · 列标题可排序")
-    table, config = widgets.table_frame(kids, {
-        "rank": "排名", "name": unit, "as_of": "数据截至", "task_villages": "任务村", "planning_groups": "编制组",
-        "civil_servants": "公职人员", "cadre_visits": "干部回乡", "plans_completed": "成果完成",
-        "completion_rate": "完成率", "plans_in_database": "已入库", "database_rate": "入库率",
-        "needs_total": "收集需求", "adoption_rate": "需求纳入率", "funding_wan": "项目资金（万元）",
-    }, percent=("completion_rate", "database_rate", "adoption_rate"))
+    table, config = widgets.table_frame(kids, {"rank": "排名", "name": unit, "as_of": "数据截至"} | metrics.labels(
+        "task_villages", "planning_groups", "civil_servants", "cadre_visits", "plans_completed", "completion_rate",
+        "plans_in_database", "database_rate", "needs_total", "adoption_rate", "funding_wan",
+    ), percent=("completion_rate", "database_rate", "adoption_rate"))
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                          key=table_key(region.code), column_config=config, height=widgets.table_height(table.height))
     code = widgets.selected_value(event, kids)
@@ -127,7 +127,7 @@ def main() -> None:
     region = resolve(code)
     if region is None:
         st.error(f"未知的区划代码：{code}")
-        st.page_link("pages/overview.py", label="返回一屏知全局")
+        st.page_link(OVERVIEW_PAGE, label="返回一屏知全局")
         return
     if region.level == "village":
         widgets.open_region(region.code, filters)

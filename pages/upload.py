@@ -2,7 +2,8 @@
 reason is shown in a table; the blank report template is downloaded here.
 
 Layout and calls only: hometown.access.uploads runs the pipeline (pipelines.ingest, the same checks as the command) with the
-user's prefecture, keeps accepted files and writes the audit rows; pipelines.template builds the template.
+user's prefecture, keeps accepted files and writes the audit rows; each report kind (pipelines.kinds) offers its blank
+template here.
 """
 
 from __future__ import annotations
@@ -13,27 +14,33 @@ import streamlit as st
 from geo import reference
 from hometown import export
 from hometown.access import auth, uploads
-from warehouse import db
-from pipelines import safety
-from pipelines.template import blank_template, template_file_name
+from pipelines import kinds, safety
 from ui import auth as ui_auth
 from ui.common import current_role
+from warehouse import db
 
 RESULTS = "up_results"
 SUMMARY = (("accepted", "已接收"), ("superseded", "更正替换"), ("duplicate", "重复文件"), ("refused", "已拒收"))
+# Streamlit Markdown icons (material symbols ship with Streamlit: no emoji font needed on an intranet PC).
+OUTCOME_ICONS = {"accepted": ":green[:material/check_circle:]", "superseded": ":blue[:material/published_with_changes:]",
+                 "duplicate": ":gray[:material/content_copy:]", "refused": ":red[:material/cancel:]"}
 
 
 def template_block(expected: str | None) -> None:
     st.subheader("空白报表模板", anchor=False)
-    st.caption("模板包含村庄进度、县级汇总、需求清单、项目资金四张表，表头与报送规范一致；州市、县市区、当前环节、"
-               "规划状态、是/否等列可从下拉列表选择。")
+    registered = kinds.kinds()
+    for kind in registered:
+        st.caption((f"**{kind.label}**：" if len(registered) > 1 else "") + kind.template_note)
     code = expected
     if expected is None:
         common = dict(reference.prefectures().sort("sort_order").select("code", "common_name").iter_rows())
         code = st.selectbox("模板适用州市", ["", *common], key="up_tpl_pref",
                             format_func=lambda c: "全省通用（县市区不设下拉）" if not c else common[c]) or None
-    st.download_button("下载空白报表模板", data=lambda: blank_template(code), file_name=template_file_name(code),
-                       mime=export.XLSX_MIME, on_click="ignore", icon=":material/download:", key="up_template")
+    for kind in registered:
+        label = "下载空白报表模板" if len(registered) == 1 else f"下载{kind.label}模板"
+        st.download_button(label, data=lambda kind=kind: kind.template(code), file_name=kind.template_name(code),
+                           mime=export.XLSX_MIME, on_click="ignore", icon=":material/download:",
+                           key="up_template" if kind is registered[0] else f"up_template_{kind.key}")
 
 
 def results_block(done: list[uploads.Upload]) -> None:
@@ -53,7 +60,7 @@ def results_block(done: list[uploads.Upload]) -> None:
                 f"{r.village_rows} 个任务村" if r.status in ("accepted", "superseded") else "",
                 f"{len(r.errors)} 条拒收原因" if r.errors else "", f"{len(r.warnings)} 条提示" if r.warnings else "")
                 if p)
-            st.markdown(f"{uploads.OUTCOME_ICONS[r.status]} **{r.file_name}**：{uploads.STATUS_LABELS[r.status]}"
+            st.markdown(f"{OUTCOME_ICONS[r.status]} **{r.file_name}**：{uploads.STATUS_LABELS[r.status]}"
                         + (f"（{facts}）" if facts else ""))
     reasons = uploads.reasons_table(done)
     if reasons.height:

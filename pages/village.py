@@ -16,10 +16,11 @@ from hometown import fmt
 from hometown.progress import village
 from hometown.progress.region import check_scope, resolve, trail
 from warehouse.scope import OutOfScope
-from warehouse.stages import stage_names
+from warehouse.stages import STEPS_TOTAL, stage_names
 from ui import auth as ui_auth
 from ui import widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
+from ui.nav import REGION_PAGE
 
 
 def yes_no(value) -> str:
@@ -33,7 +34,7 @@ def main() -> None:
     region = resolve(code) if code else None
     if region is None or region.level != "village":
         st.error(f"请从县市区页面选择村庄（未知的村代码：{code or '未提供'}）")
-        st.page_link("pages/region.py", label="打开一键查明细")
+        st.page_link(REGION_PAGE, label="打开一键查明细")
         return
     try:
         check_scope(region, scope)
@@ -59,7 +60,7 @@ def main() -> None:
 
     cols = st.columns(6)
     cols[0].metric("当前环节", f"{v['stage']}. {v['stage_name'] or ''}", border=True)
-    cols[1].metric("已完成步骤", f"{v['steps_done']}/28", border=True)
+    cols[1].metric("已完成步骤", f"{v['steps_done']}/{STEPS_TOTAL}", border=True)
     cols[2].metric("规划状态", v["plan_status"] or "—", border=True)
     cols[3].metric("1+5 专项规划", f"{v['special_plans_done'] if v['special_plans_done'] is not None else '—'}/5",
                    border=True)

@@ -1,4 +1,5 @@
-"""Checking report files side by side: worker processes run check_report, the loader takes results in file order.
+"""Checking report files side by side: worker processes check each file as its kind (pipelines.kinds), the loader
+takes results in file order.
 
 Checking (reading, normalising, validating) is nearly all of a load's CPU; writing to the warehouse must stay in
 one process and in the order the files were offered (a correction supersedes what came before it). So files are
@@ -18,7 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from pipelines.report import CheckedReport, check_report
+from pipelines import kinds
+from pipelines.report import CheckedReport
 
 # Below this many files a pool costs more than it saves (each spawned checker imports polars, the roster, OpenCC).
 MIN_FILES_FOR_WORKERS = 4
@@ -46,7 +48,7 @@ def can_spawn() -> bool:
 
 def _check(task: tuple[Path, bytes, date | None]) -> CheckedReport:
     path, data, as_of_limit = task
-    return check_report(path, data, as_of_limit=as_of_limit)
+    return kinds.check(path, data, as_of_limit)
 
 
 @contextmanager

@@ -1,5 +1,11 @@
-"""The command line: ``python -m pipelines ingest PATH... [--db FILE]``, ``python -m pipelines demo`` and
-``python -m pipelines export rankings --level county --out FILE.xlsx`` (scheduled exports; hometown.export).
+"""The command line: ``python -m pipelines ingest PATH... [--db FILE]``, plus the commands other packages register.
+
+``ingest`` is the pipeline's own. The others come from the entry-point groups of pyproject.toml, so a higher floor
+adds a command without this module importing it (tests/test_layering.py): ``hometown_dispatch.commands`` adds a
+top-level command (``demo``: demo.command), ``hometown_dispatch.exports`` adds a target of ``export`` (``export
+rankings``: hometown.rankings.exports). An entry point names a function that takes the subparsers and adds its parser
+with ``set_defaults(run=function(args) -> exit status)``. ``--db`` defaults to ``$HOMETOWN_DB``, else
+data/warehouse.duckdb, as for the app (warehouse.settings).
 
 Exit status (REPORT_SPEC §6): 0 when no file was refused, 1 when any was (the others still load), 2 for a usage
 error. One line per file on stdout, each refusal's reasons indented below it; a progress bar on stderr for folders.
@@ -9,9 +15,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from warehouse.store import DEFAULT_DB, WarehouseBusy
+from warehouse import settings
+from warehouse.store import WarehouseBusy
+
+COMMANDS_GROUP = "hometown_dispatch.commands"
+EXPORTS_GROUP = "hometown_dispatch.exports"
+DB_HELP = f"数据仓库文件（默认 ${settings.DB_ENV}，未设置时 {settings.DEFAULT_DB}）"
+
+
+def _registered(group: str, sub) -> None:
+    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        ep.load()(sub)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,40 +36,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ing = sub.add_parser("ingest", help="检查并导入报表文件（文件或文件夹）")
     ing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    ing.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"数据仓库文件（默认 {DEFAULT_DB}）")
+    ing.add_argument("--db", type=Path, default=None, help=DB_HELP)
     ing.add_argument("--quiet", action="store_true", help="不显示进度条")
-    demo = sub.add_parser("demo", help="生成内置演示报表")
-    demo.add_argument("--out", type=Path, default=Path("data/demo"))
-    demo.add_argument("--seed", type=int, default=20210626)
-    exp = sub.add_parser("export", help="导出排名（Excel 或 CSV，按 --out 的扩展名）")
-    exp.add_argument("what", choices=["rankings"], help="导出内容：rankings 综合指数排名")
-    exp.add_argument("--level", choices=["prefecture", "county", "village"], default="county",
-                     help="排名对象：prefecture 州市 / county 县市区 / village 行政村（默认 county）")
-    exp.add_argument("--out", type=Path, required=True, help="输出文件（.xlsx 或 .csv）")
-    exp.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"数据仓库文件（默认 {DEFAULT_DB}）")
-    exp.add_argument("--year", type=int, help="任务年度（默认全部年度）")
-    exp.add_argument("--asof", help="截至日期 YYYY-MM-DD（默认各州市最新报送）")
-    exp.add_argument("--preset", help="权重方案名称（config/ranking_presets.toml 或用户保存的方案；默认第一个方案）")
-    exp.add_argument("--prefecture", help="只排某州市（名称或代码，如 红河州）")
-    exp.add_argument("--normalisation", choices=["minmax", "percentile"], help="标准化方法（默认取权重方案的设置）")
+    ing.set_defaults(run=_ingest)
+    exports = sub.add_parser("export", help="导出（Excel 或 CSV）").add_subparsers(dest="what", required=True,
+                                                                               metavar="WHAT")
+    _registered(EXPORTS_GROUP, exports)
+    _registered(COMMANDS_GROUP, sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "ingest":
-        return _ingest(args)
-    if args.command == "demo":
-        from demo.generate import write_demo
-
-        files = write_demo(args.out, seed=args.seed)
-        print(f"已生成 {len(files)} 个演示报表文件：{args.out}")
-        return 0
-    if args.command == "export":
-        from hometown.export import export_command
-
-        return export_command(args)
-    return 2
+    return args.run(args)
 
 
 def _ingest(args) -> int:
@@ -63,6 +59,7 @@ def _ingest(args) -> int:
         for p in missing:
             print(f"错误：找不到文件或文件夹 {p}", file=sys.stderr)
         return 2
+    db_file = settings.db_path(args.db)
     files = collect_files(args.paths)
     if not files:
         print("错误：没有找到报表文件（.xlsx、.xls、.csv）", file=sys.stderr)
@@ -82,7 +79,7 @@ def _ingest(args) -> int:
             print("\n".join(lines), flush=True)
 
     try:
-        results = ingest(files, args.db, on_result=show)
+        results = ingest(files, db_file, on_result=show)
     except WarehouseBusy as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -95,5 +92,5 @@ def _ingest(args) -> int:
     from pipelines.ingest import STATUS_LABELS
 
     summary = "，".join(f"{STATUS_LABELS[s]} {n}" for s, n in counts.items())
-    print(f"共 {len(results)} 个文件：{summary}。数据仓库：{args.db}")
+    print(f"共 {len(results)} 个文件：{summary}。数据仓库：{db_file}")
     return 1 if any(r.refused for r in results) else 0

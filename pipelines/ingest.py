@@ -14,23 +14,15 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import duckdb
-import polars as pl
 
 from geo import reference
-from pipelines import checks, safety
+from pipelines import checks, kinds, safety
 from pipelines.read import REPORT_SUFFIXES
-from pipelines.report import CheckedReport, check_report
-from warehouse.store import VILLAGE_FIELDS, insert_frame, writing
+from pipelines.report import CheckedReport
+from warehouse.store import writing
 
 ACCEPTED, DUPLICATE, SUPERSEDED, REFUSED = "accepted", "duplicate", "superseded", "refused"
 STATUS_LABELS = {ACCEPTED: "已接收", DUPLICATE: "重复文件", SUPERSEDED: "已接收（更正，替换先前版本）", REFUSED: "已拒收"}
-
-COUNTY_FIELDS = ("prefecture_code", "county_code", "identified_civil_servants", "selected_cadres", "county_stations",
-                 "township_stations")
-NEED_FIELDS = ("prefecture_code", "county_code", "township", "village", "village_key", "content", "category",
-               "status", "est_funding_wan")
-PROJECT_FIELDS = ("prefecture_code", "county_code", "township", "village", "village_key", "project_name", "source",
-                  "funding_wan", "status")
 
 
 @dataclass
@@ -164,7 +156,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: Che
         _log(con, result, sha, loaded_by)
         return result
     if checked is None:
-        checked = check_report(path, data, as_of_limit=as_of_limit)
+        checked = kinds.check(path, data, as_of_limit)
     wrong_prefecture = _other_prefecture(path.name, checked.prefecture_code, expected_prefecture)
     if wrong_prefecture:
         checked.errors.insert(0, wrong_prefecture)
@@ -198,16 +190,7 @@ def _store(con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: st
     if previous:
         con.execute("UPDATE reports SET status = 'superseded', superseded_by = ? WHERE report_id = ?",
                     [report_id, previous[0]]).fetchall()
-    for key, table, fields in (("village", "village_rows", VILLAGE_FIELDS), ("county", "county_rows", COUNTY_FIELDS),
-                               ("needs", "need_rows", NEED_FIELDS), ("projects", "project_rows", PROJECT_FIELDS)):
-        frame = checked.frames.get(key)
-        if frame is None or frame.height == 0:
-            continue
-        frame = frame.with_columns(report_id=pl.lit(report_id, pl.Int32))
-        for name in fields:
-            if name not in frame.columns:
-                frame = frame.with_columns(pl.lit(None).alias(name))
-        insert_frame(con, table, frame, ["report_id", "excel_row", *fields])
+    kinds.kind(checked.kind).load(con, checked, report_id)  # the kind's own rows (pipelines/kinds/)
     return result
 
 

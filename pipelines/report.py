@@ -54,6 +54,7 @@ class CheckedReport:
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    kind: str = ""  # the report kind that checked it (pipelines.kinds sets it)
 
     @property
     def ok(self) -> bool:

@@ -23,6 +23,7 @@ from reportfiles import simple_report, village_row, write_csv
 from test_rankings import D1, D2, EQUAL, HONGHE, build_warehouse
 
 from hometown import export
+from hometown.rankings import exports
 from hometown.rankings import index as rankings
 from warehouse import db
 from warehouse.scope import Filters
@@ -94,13 +95,13 @@ def test_formula_injection_from_a_real_report(tmp_path):
     r = rankings.rank("village", EQUAL, db_path=str(tmp_path / "w.duckdb"))
     table = rankings.table(r)
     assert set(table["行政村"]) == {"=1+1", "-村", "@SUM(A1)"}
-    data = export.ranking_xlsx(r)
+    data = exports.ranking_xlsx(r)
     got = sheets(data)["行政村排名"]
     assert_same_cells(got[2:], table)
     assert {row[6] for row in got[3:]} == {"'=1+1", "'-村", "'@SUM(A1)"}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
-    text = export.ranking_csv(r).decode("utf-8-sig")
+    text = exports.ranking_csv(r).decode("utf-8-sig")
     assert {row[6] for row in list(csv.reader(io.StringIO(text)))[1:]} == {"'=1+1", "'-村", "'@SUM(A1)"}
     db.close_all()
 
@@ -110,7 +111,7 @@ def test_formula_injection_from_a_real_report(tmp_path):
 
 def test_xlsx_matches_the_table_cell_by_cell(wh):
     r = rankings.rank("county", EQUAL, filters=Filters(2021), prefecture=HONGHE, db_path=wh)
-    data = export.ranking_xlsx(r, "均衡")
+    data = exports.ranking_xlsx(r, "均衡")
     book = sheets(data)
     assert list(book) == ["县市区排名", "说明"]
     rows = book["县市区排名"]
@@ -134,7 +135,7 @@ def _xf_formats(z: zipfile.ZipFile) -> list[str]:
 def test_xlsx_is_printable_and_formatted(wh):
     r = rankings.rank("county", EQUAL, db_path=wh)
     table = rankings.table(r)
-    with zipfile.ZipFile(io.BytesIO(export.ranking_xlsx(r))) as z:
+    with zipfile.ZipFile(io.BytesIO(exports.ranking_xlsx(r))) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
         workbook = z.read("xl/workbook.xml").decode()
         formats = _xf_formats(z)
@@ -157,7 +158,7 @@ def test_xlsx_is_printable_and_formatted(wh):
 
 def test_csv_has_bom_and_matches_the_table(wh):
     r = rankings.rank("village", EQUAL, rankings.PERCENTILE, db_path=wh)
-    data = export.ranking_csv(r)
+    data = exports.ranking_csv(r)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     table = rankings.table(r)
@@ -182,7 +183,7 @@ def test_export_matches_the_page(wh, monkeypatch):
     table = rankings.table(r)
     assert page.columns == table.columns
     assert page.to_dicts() == table.to_dicts()
-    assert_same_cells(sheets(export.ranking_xlsx(r))["县市区排名"][2:], page)
+    assert_same_cells(sheets(exports.ranking_xlsx(r))["县市区排名"][2:], page)
 
 
 # ------------------------------------------------------------------------------------------------- the command
@@ -211,7 +212,7 @@ def test_cli_export_xlsx_and_csv(wh, tmp_path):
                       db_path=wh)
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
-    assert data == export.ranking_csv(r)
+    assert data == exports.ranking_csv(r)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -19,6 +19,7 @@ from shapely.geometry import Point, shape
 
 from geo import boundaries, reference
 from hometown.progress import map_data
+from ui import map_deck
 from warehouse import db
 from warehouse.scope import Filters, Scope
 from reportfiles import load, simple_report, village_row, write_report
@@ -270,7 +271,7 @@ def test_legend_html_lists_every_class_and_grey():
     legend = map_data.Legend("规划完成率", map_data.bins_for(map_data.METRICS["completion_rate"]),
                              [(map_data.GREY_NOT_REPORTED, "未上报")],
                              [((8, 69, 148, 255), "第7环节 成果入库")], ["任务村圆点为示意位置（非真实坐标）", "<b>"])
-    html = map_data.legend_html(legend, "截至2022-06-30")
+    html = map_deck.legend_html(legend, "截至2022-06-30")
     for text in ("规划完成率", "0%–20%", "80%–100%", "未上报", "第7环节 成果入库", "示意位置（非真实坐标）", "截至2022-06-30"):
         assert text in html
     assert html.index("80%–100%") < html.index("0%–20%")   # highest class on top
@@ -319,9 +320,9 @@ def test_village_points_carry_stage_colour_and_the_approximate_note(full_db, use
 def test_county_payload_is_small_and_offline(full_db, use_db):
     use_db(full_db)
     model = map_data.map_model(Filters(), Scope(), "county")
-    deck = map_data.deck(model, 1300, 720)
+    deck = map_deck.deck(model, 1300, 720)
     spec = deck.to_json()
-    assert map_data.payload_bytes(deck) < 400 * 1024
+    assert map_deck.payload_bytes(deck) < 400 * 1024
     doc = json.loads(spec)
     # map_provider=None and the default style: Streamlit's frontend drops the sentinel and draws no basemap;
     # a missing mapStyle would make it fetch a CARTO basemap.

@@ -29,7 +29,8 @@ from geo import reference
 from hometown import export, privacy
 from hometown.dispatch import alerts, forecast, orders
 from hometown.progress import map_data, overview, region
-from hometown.rankings import index as rankings, scores
+from hometown.rankings import exports, scores
+from hometown.rankings import index as rankings
 from warehouse import db
 from hometown.progress import village as village_q
 from warehouse.scope import ALL, Filters, OutOfScope, Scope
@@ -296,9 +297,9 @@ def test_exports_contain_only_the_county(wh):
     wh_path, ids = wh
     for level in ("county", "village"):
         r = rankings.rank(level, EQUAL, scope=MILE_USER)
-        assert_no_leak(export.ranking_xlsx(r), f"ranking xlsx {level}")
-        assert_no_leak(export.ranking_csv(r), f"ranking csv {level}")
-        assert "弥勒" in _text(export.ranking_xlsx(r))
+        assert_no_leak(exports.ranking_xlsx(r), f"ranking xlsx {level}")
+        assert_no_leak(exports.ranking_csv(r), f"ranking csv {level}")
+        assert "弥勒" in _text(exports.ranking_xlsx(r))
     mine = orders.orders(MILE_USER, db_path=wh_path)
     assert_no_leak(orders.orders_xlsx(mine), "orders xlsx")
     o = orders.order(ids["mile"], MILE_USER, db_path=wh_path)

@@ -23,10 +23,11 @@ import streamlit as st
 
 from hometown import fmt
 from hometown.progress.map_data import TOOLTIP_KEYS, MapModel, fit_view, lnglat_to_pixel
+from warehouse import metrics
 
 BLUE, TEAL, GOLD = "#1f6fd1", "#13a89e", "#e0a020"
-TREND_SERIES = (("completion_rate", "规划完成率", BLUE), ("database_rate", "入库率", TEAL),
-                ("adoption_rate", "需求纳入率", GOLD))
+TREND_SERIES = tuple((name, metrics.LABELS[name], colour) for name, colour in (
+    ("completion_rate", BLUE), ("database_rate", TEAL), ("adoption_rate", GOLD)))
 STAGE_COLOURS = ("#1f6fd1", "#2a7fd6", "#3590db", "#40a0df", "#13a89e", "#0f9580", "#0b7d62")
 
 

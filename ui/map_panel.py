@@ -28,19 +28,16 @@ selection never re-fires or tints the next map.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import streamlit as st
 
 from geo import reference
 from hometown.progress import map_data
 from warehouse.scope import Filters, Scope
-from ui import charts
+from ui import charts, map_deck
 from ui.common import run, url_params
+from ui.nav import MAP_PAGE, REGION_PAGE
 
-ROOT = Path(__file__).resolve().parent.parent
-REGION_PAGE = "pages/region.py"
-MAP_PAGE = "pages/map.py"
 LEVEL_LABELS = {"prefecture": "州市", "county": "县市区"}
 PAGE_WIDTH_HINT, PAGE_HEIGHT = map_data.PAGE_SIZE
 PANEL_WIDTH_HINT, PANEL_HEIGHT = map_data.PANEL_SIZE
@@ -96,9 +93,7 @@ def _back_to_province(prefix: str) -> None:
 
 
 def _open_region(code: str, filters: Filters) -> None:
-    if (ROOT / REGION_PAGE).exists():
-        st.switch_page(REGION_PAGE, query_params=url_params(filters, code=code))
-    st.warning(f"明细页尚未启用：{reference.county_name(code) if len(code) == 6 else code}")
+    st.switch_page(REGION_PAGE, query_params=url_params(filters, code=code))
 
 
 def _pin_to_scope(scope: Scope, prefix: str) -> bool:
@@ -146,14 +141,13 @@ def _panel_links(model: map_data.MapModel, scope: Scope, prefix: str, filters: F
     if drilled:
         st.button("返回全省", key=f"{prefix}back", on_click=_back_to_province, args=(prefix,),
                   icon=":material/zoom_out_map:", width="stretch")
-    if (ROOT / MAP_PAGE).exists():
-        st.page_link(MAP_PAGE, label="更多指标和县级视图", icon=":material/map:",
-                     query_params=url_params(filters, pref=model.prefecture if drilled else None),
-                     help="在「一图督进度」页按所处环节、进度滞后、需求纳入率或资金着色，或按县市区显示全省")
+    st.page_link(MAP_PAGE, label="更多指标和县级视图", icon=":material/map:",
+                 query_params=url_params(filters, pref=model.prefecture if drilled else None),
+                 help="在「一图督进度」页按所处环节、进度滞后、需求纳入率或资金着色，或按县市区显示全省")
 
 
 def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) -> None:
-    deck = map_data.deck(model, width=width_hint, height=height)
+    deck = map_deck.deck(model, width=width_hint, height=height)
     clicks = st.session_state.get(f"{prefix}nonce", 0)
     event = st.pydeck_chart(
         deck, on_select="rerun", selection_mode="single-object", height=height,
@@ -166,12 +160,12 @@ def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) 
 
 
 def _side(model: map_data.MapModel, filters: Filters, laggards: int) -> None:
-    st.html(map_data.legend_html(model.legend, model.as_of_text))
+    st.html(map_deck.legend_html(model.legend, model.as_of_text))
     unit = LEVEL_LABELS[model.level]
     st.caption(f"已上报 {model.reported}/{model.regions} 个{unit} · "
                + ("点击县市区打开明细页" if model.level == "county" else "点击州市查看所辖县市区"))
     rows = map_data.laggards(model, laggards) if laggards else []
-    if rows and (ROOT / REGION_PAGE).exists():
+    if rows:
         st.markdown(f"**{map_data.METRICS[model.metric].label}靠后的{unit}**")
         for r in rows:
             st.page_link(REGION_PAGE, label=f"{r['name']}　{r['value']}", query_params=url_params(filters, code=r["code"]))

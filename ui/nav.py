@@ -1,7 +1,8 @@
-"""The app's pages in one list: title, URL path and the roles that may open each.
+"""The app's pages in one list: file, title, URL path and the roles that may open each; one definition of each path.
 
 app.py builds ``st.navigation`` from this list; a page whose file does not exist yet is left out, and a page the
-signed-in role may not use is absent (not merely hidden). Roles are the names of hometown.access.auth (issue 7).
+signed-in role may not use is absent (not merely hidden). Roles are those of hometown.access.roles. Everything that
+links to a page (st.page_link, st.switch_page) names it by the constants below, never by a string of its own.
 """
 
 from __future__ import annotations
@@ -9,10 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hometown.access.roles import ADMIN, COUNTY, LEADER, PREFECTURE, ROLES
+
 ROOT = Path(__file__).resolve().parent.parent
 
-LEADER, PREFECTURE, COUNTY, ANALYST, ADMIN = "leader", "prefecture", "county", "analyst", "admin"
-EVERYONE = (LEADER, PREFECTURE, COUNTY, ANALYST, ADMIN)
+EVERYONE = tuple(ROLES)
+
+# The page files, for links.
+OVERVIEW_PAGE, REGION_PAGE, VILLAGE_PAGE, MAP_PAGE = (
+    "pages/overview.py", "pages/region.py", "pages/village.py", "pages/map.py")
+DISPATCH_PAGE, RANKINGS_PAGE, UPLOAD_PAGE, REPORTS_PAGE, AUDIT_PAGE = (
+    "pages/dispatch.py", "pages/rankings.py", "pages/upload.py", "pages/reports.py", "pages/audit.py")
 
 
 @dataclass(frozen=True)
@@ -27,16 +35,16 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "一屏知全局", "overview", ":material/dashboard:", default=True),
-    PageSpec("pages/region.py", "一键查明细", "region", ":material/account_tree:"),
-    PageSpec("pages/village.py", "村庄详情", "village", ":material/home_pin:", in_menu=False),
-    PageSpec("pages/map.py", "一图督进度", "map", ":material/map:"),
-    PageSpec("pages/dispatch.py", "调度督办", "dispatch", ":material/assignment_late:",
+    PageSpec(OVERVIEW_PAGE, "一屏知全局", "overview", ":material/dashboard:", default=True),
+    PageSpec(REGION_PAGE, "一键查明细", "region", ":material/account_tree:"),
+    PageSpec(VILLAGE_PAGE, "村庄详情", "village", ":material/home_pin:", in_menu=False),
+    PageSpec(MAP_PAGE, "一图督进度", "map", ":material/map:"),
+    PageSpec(DISPATCH_PAGE, "调度督办", "dispatch", ":material/assignment_late:",
              roles=(LEADER, PREFECTURE, COUNTY, ADMIN)),
-    PageSpec("pages/rankings.py", "大擂台大比武", "rankings", ":material/leaderboard:"),
-    PageSpec("pages/upload.py", "报表上传", "upload", ":material/upload_file:", roles=(PREFECTURE, ADMIN)),
-    PageSpec("pages/reports.py", "报送记录", "reports", ":material/fact_check:"),
-    PageSpec("pages/audit.py", "审计日志", "audit", ":material/policy:", roles=(ADMIN,)),
+    PageSpec(RANKINGS_PAGE, "大擂台大比武", "rankings", ":material/leaderboard:"),
+    PageSpec(UPLOAD_PAGE, "报表上传", "upload", ":material/upload_file:", roles=(PREFECTURE, ADMIN)),
+    PageSpec(REPORTS_PAGE, "报送记录", "reports", ":material/fact_check:"),
+    PageSpec(AUDIT_PAGE, "审计日志", "audit", ":material/policy:", roles=(ADMIN,)),
 )
 
 

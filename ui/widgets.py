@@ -19,12 +19,12 @@ import polars as pl
 import streamlit as st
 
 from hometown import fmt
-from hometown.progress.region import Region
+from hometown.progress.region import Region, level_of
+from ui.common import url_params
+from ui.nav import REGION_PAGE, VILLAGE_PAGE
+from warehouse import metrics, stages
 from warehouse.scope import Filters
 
-REGION_PAGE = "pages/region.py"
-VILLAGE_PAGE = "pages/village.py"
-OVERVIEW_PAGE = "pages/overview.py"
 
 # ------------------------------------------------------------------------------------------------------ KPI tiles
 
@@ -41,22 +41,23 @@ def _n(name: str, unit: str = "") -> Callable[[dict], str]:
     return lambda r: fmt.count(r.get(name), unit)
 
 
+def _metric(name: str, note: Callable[[dict], str], help_text: str | None = None) -> Tile:
+    """A tile of one metric of warehouse.metrics: its label and unit from there, the note and help from here."""
+    return Tile(metrics.LABELS[name], _n(name, metrics.UNITS[name]), note, help_text)
+
+
 KPI_TILES: tuple[Tile, ...] = (
-    Tile("任务村", _n("task_villages", "个"),
-         lambda r: f"{r.get('prefectures_reported') or 0} 个州市已报送", "各州市报表中列出的任务村数"),
-    Tile("规划编制组", _n("planning_groups", "个"), lambda r: f"组建率 {fmt.percent(r.get('group_rate'))}"),
-    Tile("编制组成员", _n("group_members", "人"), lambda r: f"乡贤能人 {fmt.count(r.get('local_talents'))}"),
-    Tile("其中公职人员", _n("civil_servants", "人"),
-         lambda r: f"每组 {fmt.plain(r.get('civil_servants_per_group'), 1)} 人"),
-    Tile("干部回乡", _n("cadre_visits", "人次"), lambda r: f"村均 {fmt.plain(r.get('visits_per_village'), 1)} 人次"),
-    Tile("收集需求", _n("needs_total", "条"),
-         lambda r: f"已纳入 {fmt.count(r.get('needs_adopted'))} · {fmt.percent(r.get('adoption_rate'))}"),
-    Tile("村民参与", _n("villager_participation", "人次"),
-         lambda r: f"村均 {fmt.plain(r.get('participation_per_village'), 0)} 人次"),
-    Tile("规划成果完成", _n("plans_completed", "个"), lambda r: f"完成率 {fmt.percent(r.get('completion_rate'))}",
-         "规划状态为成果完成、已审查、已审批或已入库的村"),
-    Tile("成果入库", _n("plans_in_database", "个"), lambda r: f"入库率 {fmt.percent(r.get('database_rate'))}"),
-    Tile("项目资金", lambda r: fmt.money_wan(r.get("funding_wan")),
+    _metric("task_villages", lambda r: f"{r.get('prefectures_reported') or 0} 个州市已报送", "各州市报表中列出的任务村数"),
+    _metric("planning_groups", lambda r: f"组建率 {fmt.percent(r.get('group_rate'))}"),
+    _metric("group_members", lambda r: f"乡贤能人 {fmt.count(r.get('local_talents'))}"),
+    _metric("civil_servants", lambda r: f"每组 {fmt.plain(r.get('civil_servants_per_group'), 1)} 人"),
+    _metric("cadre_visits", lambda r: f"村均 {fmt.plain(r.get('visits_per_village'), 1)} 人次"),
+    _metric("needs_total", lambda r: f"已纳入 {fmt.count(r.get('needs_adopted'))} · {fmt.percent(r.get('adoption_rate'))}"),
+    _metric("villager_participation", lambda r: f"村均 {fmt.plain(r.get('participation_per_village'), 0)} 人次"),
+    _metric("plans_completed", lambda r: f"完成率 {fmt.percent(r.get('completion_rate'))}",
+            f"规划状态为{'、'.join(stages.COMPLETED_STATUSES[:-1])}或{stages.COMPLETED_STATUSES[-1]}的村"),
+    _metric("plans_in_database", lambda r: f"入库率 {fmt.percent(r.get('database_rate'))}"),
+    Tile(metrics.LABELS["funding_wan"], lambda r: fmt.money_wan(r.get("funding_wan")),
          lambda r: f"村均 {fmt.money_wan(r.get('funding_per_village'))}"),
 )
 
@@ -88,15 +89,11 @@ def as_of_caption(frame_or_row: pl.DataFrame | dict) -> str:
 
 
 def link_params(filters: Filters, **extra) -> dict[str, str]:
-    from ui.common import url_params
-
     return url_params(filters, **extra)
 
 
 def region_link(code: str) -> tuple[str, dict]:
     """(page, extra params) opening a region or village code."""
-    from hometown.progress.region import level_of
-
     if level_of(code) == "village":
         return VILLAGE_PAGE, {"code": code}
     return REGION_PAGE, {"code": code}
@@ -167,11 +164,11 @@ def timeline_chart(history: pl.DataFrame, stage_names: dict[int, str], height: i
         x=x, y=history["stage"].to_list(), mode="lines+markers+text", line={"shape": "hv", "color": BLUE, "width": 3},
         marker={"size": 12}, text=[f"{s}.{stage_names.get(s, '')}" for s in history["stage"].to_list()],
         textposition="top center",
-        hovertext=[f"截至 {d}<br>第{s}环节 {stage_names.get(s, '')}<br>已完成 {n}/28 步 · {p}"
+        hovertext=[f"截至 {d}<br>第{s}环节 {stage_names.get(s, '')}<br>已完成 {n}/{stages.STEPS_TOTAL} 步 · {p}"
                    for d, s, n, p in zip(x, history["stage"], history["steps_done"], history["plan_status"])],
         hoverinfo="text"))
-    fig.update_yaxes(range=[0.5, 7.8], tickvals=list(range(1, 8)),
-                     ticktext=[f"{k}.{stage_names.get(k, '')}" for k in range(1, 8)])
+    fig.update_yaxes(range=[0.5, stages.STAGE_COUNT + 0.8], tickvals=list(range(1, stages.STAGE_COUNT + 1)),
+                     ticktext=[f"{k}.{stage_names.get(k, '')}" for k in range(1, stages.STAGE_COUNT + 1)])
     fig.update_xaxes(type="category")
     fig.update_layout(height=height, margin={"l": 8, "r": 16, "t": 8, "b": 8}, font={"size": 13}, showlegend=False,
                       hoverlabel={"font_size": 14}, separators=".,")

@@ -31,10 +31,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse import metrics, schedule
-from warehouse import stages
+from warehouse import metrics, schedule, stages
+from warehouse.settings import CONFIG_DIR
 
-ALERTS_FILE = Path(__file__).resolve().parent.parent / "config" / "alerts.toml"
+ALERTS_FILE = CONFIG_DIR / "alerts.toml"
 
 RULES = ("county_behind", "village_stagnant", "no_civil_servant", "late_report", "figure_fell", "low_adoption")
 RED, YELLOW = "红", "黄"
@@ -110,6 +110,12 @@ def _load_config(path: Path, mtime_ns: int, size: int) -> dict:
             if figure not in FIGURE_LABELS:
                 raise ValueError(f"预警配置错误：figure_fell 中的「{figure}」不是可比较的累计数字段")
     return doc
+
+
+def rule_labels(path: Path | None = None) -> dict[str, str]:
+    """Rule → Chinese name, in RULES order: the ``label`` of each rule in config/alerts.toml (the one place)."""
+    doc = load_config(path)
+    return {rule: doc.get(rule, {}).get("label", rule) for rule in RULES}
 
 
 def config_frame(doc: dict) -> pl.DataFrame:

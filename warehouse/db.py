@@ -7,7 +7,6 @@ sees a new load on its next run without a restart, and caches keyed by ``version
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,8 +14,7 @@ from typing import Any, Sequence
 import duckdb
 import polars as pl
 
-ENV_VAR = "HOMETOWN_DB"
-DEFAULT_DB = Path("data/warehouse.duckdb")
+from warehouse.settings import DB_ENV as ENV_VAR, DEFAULT_DB, db_path  # noqa: F401  (db.db_path is the readers' name)
 
 _lock = threading.Lock()
 _connections: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}
@@ -24,10 +22,6 @@ _connections: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}
 
 class WarehouseMissing(Exception):
     pass
-
-
-def db_path(path: str | Path | None = None) -> Path:
-    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_DB)
 
 
 def version(path: str | Path | None = None) -> str:

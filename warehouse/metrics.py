@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-# Statuses from 成果完成 on count as a completed plan (REPORT_SPEC §7 plans_completed).
-COMPLETED_STATUS_SQL = "('成果完成', '已审查', '已审批', '已入库')"
+from warehouse.stages import COMPLETED_STATUSES, IN_DATABASE_STATUS, STEPS_TOTAL, sql_list
+
+# Statuses from 成果完成 on count as a completed plan (REPORT_SPEC §7 plans_completed): stages.COMPLETED_STATUSES.
+COMPLETED_STATUS_SQL = sql_list(COMPLETED_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ COUNTS: tuple[Count, ...] = (
     Count("needs_adopted", "纳入规划需求", "CAST(sum(v.needs_adopted) AS BIGINT)", "条"),
     Count("councils", "规划建设理事会", "count(*) FILTER (WHERE v.council)"),
     Count("plans_completed", "规划成果完成", f"count(*) FILTER (WHERE v.plan_status IN {COMPLETED_STATUS_SQL})"),
-    Count("plans_in_database", "成果入库", "count(*) FILTER (WHERE v.plan_status = '已入库')"),
+    Count("plans_in_database", "成果入库", f"count(*) FILTER (WHERE v.plan_status = '{IN_DATABASE_STATUS}')"),
     Count("special_plans_done", "完成专项规划", "CAST(sum(v.special_plans_done) AS BIGINT)", "项"),
     Count("villages_without_civil_servant", "编制组无公职人员村",
           "count(*) FILTER (WHERE v.civil_servants = 0 OR v.group_size = 0)"),
@@ -73,6 +75,12 @@ RATES: tuple[Rate, ...] = (
 )
 
 LABELS = {c.name: c.label for c in COUNTS} | {r.name: r.label for r in RATES}
+UNITS = {c.name: c.unit for c in COUNTS}
+
+
+def labels(*names: str) -> dict[str, str]:
+    """Column → header for a table of these metrics, with the unit where it is money (项目资金（万元）)."""
+    return {n: LABELS[n] + (f"（{UNITS[n]}）" if UNITS.get(n) == "万元" else "") for n in names}
 
 
 def county_aggregates_sql(alias: str = "v", names: Iterable[str] | None = None) -> str:
@@ -95,11 +103,22 @@ def rate(name: str) -> Rate:
     return next(r for r in RATES if r.name == name)
 
 
+# The progress ranking of regions (overview, region page): by 规划完成率, ties by 入库率, then equal (rank() ties);
+# a region without task villages is not ranked.
+RANKING_ORDER = ("completion_rate", "database_rate")
+
+
+def rank_sql(alias: str = "g") -> str:
+    """A window expression: the rank of each row of ``alias`` (counts and rates as columns) by RANKING_ORDER."""
+    order = ", ".join(f"{alias}.{name} DESC NULLS LAST" for name in RANKING_ORDER)
+    return (f"CASE WHEN {alias}.task_villages > 0 THEN rank() OVER (ORDER BY CASE WHEN {alias}.task_villages > 0 "
+            f"THEN 0 ELSE 1 END, {order}) END")
+
+
 # Plan progress: the share of the 28 steps done over a set of villages (sum of steps over 28 × villages), the
 # measure the schedule's expected line is drawn in (warehouse.schedule) and the dispatch alerts compare with it.
 # Kept out of COUNTS/RATES so the public summary views keep the columns REPORT_SPEC §7 lists.
 PROGRESS_LABEL = "规划进度"
-STEPS_TOTAL = 28
 
 
 def progress_sql(alias: str = "v") -> str:

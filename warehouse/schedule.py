@@ -14,12 +14,12 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
-
 import polars as pl
 
-SCHEDULE_FILE = Path(__file__).resolve().parent.parent / "config" / "schedule.toml"
-STAGE_COUNT = 7
+from warehouse.stages import STAGE_COUNT
+from warehouse.settings import CONFIG_DIR
+
+SCHEDULE_FILE = CONFIG_DIR / "schedule.toml"
 # Years written into the warehouse's schedule_line (a task year outside falls back to the default line in SQL).
 WAREHOUSE_YEARS = range(2015, 2041)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import tomllib
 from functools import lru_cache
-from pathlib import Path
+from warehouse.settings import CONFIG_DIR
 
-STAGES_FILE = Path(__file__).resolve().parent.parent / "config" / "stages.toml"
+STAGES_FILE = CONFIG_DIR / "stages.toml"
 
 STEPS_TOTAL = 28
 STAGE_COUNT = 7
@@ -20,6 +20,13 @@ STAGE_COUNT = 7
 PLAN_STATUSES = ("未启动", "编制中", "成果完成", "已审查", "已审批", "已入库")
 # 成果完成 or later: the plan is compiled (DOMAIN.md, REPORT_SPEC §7 plans_completed).
 COMPLETED_STATUSES = PLAN_STATUSES[2:]
+# The last status: the plan is in the provincial database (成果入库, metric plans_in_database).
+IN_DATABASE_STATUS = PLAN_STATUSES[-1]
+
+
+def sql_list(values: tuple[str, ...]) -> str:
+    """A SQL list literal of fixed words of this module, e.g. ``('成果完成', '已审查')`` (never user input)."""
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
 
 @lru_cache(maxsize=1)

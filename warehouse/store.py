@@ -10,10 +10,8 @@ Every write ends by refreshing the materialised current alerts (warehouse.alerts
 
 from __future__ import annotations
 
-import fcntl
-import os
 import shutil
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -21,10 +19,8 @@ import duckdb
 import polars as pl
 
 from geo import reference
-from warehouse import metrics
-from warehouse import alerts
-
-DEFAULT_DB = Path("data/warehouse.duckdb")
+from warehouse import alerts, metrics
+from warehouse.files import file_lock, replace_atomic, temp_path
 SCHEMA_VERSION = 1
 
 VILLAGE_FIELDS = (
@@ -33,6 +29,12 @@ VILLAGE_FIELDS = (
     "villager_participation", "needs_total", "needs_adopted", "plan_industry", "plan_talent", "plan_culture",
     "plan_ecology", "plan_organisation", "special_plans_done", "council", "funding_wan", "notes", "extra",
 )
+COUNTY_FIELDS = ("prefecture_code", "county_code", "identified_civil_servants", "selected_cadres", "county_stations",
+                 "township_stations")
+NEED_FIELDS = ("prefecture_code", "county_code", "township", "village", "village_key", "content", "category",
+               "status", "est_funding_wan")
+PROJECT_FIELDS = ("prefecture_code", "county_code", "township", "village", "village_key", "project_name", "source",
+                  "funding_wan", "status")
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -70,6 +72,48 @@ CREATE TABLE IF NOT EXISTS project_rows (
     report_id INTEGER NOT NULL, excel_row INTEGER, prefecture_code VARCHAR NOT NULL, county_code VARCHAR NOT NULL,
     township VARCHAR, village VARCHAR, village_key VARCHAR, project_name VARCHAR, source VARCHAR,
     funding_wan DOUBLE, status VARCHAR
+);
+"""
+
+
+# The app's own tables: supervision orders (督办单) and their history, worked by hometown.dispatch.orders. No
+# report load touches them; a load copies the whole file, orders included.
+ORDER_TABLES = """
+CREATE SEQUENCE IF NOT EXISTS supervision_order_ids START 1;
+CREATE SEQUENCE IF NOT EXISTS supervision_event_ids START 1;
+CREATE TABLE IF NOT EXISTS supervision_orders (
+    order_id INTEGER PRIMARY KEY,
+    order_no VARCHAR NOT NULL,
+    target_level VARCHAR NOT NULL,          -- prefecture / county / village
+    prefecture_code VARCHAR NOT NULL,
+    county_code VARCHAR,
+    village_key VARCHAR,
+    village_code VARCHAR,
+    target_name VARCHAR NOT NULL,           -- 红河州弥勒市西三镇花口村, as printed on the notice
+    title VARCHAR NOT NULL,
+    items VARCHAR[] NOT NULL,
+    responsible_unit VARCHAR NOT NULL,
+    deadline DATE NOT NULL,
+    state VARCHAR NOT NULL,
+    created_by VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    closed_at TIMESTAMP,
+    alert_key VARCHAR,                      -- the alert it was issued from (NULL: issued by hand)
+    alert_type VARCHAR,
+    alert_level VARCHAR,
+    alert_as_of DATE,
+    alert_detail VARCHAR
+);
+CREATE TABLE IF NOT EXISTS supervision_events (
+    event_id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL,
+    event_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    from_state VARCHAR,
+    to_state VARCHAR,
+    note VARCHAR
 );
 """
 
@@ -158,20 +202,18 @@ class WarehouseBusy(Exception):
 def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a private copy of the warehouse, swapped in atomically on success.
 
-    Writers are serialised by an exclusive ``flock`` on ``<db>.lock``; readers are never blocked.
+    Writers are serialised by an exclusive lock on ``<db>.lock`` (warehouse.files); readers are never blocked.
     """
     db_path = Path(db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = db_path.with_name(db_path.name + ".lock")
-    with open(lock_path, "a+") as lock:
+    with ExitStack() as held:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            held.enter_context(file_lock(db_path, wait=wait))
         except BlockingIOError as exc:
             raise WarehouseBusy(f"数据仓库正在被另一个导入进程写入：{db_path}") from exc
         # Copies left by a writer that was killed: nobody else can be writing now, they are garbage.
         for stale in db_path.parent.glob(f".{db_path.name}.*.tmp*"):
             stale.unlink(missing_ok=True)
-        tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+        tmp = temp_path(db_path)
         if db_path.exists():
             shutil.copyfile(db_path, tmp)
         con = duckdb.connect(str(tmp))
@@ -186,14 +228,7 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
             alerts.refresh_alerts(con)
             con.execute("CHECKPOINT").fetchall()
             con.close()
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, db_path)
-            dir_fd = os.open(db_path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            replace_atomic(tmp, db_path)
         except BaseException:
             try:
                 con.close()

@@ -16,19 +16,20 @@ the next successful write: a row is never dropped and the app never stops for it
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import sys
-import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
 import polars as pl
+
+from hometown.access.roles import ROLES
+from warehouse.files import file_lock
 
 AUDIT_ENV = "HOMETOWN_AUDIT"
 DEFAULT_AUDIT = Path("data/audit.duckdb")
@@ -81,27 +82,18 @@ def _pending_path(p: Path) -> Path:
 @contextmanager
 def _locked(p: Path, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the audit file, held only for the caller's few statements."""
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p.with_name(p.name + ".lock"), "a+") as lock:
-        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"审计日志正忙：{p}") from None
-                time.sleep(0.02)
+    with ExitStack() as held:
         try:
-            con = duckdb.connect(str(p))
-            try:
-                con.execute(SCHEMA).fetchall()
-                _drain_pending(con, p)
-                yield con
-            finally:
-                con.close()
+            held.enter_context(file_lock(p, timeout=LOCK_TIMEOUT_S if timeout is None else timeout))
+        except TimeoutError:
+            raise TimeoutError(f"审计日志正忙：{p}") from None
+        con = duckdb.connect(str(p))
+        try:
+            con.execute(SCHEMA).fetchall()
+            _drain_pending(con, p)
+            yield con
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            con.close()
 
 
 def _chain(previous: str, row: dict) -> str:
@@ -227,8 +219,6 @@ def verify_chain(path: str | Path | None = None) -> list[int]:
 
 def table(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows as the audit page shows and exports them (Chinese headers)."""
-    from hometown.access.auth import ROLES
-
     return frame.select(
         pl.col("event_id").alias("序号"),
         pl.col("event_at").dt.strftime("%Y-%m-%d %H:%M:%S").alias("时间"),

@@ -7,7 +7,7 @@ No Streamlit here (ui/auth.py draws the form). Owns:
   bcrypt password_hash, disabled). It works on an offline intranet: no identity provider, no network;
 - the lock-out state next to it (``users.lockout.json``): failed attempts per username and lock-out deadlines,
   written under a file lock and swapped in atomically, so a restart of the app does not reset a lock-out;
-- the roles and what each may do (``may``), and the Scope of a user (``scope_for``) that every query applies.
+- the Scope of a user (``scope_for``) that every query applies (the roles and what each may do: hometown.access.roles).
 
 When the users file does not exist, or ``HOMETOWN_AUTH=off``, the app runs open (no sign-in, scope ALL): the demo
 and the tests that do not test logins. ``python -m hometown.access.auth`` manages the file (add-user, set-password, …).
@@ -16,40 +16,27 @@ and the tests that do not test logins. ``python -m hometown.access.auth`` manage
 from __future__ import annotations
 
 import argparse
-import fcntl
 import getpass
 import json
 import os
 import sys
 import time
 import tomllib
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 import bcrypt
 
+from hometown.access.roles import (  # noqa: F401  (auth.ROLES, auth.may … : the names callers of this module use)
+    ADMIN, ANALYST, ANSWER_ORDER, CLOSE_ORDER, COUNTY, EXPORT, ISSUE_ORDER, LEADER, MANAGE_USERS, PERMISSIONS,
+    PREFECTURE, ROLES, UPLOAD, may)
+from warehouse.files import file_lock as _file_lock, write_atomic
 from warehouse.scope import ALL, Scope
 
 USERS_ENV = "HOMETOWN_USERS"
 AUTH_ENV = "HOMETOWN_AUTH"
 ROUNDS_ENV = "HOMETOWN_BCRYPT_ROUNDS"
 DEFAULT_USERS = Path("data/users.toml")
-
-LEADER, PREFECTURE, COUNTY, ANALYST, ADMIN = "leader", "prefecture", "county", "analyst", "admin"
-ROLES = {LEADER: "省级领导", PREFECTURE: "州市项目组", COUNTY: "县级专班", ANALYST: "分析员", ADMIN: "管理员"}
-
-# What each role may do besides reading the pages it is given (ui/nav.py decides the pages).
-UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, EXPORT, MANAGE_USERS = (
-    "upload", "issue_order", "answer_order", "close_order", "export", "manage_users")
-PERMISSIONS: dict[str, frozenset[str]] = {
-    LEADER: frozenset(),
-    PREFECTURE: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER}),
-    COUNTY: frozenset({ANSWER_ORDER}),
-    ANALYST: frozenset({EXPORT}),
-    ADMIN: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, EXPORT, MANAGE_USERS}),
-}
 
 # bcrypt hashes at most 72 bytes of a password (bcrypt 5 refuses longer ones): say so instead of truncating.
 MAX_PASSWORD_BYTES = 72
@@ -125,25 +112,8 @@ def auth_enabled(path: str | Path | None = None) -> bool:
     return users_path(path).is_file()
 
 
-@contextmanager
-def _file_lock(target: Path) -> Iterator[None]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.with_name(target.name + ".lock"), "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _write_atomic(path: Path, text: str) -> None:
+    write_atomic(path, text, mode=0o600)  # password hashes and lock-outs: the owner's eyes only
 
 
 # ----------------------------------------------------------------------------------------------- the users file
@@ -420,13 +390,6 @@ def scope_for(user: User | dict | None) -> Scope:
         # A regional role without its region sees nothing rather than everything.
         return Scope(county_code="000000")
     return ALL
-
-
-def may(role: str | None, action: str) -> bool:
-    """May the role do this? The open app (no sign-in, role None) may do everything."""
-    if role is None:
-        return True
-    return action in PERMISSIONS.get(role, frozenset())
 
 
 # ------------------------------------------------------------------------------------------- managing users

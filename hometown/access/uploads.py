@@ -24,7 +24,8 @@ from geo import reference
 from hometown.access import audit
 from hometown.access.auth import ADMIN, PREFECTURE, UPLOAD, may
 from pipelines import safety
-from pipelines.ingest import ACCEPTED, DUPLICATE, REFUSED, STATUS_LABELS, SUPERSEDED, IngestResult, ingest
+from pipelines.ingest import ACCEPTED, REFUSED, STATUS_LABELS, SUPERSEDED, IngestResult, ingest
+from warehouse.files import write_atomic
 
 UPLOADS_ENV = "HOMETOWN_UPLOADS"
 DEFAULT_UPLOADS = Path("data/uploads")
@@ -67,11 +68,7 @@ def _unique_names(names: list[str]) -> list[str]:
 
 def _save(folder: Path, result: IngestResult, data: bytes, stamp: str) -> Path:
     target = safety.inside(folder / (result.prefecture_code or "unknown"), f"{stamp}_{result.file_name}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    return target
+    return write_atomic(target, data)
 
 
 def handle(files: list[tuple[str, bytes]], db_path: str | Path, *, user: dict | None = None,
@@ -105,11 +102,6 @@ def handle(files: list[tuple[str, bytes]], db_path: str | Path, *, user: dict | 
         audit.record("upload", user=user, target=result.file_name, client=client, detail=detail,
                      outcome="refused" if result.status == REFUSED else "ok")
     return out
-
-
-# Streamlit Markdown icons (material symbols ship with Streamlit: no emoji font needed on an intranet PC).
-OUTCOME_ICONS = {ACCEPTED: ":green[:material/check_circle:]", SUPERSEDED: ":blue[:material/published_with_changes:]",
-                 DUPLICATE: ":gray[:material/content_copy:]", REFUSED: ":red[:material/cancel:]"}
 
 
 def results_table(uploads: list[Upload]) -> pl.DataFrame:

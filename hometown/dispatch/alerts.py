@@ -14,7 +14,7 @@ import warnings
 import duckdb
 import polars as pl
 
-from warehouse import db
+from warehouse import alerts as rules, db
 from warehouse.scope import Filters, Scope
 
 RED, YELLOW = "红", "黄"
@@ -28,11 +28,9 @@ COLUMNS = {
     "county_name": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8, "village_key": pl.Utf8,
 }
 
-# Chinese names of the rules, for the board and exports (the warehouse also carries alert_label from the config).
-RULE_LABELS = {
-    "county_behind": "县进度滞后", "village_stagnant": "村环节停滞", "no_civil_servant": "编制组无公职人员",
-    "late_report": "报送逾期", "figure_fell": "累计数回落", "low_adoption": "需求纳入率低",
-}
+# Chinese names of the rules, for the board and exports: the labels of config/alerts.toml (the warehouse's
+# alert_label column comes from the same file).
+RULE_LABELS = rules.rule_labels()
 
 
 def empty() -> pl.DataFrame:

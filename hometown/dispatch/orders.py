@@ -1,7 +1,7 @@
 """Supervision orders (督办单): issue, follow and close them; the app's own tables in the warehouse.
 
-Owns the tables ``supervision_orders`` and ``supervision_events`` (DDL in ``ensure_order_tables``, run by
-warehouse.store.ensure_schema inside every warehouse write). No report load touches them; a load copies the
+Works the tables ``supervision_orders`` and ``supervision_events`` (their DDL is the warehouse's schema,
+warehouse.store.ORDER_TABLES, created inside every warehouse write). No report load touches them; a load copies the
 whole warehouse, orders included, so an order committed before a load is in the warehouse after it.
 
 Every change goes through ``warehouse.store.writing``: under the warehouse's exclusive lock, on a private copy
@@ -27,7 +27,7 @@ from typing import Any, Iterable
 import duckdb
 import polars as pl
 
-from warehouse import db
+from warehouse import db, store
 from warehouse.scope import ALL, OutOfScope, Scope
 
 ISSUED, SIGNED, RECTIFYING, CLOSED = "已下发", "已签收", "整改中", "已办结"
@@ -39,46 +39,6 @@ ACTIONS = {SIGNED: "签收", RECTIFYING: "开始整改", CLOSED: "核验办结"}
 
 TARGET_LEVELS = {"prefecture": "州市", "county": "县市区", "village": "行政村"}
 DEFAULT_DAYS = 15  # default time allowed to rectify, from the day of issue
-
-ORDER_TABLES = """
-CREATE SEQUENCE IF NOT EXISTS supervision_order_ids START 1;
-CREATE SEQUENCE IF NOT EXISTS supervision_event_ids START 1;
-CREATE TABLE IF NOT EXISTS supervision_orders (
-    order_id INTEGER PRIMARY KEY,
-    order_no VARCHAR NOT NULL,
-    target_level VARCHAR NOT NULL,          -- prefecture / county / village
-    prefecture_code VARCHAR NOT NULL,
-    county_code VARCHAR,
-    village_key VARCHAR,
-    village_code VARCHAR,
-    target_name VARCHAR NOT NULL,           -- 红河州弥勒市西三镇花口村, as printed on the notice
-    title VARCHAR NOT NULL,
-    items VARCHAR[] NOT NULL,
-    responsible_unit VARCHAR NOT NULL,
-    deadline DATE NOT NULL,
-    state VARCHAR NOT NULL,
-    created_by VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    updated_at TIMESTAMP NOT NULL,
-    closed_at TIMESTAMP,
-    alert_key VARCHAR,                      -- the alert it was issued from (NULL: issued by hand)
-    alert_type VARCHAR,
-    alert_level VARCHAR,
-    alert_as_of DATE,
-    alert_detail VARCHAR
-);
-CREATE TABLE IF NOT EXISTS supervision_events (
-    event_id INTEGER PRIMARY KEY,
-    order_id INTEGER NOT NULL,
-    event_at TIMESTAMP NOT NULL,
-    actor VARCHAR NOT NULL,
-    action VARCHAR NOT NULL,
-    from_state VARCHAR,
-    to_state VARCHAR,
-    note VARCHAR
-);
-"""
-
 
 class OrderError(ValueError):
     """A request about an order that cannot be carried out (message in Chinese)."""
@@ -121,10 +81,6 @@ def _require(role: str | None, action: str) -> None:
         raise NotPermitted(f"当前账号角色无权{_WHAT[action]}")
 
 
-def ensure_order_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(ORDER_TABLES).fetchall()
-
-
 # ---------------------------------------------------------------------------------------------------- writing
 
 
@@ -152,9 +108,7 @@ def _path(db_path: str | Path | None) -> Path:
 
 
 def _writing(db_path: str | Path | None):
-    from warehouse.store import writing  # the only way to write the warehouse
-
-    return writing(_path(db_path))
+    return store.writing(_path(db_path))  # the only way to write the warehouse
 
 
 def _now(now: datetime | None) -> datetime:

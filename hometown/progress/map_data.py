@@ -1,9 +1,10 @@
-"""The progress map's data (一图督进度): regions joined with their figures, colours, legend, village points, deck spec.
+"""The progress map's model (一图督进度): regions joined with their figures, colours, legend, village points, view.
 
 Owns everything the map shows except the Streamlit calls: the per-region figures as of a date (from the query
 layer and warehouse.metrics), the GeoJSON features of the 16 prefectures or 129 counties with those figures joined
 and a fill colour from the chosen metric, the legend bins, the synthetic village points (sampled inside their
-county polygon, deterministic) and the pydeck spec, built to draw fully offline (no basemap, no CDN).
+county polygon, deterministic) and the view that fits them. Drawing it (the pydeck spec, the legend's HTML, the
+tooltip template) is ui.map_deck's: this module is data only, no pydeck.
 
 A region without a report in force is "未上报" (grey), never zero: its figures stay None all the way to the
 tooltip. Pure functions over plain data, plus three query functions (``region_figures``, ``reported_prefectures``,
@@ -13,7 +14,6 @@ tooltip. Pure functions over plain data, plus three query functions (``region_fi
 from __future__ import annotations
 
 import functools
-import json
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -22,16 +22,13 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 import polars as pl
-import pydeck as pdk
 import shapely
 import shapely.ops
-from pydeck.bindings.json_tools import default_serialize
-from pydeck.types import String
 from shapely.geometry import shape
 
 from geo import boundaries, reference
 from hometown import fmt
-from warehouse import metrics, schedule
+from warehouse import metrics, schedule, stages
 from hometown.base import reports_sql, villages_sql
 from warehouse.db import query
 from warehouse.scope import Filters, Scope
@@ -54,7 +51,6 @@ LAYER_VILLAGES = "villages"
 
 # Coordinates sent to the browser: 3 decimals is ~100 m, a third of a pixel at zoom 9 — finer is wasted bytes.
 COORD_DIGITS = 3
-FONT_FAMILY = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif'
 
 # ---------------------------------------------------------------------------------------------- metrics
 
@@ -80,11 +76,11 @@ _PURPLES = ((242, 240, 247, 230), (203, 201, 226, 230), (158, 154, 200, 230), (1
 
 METRICS: dict[str, MapMetric] = {m.name: m for m in (
     MapMetric("completion_rate", metrics.LABELS["completion_rate"], "completion_rate", _RD_YL_GN,
-              (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "规划成果完成（成果完成及以后）的任务村占比"),
+              (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), f"规划成果完成（{stages.COMPLETED_STATUSES[0]}及以后）的任务村占比"),
     MapMetric("avg_stage", "平均环节", "avg_stage", _BLUES, (1, 2, 3, 4, 5, 6, 7),
               "任务村所处环节（1–7）的平均值"),
     MapMetric("lag", "进度差（对照进度计划）", "lag", _RD_YL_GN, (-math.inf, -0.2, -0.1, 0.0, 0.1, math.inf),
-              "规划进度（已完成步骤占28步）减去进度计划应达进度（按任务年度与报表日期，config/schedule.toml）"),
+              f"规划进度（已完成步骤占{stages.STEPS_TOTAL}步）减去进度计划应达进度（按任务年度与报表日期，config/schedule.toml）"),
     MapMetric("adoption_rate", metrics.LABELS["adoption_rate"], "adoption_rate", _RD_YL_GN,
               (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "纳入规划的需求占收集需求的比例"),
     MapMetric("funding_wan", metrics.LABELS["funding_wan"], "funding_wan", _PURPLES, None,
@@ -400,7 +396,7 @@ def village_points(rows: pl.DataFrame) -> list[dict]:
                 "code": r["county_code"],
                 "t": f"{r['village']}（{r['township'] or ''}）",
                 "a": (f"第{stage}环节 {names.get(stage, '')}" if stage else "环节未填")
-                     + (f" · 已完成{r['steps_done']}/28步" if r["steps_done"] is not None else ""),
+                     + (f" · 已完成{r['steps_done']}/{stages.STEPS_TOTAL}步" if r["steps_done"] is not None else ""),
                 "b": f"规划状态：{r['plan_status'] or '—'}",
                 "c": r["county_name"] or "",
                 "d": "", "e": "",
@@ -650,119 +646,9 @@ def lnglat_to_pixel(lng: float, lat: float, view: dict, width: int, height: int)
     return x, y
 
 
-# No double-click zoom: with it, deck.gl holds every click back until a double click has been ruled out, and in
-# that window a click can be lost (seen in headless Chromium, where a redraw takes longer than the interval). A
-# click on the map means "open this region", so a double click has nothing to add; zoom stays on the wheel/buttons.
-CONTROLLER = {"doubleClickZoom": False, "dragRotate": False, "touchRotate": False, "keyboard": True}
-
-
-class OfflineDeck(pdk.Deck):
-    """A pydeck Deck whose JSON is compact UTF-8 (pydeck indents and escapes: the county map would triple)."""
-
-    def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
-
-
-# One template for every pickable layer (Streamlit's deck tooltip is deck-wide), so regions and village points
-# carry the same short keys: t title, a–e lines (empty when unused), n note. Short keys: village points are many.
+# The tooltip fields every pickable feature carries (ui.map_deck draws one deck-wide template over them): regions
+# and village points carry the same short keys: t title, a–e lines (empty when unused), n note. Short keys: village points are many.
 TOOLTIP_KEYS = ("t", "a", "b", "c", "d", "e", "n")
-TOOLTIP = {
-    "html": (
-        '<div style="font-weight:600;font-size:14px;margin-bottom:2px">{t}</div>'
-        "<div>{a}</div><div>{b}</div><div>{c}</div><div>{d}</div><div>{e}</div>"
-        '<div style="color:#777;font-size:11px;margin-top:2px">{n}</div>'
-    ),
-    "style": {"backgroundColor": "rgba(255,255,255,0.96)", "color": "#222", "fontSize": "12px",
-              "fontFamily": FONT_FAMILY, "border": "1px solid #bbb", "borderRadius": "4px", "padding": "6px 8px",
-              "maxWidth": "360px", "lineHeight": "1.5"},
-}
-
-
-def deck(model: MapModel, width: int = 1200, height: int = 700) -> OfflineDeck:
-    """The pydeck spec of a map model: regions, outline, labels, village points; no basemap, nothing to fetch.
-
-    ``map_provider=None`` with pydeck's default map_style makes the spec's mapStyle the "__MAP_STYLE__"
-    sentinel, which Streamlit's frontend drops without putting a basemap in. (``map_style=None`` would leave
-    mapStyle out, and Streamlit then falls back to a CARTO basemap from the internet.)
-    """
-    region_layer = pdk.Layer(
-        "GeoJsonLayer", id=LAYER_REGIONS[model.level], data=model.features, pickable=True, stroked=True, filled=True,
-        get_fill_color="properties.fill", get_line_color=[255, 255, 255, 255],
-        line_width_min_pixels=1 if model.level == "county" else 1.5, line_width_units=String("pixels"),
-        auto_highlight=True, highlight_color=[255, 255, 255, 90],
-        # Borders are not pickable: picking them (thousands of path segments) made each click's synchronous pick
-        # ~15× slower, long enough with software WebGL for deck.gl to drop the click (a tap must end in 250 ms).
-        _sub_layer_props={"polygons-stroke": {"pickable": False}},
-    )
-    layers = [region_layer]
-    if model.province_outline:
-        layers.append(pdk.Layer(
-            "GeoJsonLayer", id="outline", data=[model.province_outline], pickable=False, stroked=True, filled=False,
-            get_line_color=[60, 60, 60, 255], line_width_min_pixels=2, line_width_units=String("pixels")))
-    if model.villages:
-        layers.append(pdk.Layer(
-            "ScatterplotLayer", id=LAYER_VILLAGES, data=model.villages, pickable=True, get_position="position",
-            get_fill_color="colour", get_line_color=[255, 255, 255, 230], stroked=True, line_width_min_pixels=0.5,
-            get_radius=3.5, radius_units=String("pixels"), auto_highlight=True))
-    if model.labels:
-        chars = "".join(sorted({ch for lab in model.labels for ch in lab["text"]}))
-        layers.append(pdk.Layer(
-            "TextLayer", id="labels", data=model.labels, pickable=False, get_position="position", get_text="text",
-            # The font atlas is drawn on a canvas from a local font: only these characters, nothing fetched.
-            character_set=String(chars), font_family=String(FONT_FAMILY), font_weight=600,
-            get_size=13 if model.level == "county" and len(model.labels) > 20 else 15, size_units=String("pixels"),
-            get_color=[25, 25, 25, 255], get_text_anchor=String("middle"), get_alignment_baseline=String("center"),
-            # A plain (not SDF) atlas with a pale box behind each name: an SDF outline reads the same, but computing
-            # the distance field of every CJK glyph cost seconds of page load on a CPU without a GPU.
-            font_settings={"sdf": False, "fontSize": 40, "buffer": 2},
-            background=True, get_background_color=[255, 255, 255, 170], background_padding=[3, 1, 3, 1]))
-    view = fit_view(model.bounds, width, height)
-    return OfflineDeck(
-        layers=layers, map_provider=None,
-        initial_view_state=pdk.ViewState(**view, pitch=0, bearing=0, min_zoom=4, max_zoom=12),
-        views=[pdk.View("MapView", controller=CONTROLLER)], tooltip=TOOLTIP,
-    )
-
-
-def payload_bytes(d: pdk.Deck) -> int:
-    """Size of the spec as Streamlit sends it (the deck JSON plus the tooltip template)."""
-    return len(d.to_json().encode("utf-8")) + len(json.dumps(TOOLTIP, ensure_ascii=False).encode("utf-8"))
-
-
-# ---------------------------------------------------------------------------------------------- legend
-
-
-def _css(colour: RGBA) -> str:
-    r, g, b, a = colour
-    return f"rgba({r},{g},{b},{a / 255:.2f})"
-
-
-def legend_html(legend: Legend, as_of_text: str = "") -> str:
-    """The legend as an HTML block (Streamlit renders it next to the map); text is escaped."""
-    from html import escape
-
-    def row(colour: RGBA, label: str, round_: bool = False) -> str:
-        radius = "50%" if round_ else "2px"
-        size = "10px" if round_ else "14px"
-        return (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-                f'<span style="display:inline-block;width:{size};height:{size};border-radius:{radius};'
-                f'background:{_css(colour)};border:1px solid rgba(0,0,0,.25)"></span>'
-                f'<span>{escape(label)}</span></div>')
-
-    parts = ['<div class="map-legend" style="font-size:13px;line-height:1.4">',
-             f'<div style="font-weight:600;margin-bottom:4px">{escape(legend.title)}</div>']
-    parts += [row(b.colour, b.label) for b in reversed(legend.bins)]
-    parts += [row(c, label) for c, label in legend.greys]
-    if legend.stages:
-        parts.append('<div style="font-weight:600;margin:8px 0 4px">任务村所处环节</div>')
-        parts += [row(c, label, round_=True) for c, label in legend.stages]
-    for note in legend.notes:
-        parts.append(f'<div style="color:#666;font-size:12px;margin-top:6px">{escape(note)}</div>')
-    if as_of_text:
-        parts.append(f'<div style="color:#666;font-size:12px;margin-top:6px">{escape(as_of_text)}</div>')
-    parts.append("</div>")
-    return "".join(parts)
-
 
 def selection_target(selection: dict | None) -> tuple[str, str] | None:
     """What a pydeck selection points at: ("prefecture", code), ("county", code) or None.

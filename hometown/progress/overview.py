@@ -14,6 +14,7 @@ import polars as pl
 
 from warehouse import db, metrics
 from hometown.base import region_level, region_sql, reports_sql, villages_sql
+from hometown.dispatch import alerts as alert_rules
 from warehouse.scope import PROVINCE_CODE, Filters, Scope
 from warehouse.stages import STAGE_COUNT, stage_names
 
@@ -72,10 +73,7 @@ def prefecture_ranking(filters: Filters, scope: Scope) -> pl.DataFrame:
     sql, params = _grouped_sql(filters, scope, None, "prefecture_code")
     where, where_params = _ref_scope_sql(scope, "p.code")
     ranked = f"""
-        SELECT CASE WHEN g.task_villages > 0 THEN
-                   rank() OVER (ORDER BY CASE WHEN g.task_villages > 0 THEN 0 ELSE 1 END,
-                                g.completion_rate DESC NULLS LAST, g.database_rate DESC NULLS LAST)
-               END AS rank,
+        SELECT {metrics.rank_sql("g")} AS rank,
                p.code, p.name, p.common_name, p.short_name, p.sort_order, g.as_of_max AS as_of, g.* EXCLUDE (prefecture_code)
         FROM ref_prefecture p LEFT JOIN ({sql}) g ON g.prefecture_code = p.code
         WHERE {where}
@@ -114,10 +112,7 @@ def children(filters: Filters, scope: Scope, region: str | None) -> pl.DataFrame
     county_where = "c.code = ?" if scope.county_code else "TRUE"
     county_params = [scope.county_code] if scope.county_code else []
     out = f"""
-        SELECT CASE WHEN g.task_villages > 0 THEN
-                   rank() OVER (ORDER BY CASE WHEN g.task_villages > 0 THEN 0 ELSE 1 END,
-                                g.completion_rate DESC NULLS LAST, g.database_rate DESC NULLS LAST)
-               END AS rank,
+        SELECT {metrics.rank_sql("g")} AS rank,
                c.code, c.name, g.as_of_max AS as_of, g.* EXCLUDE (county_code)
         FROM ref_county c LEFT JOIN ({sql}) g ON g.county_code = c.code
         WHERE c.prefecture_code = ? AND {county_where}
@@ -282,18 +277,14 @@ def report_log_counts(scope: Scope) -> pl.DataFrame:
 PANEL_RULES = ("county_behind", "late_report", "no_civil_servant")
 
 
-def alert_panel(filters: Filters, scope: Scope, top: int = 8) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """(counts, top items) of the dispatch alerts (hometown.dispatch.alerts), or None while that module is missing.
+def alert_panel(filters: Filters, scope: Scope, top: int = 8) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(counts, top items) of the dispatch alerts (hometown.dispatch.alerts).
 
     counts: alert_type, label, red, yellow (the panel rules first, then the others). Top items: red first, the panel
     rules before the others, then the alerts' own order.
     """
-    try:
-        from hometown.dispatch import alerts as alert_rules
-    except ImportError:
-        return None
     frame = alert_rules.alerts(scope, filters)
-    labels = getattr(alert_rules, "RULE_LABELS", {})
+    labels = alert_rules.RULE_LABELS
     order = {t: i for i, t in enumerate(PANEL_RULES)}
     types = list(PANEL_RULES) + sorted(set(frame["alert_type"].to_list()) - set(PANEL_RULES))
     counts = pl.DataFrame({

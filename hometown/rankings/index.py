@@ -23,13 +23,13 @@ from typing import Iterable, Mapping
 import polars as pl
 
 from geo import reference
-from warehouse import db, metrics
 from hometown.base import region_sql, villages_sql
 from hometown.export import DECIMAL, INDEX, INT, PERCENT, TEXT
+from warehouse import db, metrics, settings
+from warehouse.files import write_atomic
 from warehouse.scope import ALL, Filters, OutOfScope, Scope
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-CONFIG_PRESETS = ROOT / "config" / "ranking_presets.toml"
+CONFIG_PRESETS = settings.CONFIG_DIR / "ranking_presets.toml"
 USER_PRESETS_ENV = "HOMETOWN_USER_PRESETS"
 DEFAULT_USER_PRESETS = Path("data/ranking_presets.toml")
 
@@ -442,8 +442,5 @@ def save_preset(name: str, weights: Mapping[str, float], normalisation: str = MI
                   f"normalisation = {_toml_string(p.normalisation)}", "[preset.weights]"]
         lines += [f"{k} = {v!r}" for k, v in p.weights]
         lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, "\n".join(lines))
     return new
