@@ -34,6 +34,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from warehouse.files import replace_atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "overview"
 DEMO_TARGET_MS, NATIONAL_TARGET_MS, READY_TARGET_S = 50.0, 150.0, 3.0
@@ -81,7 +83,7 @@ def demo_warehouse() -> Path:
     refused = [r.file_name for r in results if r.refused]
     if refused:
         raise RuntimeError(f"demo reports refused: {refused[:3]}")
-    os.replace(tmp, target)
+    replace_atomic(tmp, target)
     return target
 
 
@@ -116,7 +118,7 @@ def national_warehouse(demo: Path, factor: int) -> Path:
         con.execute("CHECKPOINT").fetchall()
     finally:
         con.close()
-    os.replace(tmp, target)
+    replace_atomic(tmp, target)
     return target
 
 

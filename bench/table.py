@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from warehouse.files import write_atomic
+
 COLUMNS = ("section", "case", "metric", "value", "unit", "target", "ok")
 
 
@@ -89,10 +91,6 @@ def machine() -> dict:
 
 
 def write_json(path: Path, rows: list[Row], args: dict, seconds: float) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"generated_at": datetime.now().isoformat(timespec="seconds"), "args": args, "machine": machine(),
            "total_seconds": round(seconds, 2), "rows": [asdict(r) for r in rows]}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=2, default=str))

@@ -26,7 +26,7 @@ from apptests import live_map, map_panel_key
 from reportfiles import SheetSpec, simple_report, village, warehouse_state, write_xlsx
 
 from geo import reference
-from hometown import export, privacy
+from hometown import privacy
 from hometown.dispatch import alerts, forecast, orders
 from hometown.progress import map_data, overview, region
 from hometown.rankings import exports, scores

@@ -186,11 +186,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_p")
         con.unregister("_c")
     con.execute(_views()).fetchall()
-    from hometown.dispatch import orders
-  # here, not at the top: hometown.dispatch.orders writes through this module
-
     alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
-    orders.ensure_order_tables(con)  # supervision orders: the app's own tables
+    con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
 
 
