@@ -171,9 +171,9 @@ def test_an_oversized_upload_is_refused_before_it_is_checked(folders, monkeypatc
     monkeypatch.setenv(safety.MAX_MB_ENV, "1")
     big = write_csv(folders / "大文件.csv", simple_report([village()] * 1) + [["x" * 1000]] * 1500)
     assert big.stat().st_size > MB
-    import pipelines.ingest as ingest_module
+    from pipelines import kinds
 
-    monkeypatch.setattr(ingest_module, "check_report", lambda *a, **k: pytest.fail("an oversized file was checked"))
+    monkeypatch.setattr(kinds, "check", lambda *a, **k: pytest.fail("an oversized file was checked"))
     done = uploads.handle([("大文件.csv", big.read_bytes())], folders / "warehouse.duckdb", user=HONGHE_USER)
     assert done[0].result.refused
     assert "文件过大" in done[0].result.errors[0] and "不能超过 1.0 MB" in done[0].result.errors[0]
