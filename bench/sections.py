@@ -153,7 +153,7 @@ def demo_section(ctx: Context) -> list[Row]:
         cpu["ingest"].append(_run(_ingest_cmd(demo_dir, db), (0, 1)))  # 1: some file refused, counted below
         return db
 
-    ctx.log("demo: python -m pipelines demo …")
+    ctx.log("demo: python -m demo …")
     write = measure(write_demo, repeats, ctx.budget(40, 20), setup=lambda: ctx.new_dir("demo") / "demo")
     demo_dir = write.result
     ctx.log("demo: python -m pipelines ingest …")
@@ -162,7 +162,7 @@ def demo_section(ctx: Context) -> list[Row]:
     total = write.median + load.median
     return [
         Row("demo", case, "files / village rows", f"{files} / {rows:,}"),
-        Row("demo", case, f"write: python -m pipelines demo ({_runs(write)})", write.median, "s"),
+        Row("demo", case, f"write: python -m demo ({_runs(write)})", write.median, "s"),
         Row("demo", case, f"ingest: python -m pipelines ingest ({_runs(load)})", load.median, "s"),
         Row("demo", case, "CPU seconds, all processes: write / ingest",
             f"{statistics.median(cpu['write']):.2f} / {statistics.median(cpu['ingest']):.2f}", "s"),

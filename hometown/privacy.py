@@ -7,7 +7,9 @@ in full and get them in exports; everyone else sees 张* on screen and no names 
 
 from __future__ import annotations
 
-NAME_ROLES = frozenset({"admin", "analyst"})
+from hometown.access.roles import ADMIN, ANALYST
+
+NAME_ROLES = frozenset({ADMIN, ANALYST})
 
 
 def may_see_names(role: str | None) -> bool:
