@@ -153,7 +153,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: Che
         earlier = earlier[0]
         result = IngestResult(path.name, DUPLICATE, earlier[1], earlier[2],
                               warnings=[f"{path.name}: 与已接收的文件内容完全相同（第{earlier[0]}号报送），未重复导入"])
-        _log(con, result, sha, loaded_by)
+        _log(con, result, sha, loaded_by, None)
         return result
     if checked is None:
         checked = kinds.check(path, data, as_of_limit)
@@ -163,7 +163,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: Che
     if not checked.ok:
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of, errors=checked.errors,
                               warnings=checked.warnings)
-        _log(con, result, sha, loaded_by)
+        _log(con, result, sha, loaded_by, checked.kind)
         return result
     con.execute("BEGIN TRANSACTION").fetchall()
     try:
@@ -173,19 +173,19 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: Che
         con.execute("ROLLBACK").fetchall()
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of,
                               errors=[f"{path.name}: 写入数据仓库失败，文件未导入：{exc}"])
-        _log(con, result, sha, loaded_by)
+        _log(con, result, sha, loaded_by, checked.kind)
     return result
 
 
 def _store(con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: str | None) -> IngestResult:
     previous = con.execute(
-        "SELECT report_id FROM reports WHERE status = 'accepted' AND prefecture_code = ? AND as_of = ?",
-        [checked.prefecture_code, checked.as_of]).fetchall()
+        "SELECT report_id FROM reports WHERE status = 'accepted' AND prefecture_code = ? AND as_of = ? AND kind = ?",
+        [checked.prefecture_code, checked.as_of, checked.kind]).fetchall()
     previous = previous[0] if previous else None
     status = SUPERSEDED if previous else ACCEPTED
     result = IngestResult(checked.file_name, status, checked.prefecture_code, checked.as_of, checked.village_rows,
                           warnings=checked.warnings, replaced_report_id=previous[0] if previous else None)
-    report_id = _log(con, result, checked.sha256, loaded_by)
+    report_id = _log(con, result, checked.sha256, loaded_by, checked.kind)
     result.report_id = report_id
     if previous:
         con.execute("UPDATE reports SET status = 'superseded', superseded_by = ? WHERE report_id = ?",
@@ -194,12 +194,15 @@ def _store(con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: st
     return result
 
 
-def _log(con: duckdb.DuckDBPyConnection, result: IngestResult, sha256: str, loaded_by: str | None) -> int:
-    """One report_log row per file offered. A correction's row says accepted; the one it replaced, superseded."""
+def _log(con: duckdb.DuckDBPyConnection, result: IngestResult, sha256: str, loaded_by: str | None,
+         kind: str | None = None) -> int:
+    """One report_log row per file offered, with its report kind (None: refused before its kind was known). A
+    correction's row says accepted; the one it replaced, superseded."""
     stored_status = ACCEPTED if result.status == SUPERSEDED else result.status
     return con.execute(
         "INSERT INTO reports (report_id, file_name, sha256, prefecture_code, as_of, loaded_at, status, village_rows, "
-        "messages, warnings, loaded_by) VALUES (nextval('report_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING report_id",
+        "messages, warnings, loaded_by, kind) VALUES (nextval('report_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING report_id",
         [result.file_name, sha256, result.prefecture_code, result.as_of, datetime.now(), stored_status,
-         result.village_rows, "\n".join(result.errors) or None, "\n".join(result.warnings) or None, loaded_by],
+         result.village_rows, "\n".join(result.errors) or None, "\n".join(result.warnings) or None, loaded_by, kind],
     ).fetchall()[0][0]

@@ -1,6 +1,7 @@
 """Streamlit building blocks shared by the pages: navigation, cached query calls, number display, breadcrumbs.
 
-Only this package, ``app.py`` and ``pages/`` import Streamlit. Figures come from the query layer (``hometown``).
+Only this package, ``app.py`` and ``pages/`` import Streamlit (and pydeck). Figures come from the query layer
+(``hometown``) and the warehouse floor (``warehouse``).
 
 Importing this package also closes a gap of Streamlit's: because the client's layout has a top-level ``pages/``
 folder, a fresh server runs a deep link such as ``/region`` in the legacy pages-directory mode, straight from

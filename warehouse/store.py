@@ -22,6 +22,7 @@ from geo import reference
 from warehouse import alerts, metrics
 from warehouse.files import file_lock, replace_atomic, temp_path
 SCHEMA_VERSION = 1
+PROGRESS_KIND = "progress"  # the report kind the progress tables and views hold (pipelines/kinds/progress.py)
 
 VILLAGE_FIELDS = (
     "prefecture_code", "county_code", "township", "village", "village_code", "village_key", "task_year", "stage",
@@ -44,6 +45,9 @@ CREATE TABLE IF NOT EXISTS reports (
     as_of DATE, loaded_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL, village_rows INTEGER NOT NULL DEFAULT 0,
     messages VARCHAR, warnings VARCHAR, superseded_by INTEGER, loaded_by VARCHAR
 );
+-- The report kind of each file (pipelines.kinds; NULL: refused before its kind was known). A warehouse from before
+-- kinds were registered gets the column with every row a progress report.
+ALTER TABLE reports ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'progress';
 CREATE TABLE IF NOT EXISTS ref_prefecture (
     code VARCHAR PRIMARY KEY, name VARCHAR, short_name VARCHAR, common_name VARCHAR, sort_order INTEGER
 );
@@ -128,8 +132,9 @@ SELECT report_id, file_name, sha256, prefecture_code, as_of, loaded_at, status, 
        superseded_by, loaded_by
 FROM reports;
 
+-- The progress kind's reports in force: the base of every progress view (another kind has views of its own).
 CREATE OR REPLACE VIEW accepted_reports AS
-SELECT * FROM reports WHERE status = 'accepted';
+SELECT * EXCLUDE (kind) FROM reports WHERE status = 'accepted' AND kind = '{PROGRESS_KIND}';
 
 CREATE OR REPLACE VIEW current_reports AS
 SELECT * FROM accepted_reports

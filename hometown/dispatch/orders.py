@@ -13,7 +13,7 @@ States: 已下发 → 已签收 → 整改中 → 已办结, one step at a time;
 Chinese message. Two conditions are derived when read, never stored: 逾期 (deadline passed before 已办结) and
 待核验 (the order came from an alert that the reports now in force no longer raise: check and close it).
 Every change is a row of ``supervision_events`` with who and when. Each write also checks the scope (a county user
-acts on its county's orders only) and the role (hometown.access.auth permissions: who issues, who answers, who closes).
+acts on its county's orders only) and the role (hometown.access.roles permissions: who issues, who answers, who closes).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, Iterable
 import duckdb
 import polars as pl
 
+from hometown.access import roles
 from warehouse import db, store
 from warehouse.scope import ALL, OutOfScope, Scope
 
@@ -56,14 +57,14 @@ class NotPermitted(OrderError, PermissionError):
     """The signed-in role may not do this to an order."""
 
 
-# What each step needs, in the permissions of hometown.access.auth (one definition of who may do what): the issuing side
+# What each step needs, in the permissions of hometown.access.roles (one definition of who may do what): the issuing side
 # (prefecture project groups, admins) issues, moves deadlines and verifies closure; the answering side (a county task
 # force, or a prefecture for an order about itself) signs, rectifies and reports progress; leaders and analysts read.
 # No role (sign-in not configured): everything. The page disables what a role may not do; these checks hold for
 # every other route too.
 ISSUE, DEADLINE, NOTE = "issue", "deadline", "note"
-_NEEDS = {ISSUE: "issue_order", DEADLINE: "close_order", CLOSED: "close_order", NOTE: "answer_order",
-          SIGNED: "answer_order", RECTIFYING: "answer_order"}
+_NEEDS = {ISSUE: roles.ISSUE_ORDER, DEADLINE: roles.CLOSE_ORDER, CLOSED: roles.CLOSE_ORDER, NOTE: roles.ANSWER_ORDER,
+          SIGNED: roles.ANSWER_ORDER, RECTIFYING: roles.ANSWER_ORDER}
 _WHAT = {ISSUE: "下发督办单", DEADLINE: "调整办结期限", NOTE: "报送整改进展", SIGNED: "签收督办单",
          RECTIFYING: "开始整改", CLOSED: "核验办结"}
 
@@ -71,9 +72,7 @@ _WHAT = {ISSUE: "下发督办单", DEADLINE: "调整办结期限", NOTE: "报送
 def may(role: str | None, action: str) -> bool:
     """May a role do ``action`` (issue, deadline, note, or a target state) to an order? A move to 已下发 is no step
     anyone takes: it is left to the state machine to refuse."""
-    from hometown.access import auth
-
-    return action not in _NEEDS or auth.may(role, _NEEDS[action])
+    return action not in _NEEDS or roles.may(role, _NEEDS[action])
 
 
 def _require(role: str | None, action: str) -> None:

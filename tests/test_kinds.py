@@ -1,0 +1,141 @@
+"""Report kinds by registration (pipelines.kinds): the progress kind as the platform's one kind today, and a second
+kind added as a room of its own — found by the registry, routed by its sheets, loaded by its own loader — with no
+edit to ingest, the checker processes or the upload page.
+
+The second kind lives in a temporary folder added to the ``pipelines.kinds`` package path for the test, exactly as
+a module ``pipelines/kinds/<kind>.py`` would be found.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines import kinds
+from reportfiles import PUBLIC_VIEWS, SheetSpec, fetch, load, simple_report, village, write_report, write_xlsx
+
+TEAMS_KIND = '''
+"""A test kind: one sheet 驻村工作队, every row a team; loaded into its own table."""
+import hashlib
+from datetime import date
+from pathlib import Path
+
+from pipelines.kinds import ReportKind
+from pipelines.report import CheckedReport
+from pipelines.read import read_sheets
+
+
+def check(path, data, as_of_limit):
+    data = Path(path).read_bytes() if data is None else data
+    checked = CheckedReport(Path(path).name, hashlib.sha256(data).hexdigest(), "532500", date(2024, 3, 31))
+    rows = [r for s in read_sheets(Path(path), data) for r in s.head_rows(100)[1:] if any(r)]
+    if not rows:
+        checked.errors.append(f"{Path(path).name}: 驻村工作队 表没有数据")
+    checked.frames = {"teams": rows}
+    return checked
+
+
+def load(con, checked, report_id):
+    con.execute("CREATE TABLE IF NOT EXISTS test_teams (report_id INTEGER, team VARCHAR, leader VARCHAR)").fetchall()
+    for team, leader, *_ in checked.frames["teams"]:
+        con.execute("INSERT INTO test_teams VALUES (?, ?, ?)", [report_id, team, leader]).fetchall()
+
+
+KIND = ReportKind(key="teams_test", label="驻村力量（测试）", sheets=("驻村工作队",), check=check, load=load,
+                  template=lambda code: b"", template_name=lambda code: "teams.xlsx", template_note="测试",
+                  views=("test_teams",), order=10)
+'''
+
+
+@pytest.fixture
+def with_teams(tmp_path, monkeypatch):
+    room = tmp_path / "kinds_extra"
+    room.mkdir()
+    (room / "teams_test.py").write_text(textwrap.dedent(TEAMS_KIND), encoding="utf-8")
+    monkeypatch.setattr(kinds, "__path__", [*kinds.__path__, str(room)])
+    kinds.kinds.cache_clear()
+    yield
+    kinds.kinds.cache_clear()
+    import sys
+
+    sys.modules.pop("pipelines.kinds.teams_test", None)
+
+
+def test_the_progress_kind_is_registered_with_its_template_and_views():
+    (progress,) = kinds.kinds()
+    assert progress.key == "progress" and kinds.kind("progress") is progress
+    assert {"村庄进度", "县级汇总", "需求清单", "项目资金"} <= set(progress.sheets)
+    assert progress.views == PUBLIC_VIEWS
+    assert progress.template(None)[:2] == b"PK" and progress.template_name(None).endswith(".xlsx")
+    with pytest.raises(KeyError):
+        kinds.kind("teams")
+
+
+def test_a_checked_report_says_its_kind(tmp_path):
+    path = write_report(tmp_path / "红河州_20220331.xlsx", simple_report([village()]))
+    checked = kinds.check(path)
+    assert checked.ok and checked.kind == "progress"
+
+
+def test_recognise_goes_by_most_sheets_and_falls_back_to_the_first(with_teams):
+    progress, teams = kinds.kinds()
+    assert (progress.key, teams.key) == ("progress", "teams_test")
+    assert kinds.recognise(["驻村工作队"]) is teams
+    assert kinds.recognise(["村庄进度", "县级汇总"]) is progress
+    assert kinds.recognise(["Sheet1"]) is progress  # nobody's: the first kind's checks say what is missing
+    assert kinds.recognise([]) is progress
+
+
+def test_a_second_kind_loads_beside_progress_without_editing_the_core(with_teams, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    progress_file = write_report(folder / "a_红河州_20220331.xlsx", simple_report([village()]))
+    teams_file = write_xlsx(folder / "b_红河州驻村力量.xlsx", [SheetSpec("驻村工作队", [
+        ["工作队", "队长"], ["花口村工作队", "张三"], ["可邑村工作队", "李四"]])])
+    db = tmp_path / "w.duckdb"
+    results = load(db, folder, workers=1)
+    assert [r.status for r in results] == ["accepted", "accepted"], [r.errors for r in results]
+    log = fetch(db, "SELECT file_name, status FROM report_log ORDER BY report_id")
+    assert [r["file_name"] for r in log] == [progress_file.name, teams_file.name]
+    teams = fetch(db, "SELECT team, leader, report_id FROM test_teams ORDER BY team")
+    assert [(t["team"], t["leader"]) for t in teams] == [("可邑村工作队", "李四"), ("花口村工作队", "张三")]
+    assert {t["report_id"] for t in teams} == {results[1].report_id}
+    # The progress file went to the progress loader only.
+    assert [v["village"] for v in fetch(db, "SELECT village FROM village_status")] == ["花口村"]
+
+
+def test_the_checker_processes_check_through_the_registry(with_teams, tmp_path):
+    """What a spawned checker runs (checks._check) asks the registry too: a kind's room is checked there as well."""
+    from pipelines import checks
+
+    teams_file = write_xlsx(tmp_path / "驻村力量.xlsx", [SheetSpec("驻村工作队", [["工作队", "队长"], ["一队", "王五"]])])
+    checked = checks._check((teams_file, teams_file.read_bytes(), date(2030, 1, 1)))
+    assert checked.kind == "teams_test" and checked.frames["teams"] == [["一队", "王五"]]
+
+
+def test_a_kind_registered_twice_is_refused(with_teams, tmp_path, monkeypatch):
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "teams_twin.py").write_text(textwrap.dedent(TEAMS_KIND), encoding="utf-8")
+    monkeypatch.setattr(kinds, "__path__", [*kinds.__path__, str(twin)])
+    kinds.kinds.cache_clear()
+    with pytest.raises(RuntimeError, match="registered twice"):
+        kinds.kinds()
+    import sys
+
+    sys.modules.pop("pipelines.kinds.teams_twin", None)
+
+
+def test_the_upload_page_offers_every_kinds_template(with_teams, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("HOMETOWN_AUTH", "off")
+    monkeypatch.setenv("HOMETOWN_DB", str(tmp_path / "none.duckdb"))
+    at = AppTest.from_file(str(root / "pages" / "upload.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "下载村庄规划进度报表模板" in labels and "下载驻村力量（测试）模板" in labels
