@@ -107,11 +107,9 @@ def villages_block(region: Region, filters: Filters, scope: Scope) -> None:
     shown = villages.with_columns(stage_text=pl.col("stage").cast(pl.Utf8) + "." + pl.col("stage_name").fill_null(""))
     table, config = widgets.table_frame(shown, {
         "township": "乡镇", "village": "行政村", "task_year": "任务年度", "stage_text": "当前环节",
-        "steps_done": "已完成步骤", "plan_status": "规划状态", "group_size": "编制组人数", "civil_servants": "公职人员",
-        "cadre_visits": "干部回乡", "needs_total": "收集需求", "needs_adopted": "已纳入",
-        "villager_participation": "村民参与", "funding_wan": "项目资金（万元）", "village_key": "村代码",
-        "as_of": "数据截至",
-    })
+        "steps_done": "已完成步骤", "plan_status": "规划状态", "group_size": "编制组人数",
+    } | metrics.labels("civil_servants", "cadre_visits", "needs_total", "needs_adopted", "villager_participation",
+                       "funding_wan") | {"village_key": "村代码", "as_of": "数据截至"})
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                          key=villages_key(region.code), column_config=config,
                          height=widgets.table_height(table.height, cap=720))

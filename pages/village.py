@@ -16,6 +16,7 @@ from hometown import fmt
 from hometown.progress import village
 from hometown.progress.region import check_scope, resolve, trail
 from warehouse.scope import OutOfScope
+from warehouse import metrics
 from warehouse.stages import STEPS_TOTAL, stage_names
 from ui import auth as ui_auth
 from ui import widgets
@@ -65,7 +66,7 @@ def main() -> None:
     cols[3].metric("1+5 专项规划", f"{v['special_plans_done'] if v['special_plans_done'] is not None else '—'}/5",
                    border=True)
     cols[4].metric("规划建设理事会", yes_no(v["council"]), border=True)
-    cols[5].metric("项目资金", fmt.money_wan(v["funding_wan"]), border=True)
+    cols[5].metric(metrics.LABELS["funding_wan"], fmt.money_wan(v["funding_wan"]), border=True)
 
     left, right = st.columns([3, 2])
     with left:
@@ -91,10 +92,9 @@ def main() -> None:
     shown = history.with_columns(stage_text=pl.col("stage").cast(pl.Utf8) + "." + pl.col("stage_name").fill_null(""))
     table, config = widgets.table_frame(shown, {
         "as_of": "数据截至", "stage_text": "环节", "steps_done": "已完成步骤", "plan_status": "规划状态",
-        "group_size": "编制组人数", "civil_servants": "公职人员", "cadre_visits": "干部回乡", "meetings": "座谈会",
-        "villager_participation": "村民参与", "needs_total": "收集需求", "needs_adopted": "已纳入",
-        "funding_wan": "项目资金（万元）",
-    })
+        "group_size": "编制组人数",
+    } | metrics.labels("civil_servants", "cadre_visits", "meetings", "villager_participation", "needs_total",
+                       "needs_adopted", "funding_wan"))
     st.dataframe(table, hide_index=True, key="vg_history", column_config=config)
 
     c_needs, c_projects = st.columns(2)

@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from warehouse import db
+from warehouse import db, metrics
 from hometown.base import reports_sql
 from warehouse.scope import Filters, Scope
 from warehouse.stages import stage_names
 
-# Group composition: label and column, in the order the page lists them.
-GROUP_FIELDS = (
-    ("编制组人数", "group_size", "人"),
-    ("其中公职人员", "civil_servants", "人"),
-    ("乡贤能人", "local_talents", "人"),
-    ("干部回乡", "cadre_visits", "人次"),
-    ("座谈恳谈会", "meetings", "场"),
-    ("村民参与", "villager_participation", "人次"),
-)
+# Group composition: label, column and unit, in the order the page lists them (the metrics' own labels and units).
+GROUP_FIELDS = (("编制组人数", "group_size", "人"),) + tuple(
+    (metrics.LABELS[c], c, metrics.UNITS[c])
+    for c in ("civil_servants", "local_talents", "cadre_visits", "meetings", "villager_participation"))
 PLAN_FIELDS = (("产业", "plan_industry"), ("人才", "plan_talent"), ("文化", "plan_culture"), ("生态", "plan_ecology"),
                ("组织", "plan_organisation"))
 
