@@ -94,14 +94,6 @@ def _context(tmp_path):
     return Context(quick=True, rows=300, baseline_budget=1.0, workdir=tmp_path, log=lambda msg: None)
 
 
-def test_demo_section_when_demo_is_missing(tmp_path, monkeypatch):
-    from bench import sections
-
-    monkeypatch.setattr(sections, "_demo_available", lambda: False)
-    (row,) = sections.demo_section(_context(tmp_path))
-    assert "demo not available" in row.case and row.ok is None
-
-
 def test_demo_section_loads_what_the_demo_command_writes(tmp_path, monkeypatch):
     """The demo command is replaced by one writing a 30-village report; the real ingest command loads it."""
     import sys
@@ -112,7 +104,6 @@ def test_demo_section_loads_what_the_demo_command_writes(tmp_path, monkeypatch):
               "out = Path(sys.argv[1]); out.mkdir(parents=True); "
               "s.write_report(out / '红河州_20220331.xlsx', '红河州', s.REPORT_DATES[0], "
               "s.village_rows('532500', '红河州', 30, random.Random(1)))")
-    monkeypatch.setattr(sections, "_demo_available", lambda: True)
     monkeypatch.setattr(sections, "_demo_write_cmd", lambda out: [sys.executable, "-c", script, str(out)])
     rows = {r.metric: r for r in sections.demo_section(_context(tmp_path))}
     assert rows["files / village rows"].value == "1 / 30"
