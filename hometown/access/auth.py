@@ -27,6 +27,7 @@ from pathlib import Path
 
 import bcrypt
 
+from hometown.access import audit
 from hometown.access.roles import (  # noqa: F401  (auth.ROLES, auth.may … : the names callers of this module use)
     ADMIN, ANALYST, ANSWER_ORDER, CLOSE_ORDER, COUNTY, EXPORT, ISSUE_ORDER, LEADER, MANAGE_USERS, PERMISSIONS,
     PREFECTURE, ROLES, UPLOAD, may)
@@ -495,8 +496,6 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="列出用户")
     args = parser.parse_args(argv)
     path = users_path(args.users)
-    from hometown.access import audit
-
     try:
         if args.command == "demo":
             if args.if_missing and path.exists():

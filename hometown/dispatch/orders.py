@@ -27,6 +27,7 @@ from typing import Any, Iterable
 import duckdb
 import polars as pl
 
+from hometown import export
 from hometown.access import roles
 from warehouse import db, store
 from warehouse.scope import ALL, OutOfScope, Scope
@@ -465,8 +466,6 @@ def orders_table(frame: pl.DataFrame) -> pl.DataFrame:
 
 def orders_xlsx(frame: pl.DataFrame, subtitle: str = "") -> bytes:
     """The orders list as an Excel workbook (layout of hometown.export: title, headers, printable)."""
-    from hometown import export
-
     table = orders_table(frame)
     title = f"干部规划家乡行动督办单台账（导出于 {datetime.now():%Y-%m-%d %H:%M}）"
     notes = [("状态", f"流程：{' → '.join(STATES)}。「{OVERDUE}」：超过办结期限仍未办结；"

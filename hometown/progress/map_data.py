@@ -100,11 +100,9 @@ FILL_ALPHA_UNDER_POINTS = 150  # region fills are lighter when village points ar
 def stage_names() -> dict[int, str]:
     """Stage number → name from config/stages.toml (falls back to bare numbers if the file is unreadable)."""
     try:
-        from warehouse.stages import stage_names as names
-
-        return names()
+        return stages.stage_names()
     except Exception:  # the map must still draw with a broken stage file; the pipeline reports that error
-        return {k: f"第{k}环节" for k in range(1, 8)}
+        return {k: f"第{k}环节" for k in range(1, stages.STAGE_COUNT + 1)}
 
 
 # ---------------------------------------------------------------------------------------------- colour classes
