@@ -208,12 +208,15 @@ def test_the_project_keeps_its_layering():
 
 
 def test_every_package_of_the_project_is_on_a_floor():
-    """A new top-level package must be given a floor here (and in README's Layout), or it is never checked."""
+    """A new top-level package or module must be given a floor here (and in README's Layout), or it is never
+    checked."""
     packaged = {line.strip().strip('",').split(".")[0]
                 for line in (ROOT / "pyproject.toml").read_text(encoding="utf-8").split("packages = [", 1)[1]
                 .split("]", 1)[0].replace("\n", " ").split(",") if line.strip()}
     floors = {p for floor in FLOORS for p in floor}
     assert packaged <= floors, f"packages without a floor: {sorted(packaged - floors)}"
+    scripts = {p.stem for p in ROOT.glob("*.py")}  # top-level modules such as app.py
+    assert scripts <= floors, f"top-level modules without a floor: {sorted(scripts - floors)}"
     checked = project_modules(ROOT)
     assert {"warehouse.store", "pipelines.kinds", "hometown.progress.overview", "ui.nav", "pages.overview", "app",
             "demo.generate", "bench.queries"} <= set(checked)
