@@ -16,7 +16,7 @@ from geo import reference
 from hometown import export
 from hometown.access import audit, auth
 from hometown.dispatch import alerts, forecast, orders
-from warehouse import schedule
+from warehouse import metrics, schedule
 from warehouse.scope import Filters, OutOfScope
 from ui import auth as ui_auth
 from ui.common import current_role, current_scope, filters_from_url, run, warehouse_ready
@@ -426,16 +426,17 @@ def forecast_view(scope, filters: Filters) -> None:
     for col, (status, label) in zip(cols, forecast.STATUS_LABELS.items()):
         n = counts.filter(pl.col("status_label") == label)["n"]
         col.metric(label, int(n[0]) if n.len() else 0)
+    RATE = metrics.LABELS["completion_rate"]
     table = fc.select(
         pl.col("prefecture_name").alias("州市"), pl.col("county_name").alias("县市区"),
-        pl.col("task_villages").alias("任务村"), pl.col("completed").alias("已完成"),
-        pl.col("completion_rate").alias("完成率"), pl.col("pace_per_month").alias("当前进度（村/月）"),
+        pl.col("task_villages").alias(metrics.LABELS["task_villages"]), pl.col("completed").alias("已完成"),
+        pl.col("completion_rate").alias(RATE), pl.col("pace_per_month").alias("当前进度（村/月）"),
         pl.col("pace_needed").alias("需要进度（村/月）"), pl.col("projected_date").alias("预计完成日期"),
         pl.col("days_late").alias("预计逾期天数"), pl.col("status_label").alias("研判"),
         pl.col("verdict").alias("说明"), pl.col("as_of").alias("最新报表"))
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—", key="dp_fc_table",
                  height=min(38 + 35 * table.height, 600), column_config={
-                     "完成率": st.column_config.ProgressColumn("完成率", format="percent", min_value=0, max_value=1),
+                     RATE: st.column_config.ProgressColumn(RATE, format="percent", min_value=0, max_value=1),
                      "当前进度（村/月）": st.column_config.NumberColumn(format="%.1f"),
                      "需要进度（村/月）": st.column_config.NumberColumn(format="%.1f"),
                      "预计完成日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
