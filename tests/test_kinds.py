@@ -139,3 +139,27 @@ def test_the_upload_page_offers_every_kinds_template(with_teams, tmp_path, monke
     assert not at.exception, at.exception
     labels = [b.label for b in at.get("download_button")]
     assert "下载村庄规划进度报表模板" in labels and "下载驻村力量（测试）模板" in labels
+
+
+def test_an_older_warehouse_gets_the_kind_column(tmp_path):
+    """A warehouse written before kinds were registered: its reports become progress reports at the next write, and
+    the progress views keep their columns."""
+    import duckdb
+
+    from warehouse.store import writing
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE reports (report_id INTEGER PRIMARY KEY, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT "
+                "NULL, prefecture_code VARCHAR, as_of DATE, loaded_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL, "
+                "village_rows INTEGER NOT NULL DEFAULT 0, messages VARCHAR, warnings VARCHAR, superseded_by INTEGER, "
+                "loaded_by VARCHAR)").fetchall()
+    con.execute("INSERT INTO reports VALUES (1, 'a.xlsx', 'x', '532500', DATE '2022-03-31', now(), 'accepted', 0, "
+                "NULL, NULL, NULL, NULL)").fetchall()
+    con.close()
+    with writing(path):
+        pass
+    assert fetch(path, "SELECT report_id, kind FROM reports") == [{"report_id": 1, "kind": "progress"}]
+    assert [r["report_id"] for r in fetch(path, "SELECT report_id FROM current_reports")] == [1]
+    columns = [r["column_name"] for r in fetch(path, "SELECT column_name FROM (DESCRIBE accepted_reports)")]
+    assert "kind" not in columns and columns[:3] == ["report_id", "file_name", "sha256"]
