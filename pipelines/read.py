@@ -685,11 +685,12 @@ class _HtmlTables(HTMLParser):
         self._flush_loose()
 
 
-def _span(value: str | None, cap: int) -> int:
+def _span(value: str | None, cap: int, least: int = 1) -> int:
+    """A count from an attribute (rowspan, ss:Index, ss:MergeDown …), bounded, ``least`` when absent or not a number."""
     try:
-        return max(1, min(int(str(value).strip()), cap))
+        return max(least, min(int(str(value).strip()), cap))
     except (TypeError, ValueError):
-        return 1
+        return least
 
 
 def _clean(text: str) -> str:
@@ -748,8 +749,9 @@ def _read_spreadsheetml(name: str, text: str) -> list[Sheet]:
                         value = _xml_value("".join(data.itertext()), data.get(ss + "Type"))
                         if value:
                             rows.setdefault(r, {})[c] = value
-                    across = _span(cell.get(ss + "MergeAcross"), 1 << 14) - 1 if cell.get(ss + "MergeAcross") else 0
-                    down = _span(cell.get(ss + "MergeDown"), 1 << 20) - 1 if cell.get(ss + "MergeDown") else 0
+                    # MergeAcross / MergeDown count the cells covered beyond the first (0 = none).
+                    across = _span(cell.get(ss + "MergeAcross"), 1 << 14, least=0)
+                    down = _span(cell.get(ss + "MergeDown"), 1 << 20, least=0)
                     if across or down:
                         merges.append((r, c, r + down, c + across))
                         occupied.update((rr, cc) for rr in range(r, r + down + 1) for cc in range(c, c + across + 1))
