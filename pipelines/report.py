@@ -239,20 +239,20 @@ def _check_sheets(file_name, workbook: Workbook, checked, errors, warnings, as_o
 
 def _data_rows(sheet: Sheet, layout: Layout) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The data rows below the header with an ``_row`` (Excel row number), less empty, total and footer rows."""
-    own = sheet.grid.slice(layout.data_start)
     # A merged range's value belongs to every row it covers (the county merged over its villages); a row whose only
     # content comes from such ranges (a merge drawn past the last village) is still an empty row.
+    merged = bool(sheet.row_spans(layout.data_start))
     grid = sheet.filled_below(layout.data_start).with_row_index("_idx").slice(layout.data_start)
     grid = grid.with_columns((pl.col("_idx") + 1).cast(pl.Int64).alias("_row")).drop("_idx")
     cells = [c for c in grid.columns if c != "_row"]
     stripped = [pl.col(c).str.strip_chars() for c in cells]
     filled = pl.sum_horizontal([(s.is_not_null() & (s != "")).cast(pl.Int32) for s in stripped])
-    if own.width:
-        own_filled = own.select(pl.sum_horizontal([(pl.col(c).str.strip_chars().fill_null("") != "").cast(pl.Int32)
-                                                   for c in own.columns]).alias("_own"))["_own"]
-        grid = grid.with_columns(_own=own_filled)
+    if merged:  # each row's own cells, before the merged ranges filled it
+        own = sheet.grid.slice(layout.data_start)
+        grid = grid.with_columns(_own=own.select(pl.sum_horizontal(
+            [(pl.col(c).str.strip_chars().fill_null("") != "").cast(pl.Int32) for c in own.columns])).to_series())
     else:
-        grid = grid.with_columns(_own=pl.lit(0, pl.Int32))
+        grid = grid.with_columns(_own=filled)
     first_cell = pl.coalesce([pl.when(s != "").then(s) for s in stripped])
     label_cols = [m.grid_col for f, m in layout.mapped.items() if f in ("prefecture", "county", "township", "village")]
     label_cols += [c for c in cells[:2] if c not in label_cols]
