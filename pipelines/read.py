@@ -1,9 +1,10 @@
 """Reading report files into grids of text, whatever their name says: the format is told by the bytes.
 
-Offices send what their systems export: an .xlsx saved as .xls, an "Excel" export that is an HTML table or Excel 2003
-XML (SpreadsheetML), WPS's .et, a CSV. ``read_workbook`` looks at the content (``sniff``), reads what it can — .xlsx
-and .xls/.et through calamine (fastexcel), HTML tables with the standard library's html.parser, SpreadsheetML with
-xml.etree (no DTD, pipelines.safety), delimited text as CSV — and refuses the rest with a reason naming what the file
+Offices send what their systems export: an .xlsx saved as .xls, an "Excel" export that is an HTML table (or Excel's
+single-file web page, MHT) or Excel 2003 XML (SpreadsheetML), WPS's .et, a CSV. ``read_workbook`` looks at the
+content (``sniff``), reads what it can — .xlsx and .xls/.et through calamine (fastexcel), HTML tables with the
+standard library's html.parser, SpreadsheetML with xml.etree (no DTD, pipelines.safety), delimited text as CSV — and
+refuses the rest with a reason naming what the file
 really is (``文件扩展名为 .xls，但内容是 PDF 文档``). The safety checks follow the content: a zip is checked as a zip
 (pipelines.safety.scan_zip) whatever its name.
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import email
+import email.policy
 import io
 import posixpath
 import re
@@ -64,7 +67,8 @@ CONTENT_NAMES = {
     "zip": "ZIP 压缩包", "rar": "RAR 压缩包", "7z": "7z 压缩包", "gzip": "gzip 压缩文件", "rtf": "RTF 文档",
     "mht": "单个文件网页（MHT）", "xml": "XML 文件（不是 Excel 2003 XML 表格）", "binary": "无法识别的二进制文件",
 }
-READABLE = {XLSX, XLS, HTML, XML2003, TEXT, XLSB, ODS}
+MHT = "mht"
+READABLE = {XLSX, XLS, HTML, XML2003, TEXT, XLSB, ODS, MHT}
 # What each extension promises, to name a mismatch.
 EXPECTED_CONTENT = {".xlsx": XLSX, ".xlsm": XLSX, ".xls": XLS, ".et": XLS, ".csv": TEXT}
 
@@ -167,6 +171,8 @@ def read_workbook(path: Path, data: bytes) -> Workbook:
         sheets = [_read_html(path, _decode_markup(name, data))]
     elif content == XML2003:
         sheets = _read_spreadsheetml(name, _decode_markup(name, data))
+    elif content == MHT:
+        sheets = _read_mht(path, data)
     else:
         sheets = [_read_text(path, data)]
     return Workbook(sheets, content, suffix)
@@ -188,8 +194,8 @@ def sniff(data: bytes) -> str:
     if head is None:
         return "binary"
     lowered = head.lstrip("\ufeff \t\r\n").lower()
-    if lowered.startswith("mime-version:"):
-        return "mht"
+    if re.match(r"[a-z-]+:", lowered) and "mime-version:" in lowered[:4096] and "multipart/" in lowered[:4096]:
+        return MHT  # a MIME message (its headers first, MIME-Version among them) holding the page
     if lowered.startswith("<?xml") or lowered.startswith("<workbook"):
         if SPREADSHEETML_NS in lowered or "progid=\"excel.sheet\"" in lowered:
             return XML2003
@@ -312,8 +318,8 @@ def _read_excel(name: str, content: str, data: bytes) -> list[Sheet]:
     try:
         reader = fastexcel.read_excel(data)
     except Exception as exc:  # calamine's errors are English and technical; keep them as detail
-        what = "" if content == XLSX else f"（内容是{_spaced(CONTENT_NAMES[content])}）"
-        raise UnreadableFile(f"{name}: 无法读取{what}（文件损坏、加密或格式不符）：{_detail(exc)}") from exc
+        what = "" if content == XLSX else f"内容是{_spaced(CONTENT_NAMES[content])}，但"
+        raise UnreadableFile(f"{name}: {what}无法读取（文件损坏、加密或格式不符）：{_detail(exc)}") from exc
     sheets = []
     for idx, sheet_name in enumerate(reader.sheet_names):
         origin = 0
@@ -709,6 +715,30 @@ def _read_html(path: Path, text: str) -> Sheet:
     named = re.search(r"<x:Name>(.*?)</x:Name>", text, re.IGNORECASE | re.DOTALL)
     sheet_name = _clean(unescape(named.group(1))) if named else ""
     return Sheet(sheet_name or path.stem, True, _grid(parser.rows), tuple(parser.merges))
+
+
+def _read_mht(path: Path, data: bytes) -> list[Sheet]:
+    """Excel's "单个文件网页" (MHT, MIME HTML): each HTML part that holds a table is a sheet, read as HTML."""
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    sheets: list[Sheet] = []
+    for part in message.walk():
+        if part.get_content_type() != "text/html":
+            continue
+        payload = part.get_payload(decode=True) or b""
+        charset = part.get_content_charset()
+        try:
+            text = payload.decode(charset) if charset else _decode_markup(path.name, payload)
+        except (LookupError, UnicodeDecodeError):
+            text = _decode_markup(path.name, payload)
+        if "<table" not in text.lower():
+            continue
+        sheet = _read_html(path, text)
+        if any(s.name == sheet.name for s in sheets):
+            sheet.name = f"{sheet.name}（{len(sheets) + 1}）"
+        sheets.append(sheet)
+    if not sheets:
+        raise UnreadableFile(f"{path.name}: 文件内容是单个文件网页（MHT），但其中没有表格数据")
+    return sheets
 
 
 def _read_spreadsheetml(name: str, text: str) -> list[Sheet]:

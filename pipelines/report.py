@@ -251,8 +251,6 @@ def _data_rows(sheet: Sheet, layout: Layout) -> tuple[pl.DataFrame, pl.DataFrame
         own = sheet.grid.slice(layout.data_start)
         grid = grid.with_columns(_own=own.select(pl.sum_horizontal(
             [(pl.col(c).str.strip_chars().fill_null("") != "").cast(pl.Int32) for c in own.columns])).to_series())
-    else:
-        grid = grid.with_columns(_own=filled)
     first_cell = pl.coalesce([pl.when(s != "").then(s) for s in stripped])
     label_cols = [m.grid_col for f, m in layout.mapped.items() if f in ("prefecture", "county", "township", "village")]
     label_cols += [c for c in cells[:2] if c not in label_cols]
@@ -272,10 +270,10 @@ def _data_rows(sheet: Sheet, layout: Layout) -> tuple[pl.DataFrame, pl.DataFrame
     keys_signed = key_cells(lambda c: (c == "") | c.str.contains(_FOOTER_START.pattern) | c.str.contains("[:：]"))
     is_footer = (signed & keys_signed) | ((filled <= 1) & keys_empty)
     grid = grid.with_columns(_filled=filled, _total=is_total, _footer=is_footer)
-    grid = grid.filter((pl.col("_filled") > 0) & (pl.col("_own") > 0))
+    grid = grid.filter((pl.col("_filled") > 0) & (pl.col("_own") > 0) if merged else pl.col("_filled") > 0)
     totals = grid.filter(pl.col("_total"))
     rows = grid.filter(~pl.col("_total") & ~pl.col("_footer"))
-    helpers = ("_filled", "_total", "_footer", "_own")
+    helpers = ("_filled", "_total", "_footer", "_own") if merged else ("_filled", "_total", "_footer")
     return rows.drop(*helpers), totals.drop(*helpers)
 
 

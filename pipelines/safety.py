@@ -165,12 +165,18 @@ class _Tail:
         if not out or self.size >= self.limit:
             return
         if not self.kept:
-            window = self._carry + out
-            at = window.find(self.marker)
-            if at < 0:
-                self._carry = window[-len(self.marker):]
-                return
-            out = window[at:]
+            # The marker in this step, or split across the end of the last one (without copying the step).
+            edge = self._carry + out[:len(self.marker) - 1]
+            at = edge.find(self.marker)
+            if at >= 0:
+                out = edge[at:] + out[len(self.marker) - 1:]
+            else:
+                at = out.find(self.marker)
+                if at < 0:
+                    self._carry = (self._carry + out)[-(len(self.marker) - 1):] if len(out) < len(self.marker) \
+                        else out[-(len(self.marker) - 1):]
+                    return
+                out = out[at:]
         out = out[:self.limit - self.size]
         self.kept.append(out)
         self.size += len(out)

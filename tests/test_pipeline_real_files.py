@@ -199,6 +199,18 @@ def test_merged_ranges_are_read_in_excel_coordinates_when_column_a_is_empty(tmp_
 # ------------------------------------------------------------------------------------------------- names that lie
 
 
+def mht(html: bytes) -> bytes:
+    """Excel's "单个文件网页": the page as a part of a MIME message (multipart/related), base64-encoded."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    message = MIMEMultipart("related")
+    part = MIMEText(html.decode("utf-8"), "html", "utf-8")
+    part["Content-Location"] = "file:///C:/报表/sheet001.htm"
+    message.attach(part)
+    return message.as_bytes()
+
+
 def three(tmp_path: Path) -> list[list]:
     return simple_report(three_villages())
 
@@ -222,8 +234,9 @@ def _assert_three(db: Path) -> None:
     (lambda p, rows: p.write_bytes("\n".join("\t".join(str(v) for v in r) for r in rows).encode("utf-16")),
      f"{NAME}.xls", "文本（CSV）"),                                         # Excel's "Unicode text": UTF-16, tabs
     (lambda p, rows: write_xlsx(p, [SheetSpec("村庄进度", rows)]), f"{NAME}.csv", " Excel 工作簿（.xlsx）"),
+    (lambda p, rows: p.write_bytes(mht(write_html(p, rows).read_bytes())), f"{NAME}.xls", "单个文件网页（MHT）"),
 ], ids=["xlsx-as-xls", "xls-as-xlsx", "html-as-xls", "html-gb2312-as-xls", "spreadsheetml-as-xls", "csv-as-xls",
-        "utf16-tabs-as-xls", "xlsx-as-csv"])
+        "utf16-tabs-as-xls", "xlsx-as-csv", "mht-as-xls"])
 def test_a_file_is_read_as_what_it_is_whatever_its_name(tmp_path, make, name, note):
     make(tmp_path / "made", three(tmp_path))
     path = tmp_path / name
