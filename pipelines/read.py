@@ -166,7 +166,7 @@ def read_workbook(path: Path, data: bytes) -> Workbook:
         raise UnreadableFile(f"{name}: 文件扩展名为 {suffix}，但内容是{_spaced(CONTENT_NAMES[content])}，{what}"
                              "（请报送 .xlsx、.xls 或 .csv 文件）")
     if content in (XLSX, XLS, XLSB, ODS):
-        sheets = _read_excel(name, content, data)
+        sheets = _read_excel(name, content, data, misnamed=EXPECTED_CONTENT[suffix] != content)
     elif content == HTML:
         sheets = [_read_html(path, _decode_markup(name, data))]
     elif content == XML2003:
@@ -211,7 +211,7 @@ def _zip_kind(data: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = {n.lower() for n in zf.namelist()}  # the central directory only
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError, EOFError):
         return XLSX  # a damaged workbook: scan_zip names the damage
     if any(n.endswith("workbook.xml") for n in names) or any(n.startswith("xl/worksheets/") for n in names):
         return XLSX
@@ -229,7 +229,7 @@ def _zip_kind(data: bytes) -> str:
 def _ole_kind(data: bytes) -> str:
     try:
         names = {n.lower() for n in _Compound(data).names()}
-    except ValueError:
+    except (ValueError, struct.error, IndexError):
         # Not a well-formed compound file: the names may still be told from the raw bytes.
         names = {n.lower() for n in ("EncryptedPackage", "Workbook", "Book", "WordDocument")
                  if n.encode("utf-16-le") in data[:1 << 20]}
@@ -299,11 +299,21 @@ def _decode_markup(name: str, data: bytes) -> str:
 # ---------------------------------------------------------------------------------------------------- calamine
 
 
-def _detail(exc: Exception) -> str:
+# calamine panics on some damaged files (a sector chain running past the end): pyo3 raises PanicException, a
+# BaseException, which must refuse the file like any other error, not stop the whole load.
+_CALAMINE_ERRORS = BaseException
+
+
+def _reraise_if_not_calamine(exc: BaseException) -> None:
+    if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+        raise exc
+
+
+def _detail(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _read_excel(name: str, content: str, data: bytes) -> list[Sheet]:
+def _read_excel(name: str, content: str, data: bytes, misnamed: bool = False) -> list[Sheet]:
     merges_by_sheet: dict[str, list[tuple[int, int, int, int]]] = {}
     if content in (XLSX, XLSB, ODS):
         # Zip-bomb checks on the central directory before the parser inflates anything (pipelines/safety.py); the
@@ -317,8 +327,9 @@ def _read_excel(name: str, content: str, data: bytes) -> list[Sheet]:
         merges_by_sheet = _xls_merges(data)
     try:
         reader = fastexcel.read_excel(data)
-    except Exception as exc:  # calamine's errors are English and technical; keep them as detail
-        what = "" if content == XLSX else f"内容是{_spaced(CONTENT_NAMES[content])}，但"
+    except _CALAMINE_ERRORS as exc:  # calamine's errors are English and technical; keep them as detail
+        _reraise_if_not_calamine(exc)
+        what = f"内容是{_spaced(CONTENT_NAMES[content])}，但" if misnamed else ""
         raise UnreadableFile(f"{name}: {what}无法读取（文件损坏、加密或格式不符）：{_detail(exc)}") from exc
     sheets = []
     for idx, sheet_name in enumerate(reader.sheet_names):
@@ -331,16 +342,17 @@ def _read_excel(name: str, content: str, data: bytes) -> list[Sheet]:
             if frame.width:
                 # Leading empty columns are not kept: the first grid column is this Excel column (0 = A).
                 origin = loaded.available_columns()[0].absolute_index
-        except Exception as exc:
+        except _CALAMINE_ERRORS as exc:
+            _reraise_if_not_calamine(exc)
             # An empty sheet has no range at all; anything else is a damaged sheet.
             if "empty" in str(exc).lower() or "no data" in str(exc).lower():
                 frame, visible = pl.DataFrame(), True
             else:
                 raise UnreadableFile(f"{name} / {sheet_name}: 无法读取该工作表：{_detail(exc)}") from exc
+        # A range whose first cell lies left of the grid starts in an empty column: it has no value to give.
         merges = tuple((r1, c1 - origin, r2, c2 - origin) for r1, c1, r2, c2 in merges_by_sheet.get(sheet_name, ())
-                       if c2 >= origin)
-        sheets.append(Sheet(sheet_name, visible, _renamed(frame), tuple((r1, max(c1, 0), r2, c2)
-                                                                          for r1, c1, r2, c2 in merges)))
+                       if c1 >= origin)
+        sheets.append(Sheet(sheet_name, visible, _renamed(frame), merges))
     if not sheets:
         raise UnreadableFile(f"{name}: 工作簿中没有工作表")
     return sheets
@@ -381,7 +393,7 @@ def _xlsx_merges(data: bytes, tails: dict[str, bytes]) -> dict[str, list[tuple[i
         return {}
     try:
         parts = _xlsx_sheet_parts(data)
-    except (KeyError, ValueError, ET.ParseError, zipfile.BadZipFile):
+    except Exception:  # noqa: BLE001 — any damage here only loses the ranges
         return {}  # calamine reads such a workbook or says why; without its part names no range can be placed
     return {sheet: by_part[part] for sheet, part in parts.items() if part in by_part}
 
@@ -416,7 +428,8 @@ def _xlsx_sheet_parts(data: bytes) -> dict[str, str]:
             rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
             target = rels.get(rid)
             if target and el.get("name") is not None:
-                part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+                part = target.lstrip("/") if target.startswith("/") \
+                    else posixpath.normpath(posixpath.join(folder, target))
                 out[el.get("name")] = names.get(part.lower(), part)
         return out
 
@@ -515,7 +528,7 @@ def _xls_merges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
     walked only when its bytes hold the record id at all, so a workbook without merged cells costs one search."""
     try:
         stream = _Compound(data).stream("Workbook")
-    except (KeyError, ValueError, struct.error):
+    except (KeyError, ValueError, IndexError, struct.error):
         return {}  # a BIFF5 "Book" or a damaged file: calamine reads it (without merges) or says why
     try:
         return _biff_merges(stream)

@@ -2,8 +2,9 @@
 
 ``check_report`` never touches the warehouse: it returns a ``CheckedReport`` holding either the typed rows of
 every sheet or every reason the file is refused, each naming file, sheet, Excel row, column, value and what
-was expected, in Chinese. Warnings (unknown columns, a 合计 row that does not add up, a 规划状态 that does not
-follow the stage) never refuse a file.
+was expected, in Chinese, in the order of the sheets and their rows (``fold`` shortens the list for a screen).
+Warnings (unknown columns, a 合计 row that does not add up, a 规划状态 that does not follow the stage, a figure
+merged over several rows) never refuse a file.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pipelines.values import (
     normalised_lookup, number_expr, parse_date, parse_date_text, parse_number, today,
 )
 
-# At most this many messages of one kind (same sheet, column and problem); the rest are counted.
+# A screen lists at most this many messages of one kind and counts the rest (``fold``); report_log keeps every one.
 MAX_MESSAGES_PER_PROBLEM = 20
 YEAR_RANGE = (2021, 2030)
 # Required columns whose cells may still say "not reported" (—, -, /, empty): null, never refused and never zero
@@ -72,13 +73,14 @@ class _Messages:
     def __init__(self, file_name: str):
         self.file_name = file_name
         self.sheet_order: dict[str, int] = {}
-        self._items: list[tuple[tuple, tuple, str]] = []   # (order key, problem key, text)
+        self._items: list[tuple[tuple, str]] = []   # (order key, text)
 
     def add(self, text: str, sheet: str | None = None, row: int | None = None, column: str | None = None,
             problem: str | None = None) -> None:
+        """``problem`` names the kind of fault for the reader of the code; ``fold`` tells kinds from the text, so
+        that report_log's stored lines fold the same way."""
         # One reason is one line: report_log.messages and the command's output are newline-separated.
         text = " ".join(text.split("\n"))
-        key = (sheet, column, problem or text)
         parts = [self.file_name]
         if sheet:
             parts.append(sheet)
@@ -89,14 +91,11 @@ class _Messages:
         # rows', rows in Excel order; reasons of one row in the order they were found (its columns, then its rules).
         order = (sheet is not None, self.sheet_order.get(sheet, len(self.sheet_order)) if sheet else -1,
                  -1 if row is None else row, len(self._items))
-        self._items.append((order, key, " / ".join(parts)))
-
-    def _sorted(self) -> list[tuple[tuple, tuple, str]]:
-        return sorted(self._items, key=lambda item: item[0])
+        self._items.append((order, " / ".join(parts)))
 
     def render(self) -> list[str]:
         """Every message, in order."""
-        return [text for _, _, text in self._sorted()]
+        return [text for _, text in sorted(self._items, key=lambda item: item[0])]
 
     def __bool__(self) -> bool:
         return bool(self._items)
@@ -139,7 +138,7 @@ def fold(messages: list[str], limit: int = MAX_MESSAGES_PER_PROBLEM) -> list[str
         if seen[kind] == limit and totals[kind] > limit:
             where = " / ".join(p for p in kind[:3] if p)
             out.append(f"{where}: 同类问题另有 {totals[kind] - limit} 处未在此列出（共 {totals[kind]} 处），"
-                       "完整清单可下载")
+                       "完整清单见报送记录，可下载")
     return out
 
 

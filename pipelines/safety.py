@@ -100,7 +100,7 @@ def scan_zip(data: bytes, limits: ZipLimits = LIMITS, keep_after: bytes | None =
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()  # the central directory only
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError, EOFError) as exc:
         return ZipScan(f"不是有效的 Excel 文件（压缩结构损坏：{exc}）")
     if len(infos) > limits.max_entries:
         return ZipScan(f"文件结构异常（包含 {len(infos)} 个部件，超过 {limits.max_entries} 个），疑似恶意文件，已拒收")

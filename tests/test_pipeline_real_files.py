@@ -28,7 +28,7 @@ import pytest
 from pipelines import read
 from pipelines.report import check_report, fold
 from reportfiles import (
-    HEADER, SheetSpec, fetch, load_one, simple_report, three_villages, village, write_csv, write_html, write_report,
+    HEADER, SheetSpec, fetch, load, load_one, simple_report, three_villages, village, write_csv, write_html, write_report,
     write_spreadsheetml, write_xls, write_xlsx,
 )
 
@@ -302,6 +302,20 @@ def test_a_text_file_named_xls_without_a_report_names_what_it_is(tmp_path):
     result = load_one(tmp_path / "warehouse.duckdb", path)
     assert result.errors == [f"{NAME}.xls / 文件扩展名为 .xls，但内容是文本（CSV），其中没有找到「村庄进度」表"
                              "（按表名或表头均未找到）"]
+
+
+def test_a_truncated_xls_is_refused_and_the_load_goes_on(tmp_path):
+    """calamine panics on this one (a sector past the end); the file is refused with a reason, the next one loads."""
+    xls = write_xls(tmp_path / "made.xls", [SheetSpec("村庄进度", three(tmp_path))]).read_bytes()
+    cut = tmp_path / "cut" / f"{NAME}.xls"
+    cut.parent.mkdir()
+    cut.write_bytes(xls[:-100])                                         # an upload that stopped short
+    good = write_report(tmp_path / "红河州_20220430.xlsx", simple_report(three_villages(), as_of="截至2022年4月30日"))
+    db = tmp_path / "warehouse.duckdb"
+    first, second = load(db, cut, good)
+    assert first.status == "refused" and len(first.errors) == 1, first.errors
+    assert first.errors[0].startswith(f"{NAME}.xls / 无法读取（文件损坏、加密或格式不符）"), first.errors
+    accepted(second)
 
 
 def test_sniff_tells_formats_by_their_bytes(tmp_path):
