@@ -162,6 +162,7 @@ def reasons_frame(files: list[tuple[str, str, list[str], list[str]]]) -> pl.Data
 
 
 def upload_reasons(uploads: list[Upload]) -> pl.DataFrame:
+    """``reasons_frame`` of one upload batch: every file's reasons and notes, unfolded."""
     return reasons_frame([(u.result.file_name, STATUS_LABELS[u.result.status], u.result.errors, u.result.warnings)
                           for u in uploads])
 
