@@ -1,7 +1,8 @@
 """报送记录: the report log — every file loaded, whether it was accepted, a duplicate, superseded or refused, and why.
 
 Layout and calls only (hometown.progress.overview.report_log). Prefecture offices see at once what was accepted and what must
-be fixed: pick a row to read its reasons (messages) and warnings in full. Filters live in the URL
+be fixed: pick a row to read its reasons (messages) and warnings (each kind folded after 20 on screen) and download
+the whole list as Excel or CSV. Filters live in the URL
 (?status=refused&pref=532500).
 """
 
@@ -12,8 +13,10 @@ import streamlit as st
 
 from geo import reference
 from hometown import fmt
+from hometown.access import uploads
 from hometown.progress import overview
-from ui import widgets
+from pipelines.report import fold
+from ui import reasons, widgets
 from ui.common import current_scope, run, warehouse_ready
 
 STATUS_LABELS = {"accepted": "已受理", "duplicate": "重复报送", "superseded": "已被更正", "refused": "退回"}
@@ -77,14 +80,20 @@ def main() -> None:
                f"SHA-256 {chosen['sha256'][:16]}…" + (f" · 上传人 {chosen['loaded_by']}" if chosen["loaded_by"] else ""))
     messages = [m for m in (chosen["messages"] or "").split("\n") if m.strip()]
     warnings = [m for m in (chosen["warnings"] or "").split("\n") if m.strip()]
+    # Each kind of problem is folded after 20 on screen (同类问题另有 N 处); the download below has every one.
     if chosen["status"] == "refused":
-        st.error("退回原因：\n" + "\n".join(f"- {m}" for m in messages) if messages else "退回（未记录原因）")
+        st.error(f"退回原因（{len(messages)} 条）：\n" + "\n".join(f"- {m}" for m in fold(messages))
+                 if messages else "退回（未记录原因）")
     elif messages:
-        st.info("\n".join(f"- {m}" for m in messages))
+        st.info("\n".join(f"- {m}" for m in fold(messages)))
     else:
         st.success(f"已受理 {fmt.plain(chosen['village_rows'])} 个村的数据")
     if warnings:
-        st.warning("提示（不影响受理）：\n" + "\n".join(f"- {w}" for w in warnings))
+        st.warning("提示（不影响受理）：\n" + "\n".join(f"- {w}" for w in fold(warnings)))
+    if messages or warnings:
+        label = STATUS_LABELS.get(chosen["status"], chosen["status"])
+        reasons.downloads(uploads.reasons_frame([(chosen["file_name"], label, messages, warnings)]),
+                          chosen["file_name"], f"rp_{chosen['report_id']}")
 
 
 if warehouse_ready():

@@ -1,5 +1,6 @@
 """报表上传: a prefecture project group uploads its reports; the pipeline checks them at once and every result and
-reason is shown in a table; the blank report template is downloaded here.
+reason is shown in a table (each kind of problem folded after 20) with the whole list to download as Excel or CSV;
+the blank report template is downloaded here.
 
 Layout and calls only: hometown.access.uploads runs the pipeline (pipelines.ingest, the same checks as the command) with the
 user's prefecture, keeps accepted files and writes the audit rows; each report kind (pipelines.kinds) offers its blank
@@ -15,7 +16,9 @@ from geo import reference
 from hometown import export
 from hometown.access import auth, uploads
 from pipelines import kinds, safety
+from pipelines.read import REPORT_SUFFIXES
 from ui import auth as ui_auth
+from ui import reasons
 from ui.common import current_role
 from warehouse import db
 
@@ -62,13 +65,14 @@ def results_block(done: list[uploads.Upload]) -> None:
                 if p)
             st.markdown(f"{OUTCOME_ICONS[r.status]} **{r.file_name}**：{uploads.STATUS_LABELS[r.status]}"
                         + (f"（{facts}）" if facts else ""))
-    reasons = uploads.reasons_table(done)
-    if reasons.height:
-        st.markdown(f"**原因与提示（{reasons.filter(pl.col('类别') == '拒收原因').height} 条拒收原因，"
-                    f"{reasons.filter(pl.col('类别') == '提示').height} 条提示）**")
-        st.dataframe(reasons, hide_index=True, width="stretch", key="up_reasons",
-                     height=min(38 + 35 * reasons.height, 600),
+    table = uploads.reasons_table(done)
+    if table.height:
+        n_errors, n_notes = sum(len(u.result.errors) for u in done), sum(len(u.result.warnings) for u in done)
+        st.markdown(f"**原因与提示（{n_errors} 条拒收原因，{n_notes} 条提示）**")
+        st.dataframe(table, hide_index=True, width="stretch", key="up_reasons",
+                     height=min(38 + 35 * table.height, 600),
                      column_config={"内容": st.column_config.TextColumn("内容", width="large")})
+        reasons.downloads(uploads.upload_reasons(done), None, "up")
     refused = [u for u in done if u.result.refused]
     if refused:
         st.error(f"{len(refused)} 个文件被拒收，未导入任何数据；请按上表原因修改后重新上传。")
@@ -96,8 +100,8 @@ def main() -> None:
     with left:
         with st.form("up_form", clear_on_submit=True, border=True):
             files = st.file_uploader(
-                f"选择报表文件（.xlsx / .xls / .csv，可多选，单个文件不超过 {limit // 1024 // 1024} MB）",
-                type=["xlsx", "xls", "csv"], accept_multiple_files=True, key="up_files",
+                f"选择报表文件（.xlsx / .xls / .et / .csv，可多选，单个文件不超过 {limit // 1024 // 1024} MB）",
+                type=sorted(s.lstrip(".") for s in REPORT_SUFFIXES), accept_multiple_files=True, key="up_files",
                 max_upload_size=max(1, limit // 1024 // 1024))
             go = st.form_submit_button("检查并导入", type="primary", icon=":material/fact_check:")
         if go:

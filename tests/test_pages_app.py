@@ -385,3 +385,5 @@ def test_report_log_page(wh, refused_db, monkeypatch):
     assert list(table["文件名"]) == ["红河州_20240331.xlsx"]
     reasons = at.error[0].value
     assert "缺少必需的列「当前环节」" in reasons and "缺少必需的列「编制组人数」" in reasons
+    labels = [b.proto.label for b in at.get("download_button")]   # the whole list, to fix the file from
+    assert "下载完整原因清单（Excel）" in labels and "下载完整原因清单（CSV）" in labels, labels

@@ -125,6 +125,10 @@ CREATE TABLE IF NOT EXISTS supervision_events (
 def _views() -> str:
     village_cols = ", ".join(f"v.{c}" for c in VILLAGE_FIELDS if c not in ("prefecture_code", "county_code", "extra"))
     county_aggs = metrics.county_aggregates_sql("v")
+    # A county only in 县级汇总 has no village rows: its counts of villages are 0 (0 task villages), not unknown;
+    # its sums of village figures stay NULL (nothing reported).
+    village_columns = ", ".join(f"coalesce(v.{c.name}, 0) AS {c.name}" if c.counts_villages else f"v.{c.name}"
+                                for c in metrics.COUNTS)
     sum_cols = ", ".join(metrics.sum_sql(c) for c in metrics.SUMMABLE_COLUMNS)
     return f"""
 CREATE OR REPLACE VIEW report_log AS
@@ -169,7 +173,7 @@ WITH v AS (
 SELECT coalesce(v.prefecture_code, k.prefecture_code) AS prefecture_code, p.name AS prefecture_name,
        coalesce(v.county_code, k.county_code) AS county_code, c.name AS county_name,
        coalesce(v.as_of, k.as_of) AS as_of,
-       {", ".join(f"v.{m}" for m in metrics.VILLAGE_COUNTY_COLUMNS)},
+       {village_columns},
        k.identified_civil_servants, k.selected_cadres, k.county_stations, k.township_stations
 FROM v FULL OUTER JOIN k ON v.county_code = k.county_code
 JOIN ref_prefecture p ON p.code = coalesce(v.prefecture_code, k.prefecture_code)
