@@ -44,6 +44,7 @@ ACTIONS = {
     "upload": "上传报表",
     "export": "导出文件",
     "order": "督办单操作",
+    "brief": "印发简报",
     "user_admin": "用户管理",
     "denied": "越权访问被拒",
 }

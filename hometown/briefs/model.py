@@ -70,8 +70,10 @@ class Subject:
 
     @property
     def label(self) -> str:
-        """'全省', '全州（市）' or '全县（市、区）' as a secretary writes it."""
-        return {"province": "全省", "prefecture": "全州（市）", "county": "全县（市、区）"}[self.level]
+        """'全省', '全州' / '全市', '全县' / '全市' / '全区' as a secretary writes it (from the region's name)."""
+        if self.level == "province":
+            return "全省"
+        return "全" + (self.name[-1] if self.name[-1] in "州市县区" else ("州" if self.level == "prefecture" else "县"))
 
 
 def subject(code: str | None, viewer: Scope = ALL) -> Subject:
