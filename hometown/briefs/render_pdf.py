@@ -112,7 +112,7 @@ def render(doc: Document, issued_at: datetime | date | None = None) -> bytes:
             pdf.cell(0, 9, block.text, align="C", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("body", size=8)
             heading = FontFace(family="head", size_pt=8)
-            widths = (10, 14, 24, 20, 15, 16, 15, 16, 15, 21, 20, 18, 22)
+            widths = (10, 13, 34, 19, 14, 15, 14, 15, 14, 20, 19, 17, 21)  # the longest county name on one line
             with pdf.table(col_widths=widths[:len(block.header)], headings_style=heading, line_height=5.5,
                            text_align="CENTER", repeat_headings=1) as table:
                 for values in [block.header] + block.rows:
