@@ -150,7 +150,9 @@ def issue_form(scope, role, model: dict, subj) -> None:
         c1, c2 = st.columns(2)
         office = c1.text_input("印发单位", value=writer.default_office(model), key="br_office", disabled=not allowed)
         me = signed_in_actor()
-        issued_by = c2.text_input("签发人", value=me or "", key="br_by", disabled=not allowed or bool(me))
+        # Signed in: the user, not editable; the open app (no sign-in): the office until someone types a name.
+        issued_by = c2.text_input("签发人", value=me or writer.default_office(model), key="br_by",
+                                  disabled=not allowed or bool(me))
         pressed = st.form_submit_button(f"印发第{next_number}期", type="primary", disabled=not allowed,
                                         icon=":material/send:")
     if not pressed:
