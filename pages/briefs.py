@@ -142,6 +142,9 @@ def preview_block(scope, role, code: str) -> None:
 def issue_form(scope, role, model: dict, subj) -> None:
     allowed = briefs.may_issue(role, scope, subj.code)
     st.markdown("##### 印发")
+    notice = st.session_state.pop("br_notice", None)
+    if notice:
+        st.success(notice)
     if not allowed:
         st.caption(NO_RIGHT)
     done = store.issued(scope, subj.code)
@@ -174,7 +177,9 @@ def issue_form(scope, role, model: dict, subj) -> None:
         return
     audit.record("brief", user=ui_auth.current_user(), target=f"{target} 第{row['number']}期",
                  detail=f"{row['office']}；签发人 {me or issued_by}", client=ui_auth.client())
-    st.success(f"已印发：{row['title']} 第{row['number']}期")
+    # Rerun so the issued list (drawn before this form in the same run) and the next number show it at once.
+    st.session_state["br_notice"] = f"已印发：{row['title']} 第{row['number']}期"
+    st.rerun()
 
 
 def issued_block(scope) -> None:
