@@ -202,17 +202,27 @@ def test_pdf_has_every_character_in_its_embedded_cjk_fonts(warehouse):
             found = flowing.find(squash(block.text), at)
             assert found >= 0, block.text
             at = found
-    # The fonts embedded are the CJK faces found, and they have a glyph for every character of the text.
-    embedded = set()
+    # The fonts embedded are the CJK faces found, subset with one glyph program per character code the text uses
+    # (the ToUnicode map's codes): a code without a glyph would print as a box.
+    from fontTools.cffLib import CFFFontSet
+
+    body, head = fonts.faces()
+    embedded = {}
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
             font = font.get_object()
-            descendant = font["/DescendantFonts"][0].get_object()
-            assert "/FontFile3" in descendant["/FontDescriptor"] or "/FontFile2" in descendant["/FontDescriptor"]
-            embedded.add(str(font["/BaseFont"]).split("+")[-1])
-    body, head = fonts.faces()
-    assert {re.sub(r"\W", "", body.family), re.sub(r"\W", "", head.family) + "Bold"} & embedded or \
-        any("CJK" in e for e in embedded)
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            cff = CFFFontSet()
+            cff.decompile(io.BytesIO(descriptor["/FontFile3"].get_object().get_data()), None)
+            glyphs = cff[cff.fontNames[0]].charset
+            to_unicode = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+            codes = re.findall(r"^<([0-9A-F]{4})> <([0-9A-F]{4,})>$", to_unicode, re.M)
+            mapped = {chr(int(u, 16)) for c, u in codes if int(c, 16)}   # code 0 is .notdef
+            assert len(glyphs) - 1 >= len(mapped)        # .notdef plus one glyph per character
+            embedded[str(font["/BaseFont"]).split("+")[-1]] = mapped
+    assert embedded and all(any(name.startswith(re.sub(r"\W", "", f.family)) for f in (body, head))
+                            for name in embedded), embedded
+    assert {c for c in squash(text)} <= set().union(*embedded.values())
     assert fonts.missing_glyphs(text, body) == set()
     assert fonts.missing_glyphs(text, head) == set()
 
