@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from geo import reference
 from hometown import alerts as alert_rules
 from hometown import db, metrics, orders, overview, schedule
 from hometown.base import reports_sql, villages_sql
@@ -178,6 +179,10 @@ def _schedule(filters: Filters, subj: Subject, as_of: date, completion_rate) -> 
 
 def _alerts(subj: Subject, filters: Filters) -> dict[str, Any]:
     frame = alert_rules.alerts(subj.scope, Filters(as_of=filters.as_of))
+    # A prefecture is named as offices say it (红河州, not 红河哈尼族彝族自治州), as on the overview.
+    common = dict(reference.prefectures().select("code", "common_name").iter_rows())
+    frame = frame.with_columns(prefecture_name=pl.col("prefecture_code").replace_strict(
+        common, default=pl.col("prefecture_name"), return_dtype=pl.Utf8))
     types = []
     for t in LAGGING_TYPES + tuple(sorted(set(frame["alert_type"].to_list()) - set(LAGGING_TYPES))):
         part = frame.filter(pl.col("alert_type") == t)
