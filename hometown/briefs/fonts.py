@@ -119,10 +119,8 @@ def faces() -> tuple[Face, Face]:
 
 @lru_cache(maxsize=8)
 def _cmap(path: str, index: int) -> frozenset[int]:
-    for i, _, cmap in _faces(path):
-        if i == index:
-            return frozenset(cmap)
-    return frozenset()
+    fonts = _fonts(path)  # lazy: only the one face's character map is read
+    return frozenset(fonts[index].getBestCmap() or {}) if index < len(fonts) else frozenset()
 
 
 def missing_glyphs(text: str, face: Face | None = None) -> set[str]:
