@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 ENV_BODY = "HOMETOWN_CJK_FONT"
 ENV_BOLD = "HOMETOWN_CJK_FONT_BOLD"
