@@ -6,7 +6,7 @@ The target applies to the briefing as the app produces it (a preview downloaded 
 running process, split into its parts (model, compose with charts, Word, PDF), the second of two runs. The command
 line's figure (``python -m pipelines brief --scope 530000 --out … --pdf …`` in a fresh process, median of the runs)
 is reported beside it: it also pays Python's start, the imports (polars, duckdb, matplotlib, fontTools) and reading
-the CJK fonts, about 5 s more on the 2-core machine.
+the CJK fonts, 2–4 s more on the 2-core machine.
 """
 
 from __future__ import annotations
