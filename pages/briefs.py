@@ -26,14 +26,6 @@ PDF_MIME = "application/pdf"
 NO_RIGHT = "本账号为只读角色，不能印发简报（管理员、州市项目组可印发本辖区简报，县级专班可印发本县简报）"
 
 
-def signed_in_actor() -> str | None:
-    user = ui_auth.current_user()
-    if not user:
-        return None
-    name, login = user.get("display_name") or "", user.get("username") or ""
-    return f"{name}（{login}）" if name and name != login else login
-
-
 def logged(fn, target: str, detail: str):
     return audit.logged(fn, user=ui_auth.current_user(), target=target, detail=detail, client=ui_auth.client())
 
@@ -152,7 +144,7 @@ def issue_form(scope, role, model: dict, subj) -> None:
     with st.form("br_issue", border=True):
         c1, c2 = st.columns(2)
         office = c1.text_input("印发单位", value=writer.default_office(model), key="br_office", disabled=not allowed)
-        me = signed_in_actor()
+        me = ui_auth.signed_in_actor()
         # Signed in: the user, not editable; the open app (no sign-in): the office until someone types a name.
         issued_by = c2.text_input("签发人", value=me or writer.default_office(model), key="br_by",
                                   disabled=not allowed or bool(me))

@@ -134,32 +134,19 @@ def _children(filters: Filters, subj: Subject) -> pl.DataFrame:
     if subj.level in ("province", "prefecture"):
         return overview.children(filters, subj.scope, None if subj.level == "province" else subj.code)
     v_sql, params = villages_sql(filters, subj.scope, subj.code)
+    # Ranked as hometown.overview ranks prefectures and counties: completion rate, then database rate.
     sql = f"""
-        SELECT *, {metrics.rates_sql()} FROM (
-            SELECT v.township AS name, v.township AS code, max(v.as_of) AS as_of, {metrics.county_aggregates_sql('v')},
-                   NULL::BIGINT AS identified_civil_servants, NULL::BIGINT AS selected_cadres
-            FROM ({v_sql}) v GROUP BY v.township
-        )
+        SELECT *, rank() OVER (ORDER BY completion_rate DESC NULLS LAST, database_rate DESC NULLS LAST) AS rank
+        FROM (
+            SELECT *, {metrics.rates_sql()} FROM (
+                SELECT v.township AS name, v.township AS code, max(v.as_of) AS as_of,
+                       {metrics.county_aggregates_sql('v')},
+                       NULL::BIGINT AS identified_civil_servants, NULL::BIGINT AS selected_cadres
+                FROM ({v_sql}) v GROUP BY v.township
+            )
+        ) ORDER BY rank, code
     """
-    frame = db.query(sql, params)
-    if frame.height == 0:
-        return frame.with_columns(rank=pl.lit(None, pl.Int64))
-    frame = frame.sort(["completion_rate", "database_rate", "code"], descending=[True, True, False], nulls_last=True)
-    ranks = _competition_rank(frame["completion_rate"], frame["database_rate"])
-    return frame.with_columns(rank=pl.Series(ranks))
-
-
-def _competition_rank(first: pl.Series, second: pl.Series) -> list[int | None]:
-    """Standard competition rank over rows already sorted by (first, second) descending, as overview ranks."""
-    out, last, rank = [], None, 0
-    for i, key in enumerate(zip(first.to_list(), second.to_list()), start=1):
-        if key[0] is None:
-            out.append(None)
-            continue
-        if key != last:
-            rank, last = i, key
-        out.append(rank)
-    return out
+    return db.query(sql, params)
 
 
 def _schedule(filters: Filters, subj: Subject, as_of: date, completion_rate) -> dict[str, Any]:

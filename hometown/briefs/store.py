@@ -22,11 +22,9 @@ from the warehouse's reporting dates, so no report load has to know about briefi
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import time
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import Any, Iterator
 import duckdb
 import polars as pl
 
+from hometown import filelock
 from hometown.scope import ALL, OutOfScope, Scope
 
 ENV_VAR = "HOMETOWN_BRIEFS"
@@ -90,32 +89,19 @@ def store_path(path: str | Path | None = None) -> Path:
 @contextmanager
 def _locked(path: str | Path | None = None, timeout: float = LOCK_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
     p = store_path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p.with_name(p.name + ".lock"), "a+") as lock:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise BriefStoreError(f"简报记录正忙（{p}），请稍后再试") from None
-                time.sleep(0.02)
+    with filelock.exclusive(p, timeout, lambda: BriefStoreError(f"简报记录正忙（{p}），请稍后再试")):
+        con = duckdb.connect(str(p))
         try:
-            con = duckdb.connect(str(p))
+            con.execute(SCHEMA).fetchall()
+            con.execute("BEGIN").fetchall()
             try:
-                con.execute(SCHEMA).fetchall()
-                con.execute("BEGIN").fetchall()
-                try:
-                    yield con
-                    con.execute("COMMIT").fetchall()
-                except BaseException:
-                    con.execute("ROLLBACK").fetchall()
-                    raise
-            finally:
-                con.close()
+                yield con
+                con.execute("COMMIT").fetchall()
+            except BaseException:
+                con.execute("ROLLBACK").fetchall()
+                raise
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            con.close()
 
 
 def _read(sql: str, params: list, path: str | Path | None) -> pl.DataFrame:
