@@ -34,18 +34,33 @@ def _open(code: str, as_of) -> None:
     st.query_params.from_dict({"code": code, **({"asof": str(as_of)} if as_of else {})})
 
 
-def drafts_block(scope) -> None:
+def _dismiss(code: str, as_of, scope, role) -> None:
+    by = ui_auth.signed_in_actor() or "调度平台"
+    try:
+        store.dismiss(code, as_of, by, scope, briefs.may_issue(role, scope, code))
+        audit.record("brief", user=ui_auth.current_user(), target=f"{code} 截至{as_of}", detail="撤销简报草稿",
+                     client=ui_auth.client())
+    except (OutOfScope, PermissionError) as exc:
+        st.session_state["br_notice_error"] = str(exc)
+
+
+def drafts_block(scope, role) -> None:
+    error = st.session_state.pop("br_notice_error", None)
+    if error:
+        st.error(error)
     waiting = store.drafts(scope)
     st.subheader(f"待印发草稿（{waiting.height}）", anchor=False)
     if waiting.height == 0:
         st.caption("没有待印发的草稿。新一期报表导入后，全省和各州市的简报草稿会自动生成。")
         return
     for i, row in enumerate(waiting.head(20).iter_rows(named=True)):
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1, c2, c3 = st.columns([5, 1, 1], vertical_alignment="center")
         c1.markdown(f"**{row['scope_name']}** · 截至 {row['as_of']:%Y-%m-%d} · {row['drafted_by']}生成于 "
                     f"{row['drafted_at']:%Y-%m-%d %H:%M}")
         c2.button("预览", key=f"br_draft_{i}", on_click=_open, args=(row["scope_code"], row["as_of"]),
                   icon=":material/visibility:")
+        c3.button("撤销", key=f"br_dismiss_{i}", on_click=_dismiss, args=(row["scope_code"], row["as_of"], scope, role),
+                  disabled=not briefs.may_issue(role, scope, row["scope_code"]), help="本期不印发简报，撤销此草稿")
 
 
 def pick_region(scope, regions: list[tuple[str, str]]) -> str | None:
@@ -215,7 +230,7 @@ def main() -> None:
     regions = briefs.regions(scope)
     left, right = st.columns([3, 2], gap="large")
     with right:
-        drafts_block(scope)
+        drafts_block(scope, role)
         issued_block(scope)
     with left:
         code = pick_region(scope, regions)

@@ -405,6 +405,13 @@ def test_drafts_come_by_themselves_for_new_rounds_and_wait_for_issue(warehouse):
     assert "530000" not in store.drafts()["scope_code"].to_list()
     with pytest.raises(store.BriefStoreError, match="无需重复印发"):
         store.issue(m, issued_by="另一人", now=NOW, from_draft=True, charts={})
+    # a draft set aside leaves the list, and the round gets no new draft; a county user cannot set aside another's
+    honghe_draft = store.drafts().filter(store.drafts()["scope_code"] == HONGHE).row(0, named=True)
+    with pytest.raises(OutOfScope):
+        store.dismiss(HONGHE, honghe_draft["as_of"], "弥勒市专班", Scope(county_code=MILE))
+    store.dismiss(HONGHE, honghe_draft["as_of"], "红河州项目组", Scope(prefecture_code=HONGHE), now=NOW)
+    assert HONGHE not in store.drafts()["scope_code"].to_list()
+    assert sync_drafts(ALL, now=NOW) == 0
 
 
 def test_optional_sections_appear_only_with_their_data(demo_db_copy, monkeypatch, tmp_path):

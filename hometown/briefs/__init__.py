@@ -40,7 +40,7 @@ def regions(viewer: Scope = ALL) -> list[tuple[str, str]]:
     for code, name in prefs.select("code", "common_name").iter_rows():
         if viewer.allows(code):
             out.append((code, name))
-    for code, name, pref in counties.select("code", "name", "prefecture_code").iter_rows():
+    for code, name in counties.select("code", "name").iter_rows():
         if viewer.allows(code):
             out.append((code, name))
     return out
