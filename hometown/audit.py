@@ -16,12 +16,10 @@ the next successful write: a row is never dropped and the app never stops for it
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import sys
-import time
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +27,8 @@ from typing import Any, Iterator
 
 import duckdb
 import polars as pl
+
+from hometown import filelock
 
 AUDIT_ENV = "HOMETOWN_AUDIT"
 DEFAULT_AUDIT = Path("data/audit.duckdb")
@@ -44,6 +44,7 @@ ACTIONS = {
     "upload": "上传报表",
     "export": "导出文件",
     "order": "督办单操作",
+    "brief": "印发简报",
     "user_admin": "用户管理",
     "denied": "越权访问被拒",
 }
@@ -81,27 +82,15 @@ def _pending_path(p: Path) -> Path:
 @contextmanager
 def _locked(p: Path, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the audit file, held only for the caller's few statements."""
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p.with_name(p.name + ".lock"), "a+") as lock:
-        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"审计日志正忙：{p}") from None
-                time.sleep(0.02)
+    with filelock.exclusive(p, LOCK_TIMEOUT_S if timeout is None else timeout,
+                            lambda: TimeoutError(f"审计日志正忙：{p}")):
+        con = duckdb.connect(str(p))
         try:
-            con = duckdb.connect(str(p))
-            try:
-                con.execute(SCHEMA).fetchall()
-                _drain_pending(con, p)
-                yield con
-            finally:
-                con.close()
+            con.execute(SCHEMA).fetchall()
+            _drain_pending(con, p)
+            yield con
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            con.close()
 
 
 def _chain(previous: str, row: dict) -> str:

@@ -1,5 +1,6 @@
 """The command line: ``python -m pipelines ingest PATH... [--db FILE]``, ``python -m pipelines demo`` and
-``python -m pipelines export rankings --level county --out FILE.xlsx`` (scheduled exports; hometown.export).
+``python -m pipelines export rankings --level county --out FILE.xlsx`` (scheduled exports; hometown.export) and
+``python -m pipelines brief --scope 532500 --out 简报.docx`` (调度简报; hometown.briefs.cli).
 
 Exit status (REPORT_SPEC §6): 0 when no file was refused, 1 when any was (the others still load), 2 for a usage
 error. One line per file on stdout, each refusal's reasons indented below it (each kind of problem folded after 20:
@@ -36,6 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--preset", help="权重方案名称（config/ranking_presets.toml 或用户保存的方案；默认第一个方案）")
     exp.add_argument("--prefecture", help="只排某州市（名称或代码，如 红河州）")
     exp.add_argument("--normalisation", choices=["minmax", "percentile"], help="标准化方法（默认取权重方案的设置）")
+    br = sub.add_parser("brief", help="生成调度简报（Word，可选 PDF）；--issue 编号印发；--drafts 生成待印发草稿")
+    br.add_argument("--scope", default="530000", help="地区代码：530000 全省、州市或县市区代码（默认全省）")
+    br.add_argument("--asof", help="截至日期 YYYY-MM-DD（默认该地区最新一期）")
+    br.add_argument("--out", type=Path, help="输出 Word 文件（.docx）")
+    br.add_argument("--pdf", type=Path, help="同时输出 PDF 文件")
+    br.add_argument("--issue", action="store_true", help="编号印发（取该地区下一期期号并存档）")
+    br.add_argument("--by", help="签发人（--issue 时必填）")
+    br.add_argument("--office", help="印发单位（默认按地区，如 红河州干部规划家乡行动项目组）")
+    br.add_argument("--number", type=int, help="输出已印发的第 N 期（与印发时逐字节相同）")
+    br.add_argument("--drafts", action="store_true", help="生成到期的待印发草稿并列出")
+    br.add_argument("--db", type=Path, help="数据仓库文件（默认 $HOMETOWN_DB 或 data/warehouse.duckdb）")
+    br.add_argument("--store", type=Path, help="简报记录文件（默认 $HOMETOWN_BRIEFS 或 data/briefs.duckdb）")
     return parser
 
 
@@ -53,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         from hometown.export import export_command
 
         return export_command(args)
+    if args.command == "brief":
+        from hometown.briefs.cli import run
+
+        return run(args)
     return 2
 
 

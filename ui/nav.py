@@ -34,6 +34,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/dispatch.py", "调度督办", "dispatch", ":material/assignment_late:",
              roles=(LEADER, PREFECTURE, COUNTY, ADMIN)),
     PageSpec("pages/rankings.py", "大擂台大比武", "rankings", ":material/leaderboard:"),
+    PageSpec("pages/briefs.py", "调度简报", "briefs", ":material/article:"),
     PageSpec("pages/upload.py", "报表上传", "upload", ":material/upload_file:", roles=(PREFECTURE, ADMIN)),
     PageSpec("pages/reports.py", "报送记录", "reports", ":material/fact_check:"),
     PageSpec("pages/audit.py", "审计日志", "audit", ":material/policy:", roles=(ADMIN,)),
