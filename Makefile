@@ -1,6 +1,7 @@
 # hometown-dispatch: the two commands are `make run` and `make test` (README.md). GNU make.
 #   venv     .venv with Python 3.11 and the pinned packages (`pip install -e .[test]`), redone when pyproject changes
-#   sysdeps  Debian chromium + a CJK font for the browser tests, installed only when missing
+#   sysdeps  Debian chromium + a CJK font + pdftotext for the tests, installed only when missing
+#   fonts    a CJK font for the briefing's PDF (fonts-noto-cjk), installed only when missing
 #   demo     the demo warehouse data/warehouse.duckdb, built only when missing
 #   users    the demo users data/users.toml (one per role), written only when missing
 #   run      serve the dashboard on http://localhost:$(PORT)
@@ -33,7 +34,7 @@ BENCH_ARGS ?=
 STREAMLIT_FLAGS := --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
 	--browser.serverAddress localhost --server.fileWatcherType none
 
-.PHONY: help venv install sysdeps demo users run test bench
+.PHONY: help venv install sysdeps fonts demo users run test bench
 
 help:
 	@echo "make run    - install, build the demo warehouse and demo users if missing, serve http://localhost:$(PORT)"
@@ -55,6 +56,9 @@ venv install: $(STAMP)
 sysdeps:
 	bash scripts/install_system_deps.sh
 
+fonts:
+	bash scripts/install_cjk_font.sh
+
 # Ingest exits 1 when some demo file was refused (the rest loaded): only a usage/load error (2+) stops the build.
 $(DB): | $(STAMP)
 	mkdir -p $(dir $(DB)) $(DEMO)
@@ -71,7 +75,7 @@ $(USERS): | $(STAMP)
 
 users: $(USERS)
 
-run: $(STAMP) $(DB) $(USERS)
+run: $(STAMP) fonts $(DB) $(USERS)
 	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
 
 test: $(STAMP) sysdeps

@@ -376,3 +376,4 @@ def _section_of(module_name: str) -> Callable[[Context], list[Row]]:
 register("queries", "overview query latencies (demo and national-scale) and the overview's time to ready in Chromium")(
     _section_of("bench.queries"))
 register("maps", "map payload per level and the map page's time to ready in Chromium")(_section_of("bench.maps"))
+register("briefs", "the province's 调度简报 (Word + PDF) on the demo and at national scale")(_section_of("bench.briefs"))

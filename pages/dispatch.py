@@ -38,18 +38,9 @@ def can(action: str) -> bool:
     return auth.may(current_role(), action)
 
 
-def signed_in_actor() -> str | None:
-    """The signed-in user as recorded on orders ("张三（zhangsan）"); None when the app runs without sign-in."""
-    user = ui_auth.current_user()
-    if not user:
-        return None
-    name, login = user.get("display_name") or "", user.get("username") or ""
-    return f"{name}（{login}）" if name and name != login else login
-
-
 def actor_input(label: str, key: str, scope) -> str:
     """Who acts: the signed-in user (not editable), or, with no sign-in configured, a name the user types."""
-    me = signed_in_actor()
+    me = ui_auth.signed_in_actor()
     if me:
         return st.text_input(label, value=me, key=key, disabled=True)
     return st.text_input(label, value=st.session_state.get("dp_actor") or default_actor(scope), key=key)

@@ -34,6 +34,16 @@ def current_user() -> dict | None:
     return st.session_state.get("user")
 
 
+def signed_in_actor() -> str | None:
+    """The signed-in user as recorded on orders and briefings ("张三（zhangsan）"); None when the app runs without
+    sign-in."""
+    user = current_user()
+    if not user:
+        return None
+    name, login = user.get("display_name") or "", user.get("username") or ""
+    return f"{name}（{login}）" if name and name != login else login
+
+
 def _sign_in(user: auth.User) -> None:
     st.session_state["user"] = user.public()
     st.session_state["role"] = user.role

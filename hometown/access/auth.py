@@ -29,8 +29,8 @@ import bcrypt
 
 from hometown.access import audit
 from hometown.access.roles import (  # noqa: F401  (auth.ROLES, auth.may … : the names callers of this module use)
-    ADMIN, ANALYST, ANSWER_ORDER, CLOSE_ORDER, COUNTY, EXPORT, ISSUE_ORDER, LEADER, MANAGE_USERS, PERMISSIONS,
-    PREFECTURE, ROLES, UPLOAD, may)
+    ADMIN, ANALYST, ANSWER_ORDER, CLOSE_ORDER, COUNTY, EXPORT, ISSUE_BRIEF, ISSUE_ORDER, LEADER, MANAGE_USERS,
+    PERMISSIONS, PREFECTURE, ROLES, UPLOAD, may)
 from warehouse.files import file_lock as _file_lock, write_atomic
 from warehouse.scope import ALL, Scope
 
