@@ -27,11 +27,12 @@ PORT ?= 8501
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-# Streamlit must not phone home or open a browser; the same settings live in .streamlit/config.toml, repeated
+# Streamlit must not phone home or open a browser, show tracebacks or offer its own table download; the same settings live in .streamlit/config.toml, repeated
 # here so a user-level config cannot switch them back on. browser.serverAddress set by hand stops the external-IP
 # lookup (checkip.amazonaws.com) that a headless start otherwise makes.
 STREAMLIT_FLAGS := --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
-	--browser.serverAddress localhost --server.fileWatcherType none
+	--browser.serverAddress localhost --server.fileWatcherType none \
+	--client.showErrorDetails none --client.disableDataExport true
 
 .PHONY: help venv install sysdeps demo users run test bench
 

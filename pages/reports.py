@@ -14,6 +14,7 @@ from geo import reference
 from hometown import fmt, overview
 from ui import widgets
 from ui.common import current_scope, run, warehouse_ready
+from ui.text import md
 
 STATUS_LABELS = {"accepted": "已受理", "duplicate": "重复报送", "superseded": "已被更正", "refused": "退回"}
 TABLE_KEY = "rp_table"
@@ -71,19 +72,19 @@ def main() -> None:
         chosen = refused.row(0, named=True) if refused.height else None
     if chosen is None:
         return
-    st.subheader(f"{chosen['file_name']}：{STATUS_LABELS.get(chosen['status'], chosen['status'])}", anchor=False)
+    st.subheader(f"{md(chosen['file_name'])}：{STATUS_LABELS.get(chosen['status'], chosen['status'])}", anchor=False)
     st.caption(f"导入于 {chosen['loaded_at']:%Y-%m-%d %H:%M:%S} · 数据截至 {fmt.date(chosen['as_of'])} · "
-               f"SHA-256 {chosen['sha256'][:16]}…" + (f" · 上传人 {chosen['loaded_by']}" if chosen["loaded_by"] else ""))
+               f"SHA-256 {chosen['sha256'][:16]}…" + (f" · 上传人 {md(chosen['loaded_by'])}" if chosen["loaded_by"] else ""))
     messages = [m for m in (chosen["messages"] or "").split("\n") if m.strip()]
     warnings = [m for m in (chosen["warnings"] or "").split("\n") if m.strip()]
     if chosen["status"] == "refused":
-        st.error("退回原因：\n" + "\n".join(f"- {m}" for m in messages) if messages else "退回（未记录原因）")
+        st.error("退回原因：\n" + "\n".join(f"- {md(m)}" for m in messages) if messages else "退回（未记录原因）")
     elif messages:
-        st.info("\n".join(f"- {m}" for m in messages))
+        st.info("\n".join(f"- {md(m)}" for m in messages))
     else:
         st.success(f"已受理 {fmt.plain(chosen['village_rows'])} 个村的数据")
     if warnings:
-        st.warning("提示（不影响受理）：\n" + "\n".join(f"- {w}" for w in warnings))
+        st.warning("提示（不影响受理）：\n" + "\n".join(f"- {md(w)}" for w in warnings))
 
 
 if warehouse_ready():

@@ -16,6 +16,7 @@ from pipelines import safety
 from pipelines.template import blank_template, template_file_name
 from ui import auth as ui_auth
 from ui.common import current_role
+from ui.text import md
 
 RESULTS = "up_results"
 SUMMARY = (("accepted", "已接收"), ("superseded", "更正替换"), ("duplicate", "重复文件"), ("refused", "已拒收"))
@@ -51,7 +52,7 @@ def results_block(done: list[uploads.Upload]) -> None:
                 f"{r.village_rows} 个任务村" if r.status in ("accepted", "superseded") else "",
                 f"{len(r.errors)} 条拒收原因" if r.errors else "", f"{len(r.warnings)} 条提示" if r.warnings else "")
                 if p)
-            st.markdown(f"{uploads.OUTCOME_ICONS[r.status]} **{r.file_name}**：{uploads.STATUS_LABELS[r.status]}"
+            st.markdown(f"{uploads.OUTCOME_ICONS[r.status]} **{md(r.file_name)}**：{uploads.STATUS_LABELS[r.status]}"
                         + (f"（{facts}）" if facts else ""))
     reasons = uploads.reasons_table(done)
     if reasons.height:
