@@ -2,7 +2,8 @@
 
 Layout and calls only (hometown.overview.report_log). Prefecture offices see at once what was accepted and what must
 be fixed: pick a row to read its reasons (messages) and warnings in full. Filters live in the URL
-(?status=refused&pref=532500).
+(?status=refused&pref=532500). A county user sees its prefecture's files with its own county's village rows and no
+reasons (hometown.overview.report_log says why).
 """
 
 from __future__ import annotations
@@ -55,15 +56,21 @@ def main() -> None:
     if log.height == 0:
         st.info("没有符合条件的报送记录")
         return
+    county = reference.county_name(scope.county_code) if scope.county_code else None
+    rows_label = f"{county}村行数" if county else "村行数"
     first_reason = pl.col("messages").fill_null("").str.split("\n").list.first()
     table = log.select(
         pl.col("loaded_at").dt.strftime("%Y-%m-%d %H:%M").alias("导入时间"), pl.col("file_name").alias("文件名"),
         pl.col("prefecture_name").fill_null("（未识别）").alias("州市"), pl.col("as_of").cast(pl.Utf8).alias("数据截至"),
         pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status")).alias("受理结果"),
-        pl.col("village_rows").alias("村行数"), first_reason.alias("原因（首条）"),
+        pl.col("village_rows").alias(rows_label), first_reason.alias("原因（首条）"),
         pl.col("warnings").fill_null("").str.split("\n").list.first().alias("提示（首条）"),
     )
-    st.caption(f"共 {log.height} 份（最新在前）· 点选一行查看全部原因")
+    if county:
+        st.caption(f"共 {log.height} 份（最新在前）· 本州市报送的文件，村行数只计{county}的村；"
+                   "退回原因含其他县市区的数据，请向州市项目组了解")
+    else:
+        st.caption(f"共 {log.height} 份（最新在前）· 点选一行查看全部原因")
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=TABLE_KEY)
     rows = (event or {}).get("selection", {}).get("rows", []) if event else []
     chosen = log.row(rows[0], named=True) if rows and rows[0] < log.height else None
@@ -77,12 +84,14 @@ def main() -> None:
                f"SHA-256 {chosen['sha256'][:16]}…" + (f" · 上传人 {md(chosen['loaded_by'])}" if chosen["loaded_by"] else ""))
     messages = [m for m in (chosen["messages"] or "").split("\n") if m.strip()]
     warnings = [m for m in (chosen["warnings"] or "").split("\n") if m.strip()]
-    if chosen["status"] == "refused":
+    if county and chosen["status"] == "refused":
+        st.error(f"退回：该文件未导入，其中{county}的数据也未进入统计。退回原因请向州市项目组了解。")
+    elif chosen["status"] == "refused":
         st.error("退回原因：\n" + "\n".join(f"- {md(m)}" for m in messages) if messages else "退回（未记录原因）")
     elif messages:
         st.info("\n".join(f"- {md(m)}" for m in messages))
     else:
-        st.success(f"已受理 {fmt.plain(chosen['village_rows'])} 个村的数据")
+        st.success(f"已受理{county or ''} {fmt.plain(chosen['village_rows'])} 个村的数据")
     if warnings:
         st.warning("提示（不影响受理）：\n" + "\n".join(f"- {md(w)}" for w in warnings))
 

@@ -14,6 +14,7 @@ from geo import reference
 from hometown import auth, db, export, uploads
 from pipelines import safety
 from pipelines.template import blank_template, template_file_name
+from pipelines.warehouse import DAMAGE, WarehouseBusy, WarehouseDamaged
 from ui import auth as ui_auth
 from ui.common import current_role
 from ui.text import md
@@ -75,6 +76,13 @@ def main() -> None:
     if not auth.may(role, auth.UPLOAD):
         st.error("本账号无权上传报表（仅州市项目组和管理员可以上传）")
         return
+    try:
+        db.check()
+    except db.WarehouseDamaged as exc:  # nothing can be loaded into it; a missing warehouse is created by a load
+        st.error(md(exc), icon=":material/error:")
+        return
+    except db.WarehouseMissing:
+        pass
     expected = uploads.expected_prefecture(user)
     limit = safety.max_bytes()
     who = f"本账号只能上传{reference.prefecture_name(expected)}的报表；其他州市的文件会被拒收。" if expected else \
@@ -98,8 +106,11 @@ def main() -> None:
             else:
                 with st.spinner(f"正在检查 {len(files)} 个文件…"):
                     batch = [(f.name, f.getvalue()) for f in files]
-                    st.session_state[RESULTS] = uploads.handle(batch, db.db_path(), user=user,
-                                                               client=ui_auth.client())
+                    try:
+                        st.session_state[RESULTS] = uploads.handle(batch, db.db_path(), user=user,
+                                                                   client=ui_auth.client())
+                    except (WarehouseBusy, WarehouseDamaged, *DAMAGE) as exc:
+                        st.error(md(exc if not isinstance(exc, DAMAGE) else WarehouseDamaged(db.db_path())))
     done = st.session_state.get(RESULTS)
     if done:
         results_block(done)

@@ -2,7 +2,7 @@
 ``python -m pipelines export rankings --level county --out FILE.xlsx`` (scheduled exports; hometown.export).
 
 Exit status (REPORT_SPEC §6): 0 when no file was refused, 1 when any was (the others still load), 2 for a usage
-error. One line per file on stdout, each refusal's reasons indented below it; a progress bar on stderr for folders.
+error or a warehouse that cannot be written (busy, damaged: one line, no traceback). One line per file on stdout, each refusal's reasons indented below it; a progress bar on stderr for folders.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.warehouse import DEFAULT_DB, WarehouseBusy
+from pipelines.warehouse import DAMAGE, DEFAULT_DB, WarehouseBusy, WarehouseDamaged
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,8 +83,11 @@ def _ingest(args) -> int:
 
     try:
         results = ingest(files, args.db, on_result=show)
-    except WarehouseBusy as exc:
+    except (WarehouseBusy, WarehouseDamaged) as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except DAMAGE:  # found part-way (a block the truncated file lacks): nothing was swapped in
+        print(f"错误：{WarehouseDamaged(args.db)}", file=sys.stderr)
         return 2
     finally:
         if bar is not None:
