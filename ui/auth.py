@@ -103,6 +103,8 @@ def gate(pages: Callable[[str | None], list] | None = None) -> str | None:
     except auth.UsersFileError as exc:
         # A missing or damaged users file must lock everyone out, never open the app.
         log.error("users file refused: %s (%s)", exc, auth.users_path())
+        if pages is not None:  # no menu at all, not even the pages-folder one Streamlit would fall back to
+            st.navigation(pages(None), position="hidden")
         st.error(f"用户配置有误，暂时无法登录：{md(exc)}。请联系管理员检查用户文件。")
     st.stop()
 
