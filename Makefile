@@ -72,8 +72,10 @@ $(USERS): | $(STAMP)
 
 users: $(USERS)
 
+# serve.py: app.py behind our middleware (no /_stcore/metrics, anti-framing and CSP headers, exported files' addresses
+# expire); sign-in is required (demo users above); HOMETOWN_AUTH=off in the environment opens the app, with a notice.
 run: $(STAMP) $(DB) $(USERS)
-	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
+	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run serve.py $(STREAMLIT_FLAGS)
 
 test: $(STAMP) sysdeps
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

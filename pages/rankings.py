@@ -200,7 +200,7 @@ def scores_tab() -> None:
         max_score = st.number_input("满分", min_value=1.0, max_value=1000.0, value=scores.DEFAULT_MAX_SCORE,
                                     step=10.0, key="sc_max", format="%g")
     with c4:
-        st.download_button("下载评分表模板", data=scores.template_xlsx(max_score=max_score),
+        st.download_button("下载评分表模板", data=lambda: scores.template_xlsx(max_score=max_score),
                            file_name="大擂台大比武_评委评分表模板.xlsx", mime=export.XLSX_MIME, on_click="ignore",
                            icon=":material/download:", key="sc_template")
     upload = st.file_uploader("上传评委评分表", type=["xlsx", "xls", "csv"], key="sc_upload")

@@ -222,3 +222,52 @@ def test_every_fragment_and_dialog_is_checked():
             elif re.search(r"st\.fragment\((?!recheck)", line) and "guard.checked" not in line:
                 problems.append(f"{path.name}:{i + 1}")
     assert not problems, problems
+
+
+# ------------------------------------------------------------------------------------------ deployment settings
+
+
+def test_streamlit_settings_hide_errors_and_table_downloads():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none" and config["client"]["disableDataExport"] is True
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--client.showErrorDetails none --client.disableDataExport true" in makefile
+    assert "streamlit run serve.py" in makefile
+
+
+def test_the_nginx_template_proxies_the_app_and_repeats_serve_pys_rules():
+    """deploy/nginx/hometown.conf (no nginx on the test machine: its contents are checked, and its policy is the one
+    serve.py sends, so the two cannot drift apart)."""
+    conf = (ROOT / "deploy" / "nginx" / "hometown.conf").read_text(encoding="utf-8")
+    serve = (ROOT / "serve.py").read_text(encoding="utf-8")
+    csp = "".join(re.findall(r'"([^"]*)"', re.search(r"CSP = \((.*?)\)\n", serve, re.S).group(1)))
+    assert f'add_header Content-Security-Policy "{csp}" always;' in conf
+    assert "server 127.0.0.1:8501;" in conf and "proxy_set_header Upgrade $http_upgrade;" in conf
+    assert re.search(r"location ~ \^\(/\.\*\)\?/_stcore/metrics\$ \{\s*return 404;", conf)
+    assert 'add_header X-Frame-Options "DENY" always;' in conf and "proxy_set_header X-Real-IP $remote_addr;" in conf
+    assert conf.count("{") == conf.count("}")
+
+
+def test_behind_the_proxy_the_client_address_is_the_forwarded_one(monkeypatch):
+    """With HOMETOWN_TRUST_PROXY=1 a loopback peer's X-Real-IP is the client (lock-outs per address need it);
+    never a header from a browser talking to Streamlit directly."""
+    import streamlit as st
+
+    from ui import auth as ui_auth
+
+    class Context:
+        def __init__(self, ip, headers):
+            self.ip_address, self.headers = ip, headers
+
+    for trust, ip, header, expected in ((None, "127.0.0.1", "10.1.2.3", "127.0.0.1"),
+                                        ("1", "127.0.0.1", "10.1.2.3", "10.1.2.3"),
+                                        ("1", "10.9.9.9", "10.1.2.3", "10.9.9.9"),
+                                        ("1", "127.0.0.1", None, "127.0.0.1")):
+        if trust:
+            monkeypatch.setenv(ui_auth.TRUST_PROXY_ENV, trust)
+        else:
+            monkeypatch.delenv(ui_auth.TRUST_PROXY_ENV, raising=False)
+        monkeypatch.setattr(st, "context", Context(ip, {"X-Real-IP": header} if header else {}))
+        assert ui_auth.client() == expected, (trust, ip, header)

@@ -13,6 +13,7 @@ not run app.py, are re-checked by ``recheck`` (through ui.guard.checked). The se
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Callable
 
@@ -27,13 +28,31 @@ log = logging.getLogger("hometown.auth")
 OPEN_NOTICE = "未启用登录（HOMETOWN_AUTH=off）：任何人都可以查看全部页面和数据，并可上传、导出和办理督办单。仅供演示和测试使用。"
 
 
+TRUST_PROXY_ENV = "HOMETOWN_TRUST_PROXY"
+
+
 def client() -> str | None:
-    """The browser's address for the audit log (None when Streamlit cannot tell)."""
+    """The browser's address, for the audit log and the lock-outs (None when Streamlit cannot tell).
+
+    Behind nginx (deploy/nginx/hometown.conf) every browser reaches Streamlit from 127.0.0.1: with
+    HOMETOWN_TRUST_PROXY=1 the address is the X-Real-IP header nginx sets, taken only from a loopback peer (a
+    browser talking to Streamlit directly cannot choose its address). Without it, or without the header, the
+    address is the peer's."""
     try:
         address = st.context.ip_address
     except Exception:  # not in a browser session (AppTest, bare mode)
         return None
-    return address if isinstance(address, str) else None
+    if not isinstance(address, str):
+        return None
+    if os.environ.get(TRUST_PROXY_ENV, "").strip() in ("1", "on", "true", "yes") \
+            and address in ("127.0.0.1", "::1", "localhost"):
+        try:
+            forwarded = (st.context.headers.get("X-Real-IP") or "").strip()
+        except Exception:
+            forwarded = ""
+        if forwarded:
+            return forwarded[:64]
+    return address
 
 
 def current_user() -> dict | None:
