@@ -160,7 +160,7 @@ def ranking_tab() -> None:
     for i, row in enumerate(table.head(3).iter_rows(named=True)):
         with podium[i]:
             change = r.frame["rank_change"][i]
-            st.metric(f"第{row['排名']}名 · 综合指数 {row['综合指数']:.2f}", " ".join(row[c] or "" for c in names),
+            st.metric(f"第{row['排名']}名 · 综合指数 {row['综合指数']:.2f}", md(" ".join(row[c] or "" for c in names)),
                       delta=int(change) if change else None, delta_description="名（较上期）" if change else None)
 
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—", column_config=column_config(

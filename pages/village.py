@@ -58,9 +58,9 @@ def main() -> None:
                f"{v['task_year']}年度任务村 · 数据截至 {fmt.date(v['as_of'])}")
 
     cols = st.columns(6)
-    cols[0].metric("当前环节", f"{v['stage']}. {v['stage_name'] or ''}", border=True)
+    cols[0].metric("当前环节", f"{v['stage']}. {v['stage_name'] or ''}", border=True)  # config/stages.toml's names
     cols[1].metric("已完成步骤", f"{v['steps_done']}/28", border=True)
-    cols[2].metric("规划状态", v["plan_status"] or "—", border=True)
+    cols[2].metric("规划状态", md(v["plan_status"]) or "—", border=True)
     cols[3].metric("1+5 专项规划", f"{v['special_plans_done'] if v['special_plans_done'] is not None else '—'}/5",
                    border=True)
     cols[4].metric("规划建设理事会", yes_no(v["council"]), border=True)

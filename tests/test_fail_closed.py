@@ -61,7 +61,7 @@ def markdown_sources(at: AppTest) -> list[str]:
         out += [e.value for e in at.get(kind)]
     for kind in ("button", "page_link", "metric", "expander", "selectbox", "text_input", "checkbox"):
         for e in at.get(kind):
-            for attr in ("label", "help"):
+            for attr in ("label", "help") + (("value", "delta") if kind == "metric" else ()):
                 value = getattr(e, attr, None) or getattr(getattr(e, "proto", None), attr, None)
                 if isinstance(value, str):
                     out.append(value)
