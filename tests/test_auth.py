@@ -573,3 +573,17 @@ def test_sql_or_odd_text_as_a_username_is_just_a_wrong_username(users):
 def test_an_unknown_username_costs_as_much_as_a_wrong_password(users):
     _, loaded = auth.load(users)
     assert auth._dummy_hash(loaded).startswith(f"$2b${FAST:02d}$")
+
+
+def test_the_form_answers_a_disabled_account_as_a_wrong_password(users, monkeypatch):
+    auth.set_disabled("analyst", True)
+    at = _app(monkeypatch, users)
+    _login(at, "analyst", "analyst@demo")  # the right password of a disabled account
+    right = [e.value for e in at.error]
+    _login(at, "honghe", "wrong-password")
+    wrong = [e.value for e in at.error]
+    assert right == ["用户名或密码错误（再失败 4 次将锁定 15 分钟）"] == wrong
+    assert "role" not in at.session_state
+    rows = audit.events(action="login_failed")
+    reasons = dict(zip(rows["username"], rows["detail"]))
+    assert reasons["analyst"].startswith("账号已停用（密码正确）") and reasons["honghe"].startswith("密码错误")
