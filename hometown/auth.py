@@ -464,6 +464,14 @@ def verify(username: str, password: str, path: str | Path | None = None, now: fl
     good = check_password(password, user.password_hash if user else _dummy_hash(users)) and user is not None
     with _file_lock(sp):
         state = _prune(_read_state(sp), now, s)
+        # Locked meanwhile by a concurrent attempt (another tab, another server process): the lock wins, and this
+        # attempt, already judged by it, does not start a new count.
+        stopped = state["address_locked_until"].get(address)
+        if stopped:
+            raise LockedOut(_locked_message(stopped, now, address=True), stopped)
+        until = state["locked_until"].get(pair)
+        if until:
+            raise LockedOut(_locked_message(until, now), until)
         if good and not user.disabled:
             if pair in state["failures"]:
                 state["failures"].pop(pair)

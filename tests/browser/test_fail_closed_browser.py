@@ -112,5 +112,9 @@ def test_a_disabled_users_big_screen_signs_out_at_its_next_refresh(tmp_path, dem
     # The screen is refreshed by its fragment alone (app.py does not run): that rerun must check the user. The
     # idle watch runs only every 60 s here, so the form appearing well before that is the fragment's doing.
     page.locator("input[type=password]").wait_for(timeout=25_000)
-    assert board.count() == 0 and page.get_by_test_id("stMetric").count() == 0
+    wait_for_streamlit(page)
+    board.wait_for(state="detached")  # the screen's elements go once that run is over
+    assert page.get_by_test_id("stMetric").count() == 0
     assert "账号已停用或已删除" in page.get_by_test_id("stMain").inner_text()
+    page.wait_for_timeout(6_000)  # longer than the screen's refresh: it stays signed out, nothing comes back
+    assert board.count() == 0 and page.locator("input[type=password]").count() == 1
