@@ -3,8 +3,9 @@
 ``python -m pipelines brief --scope 532500 --out 简报.docx`` (调度简报; hometown.briefs.cli).
 
 Exit status (REPORT_SPEC §6): 0 when no file was refused, 1 when any was (the others still load), 2 for a usage
-error. One line per file on stdout, each refusal's reasons indented below it (each kind of problem folded after 20:
-report_log keeps every one); a progress bar on stderr for folders, only when a person watches a terminal.
+error or a warehouse that cannot be written (busy, damaged: one line, no traceback). One line per file on stdout,
+each refusal's reasons indented below it (each kind of problem folded after 20: report_log keeps every one); a
+progress bar on stderr for folders, only when a person watches a terminal.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines.warehouse import DEFAULT_DB, WarehouseBusy
+from pipelines.warehouse import DAMAGE, DEFAULT_DB, WarehouseBusy, WarehouseDamaged
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,8 +109,11 @@ def _ingest(args) -> int:
 
     try:
         results = ingest(files, args.db, on_result=show)
-    except WarehouseBusy as exc:
+    except (WarehouseBusy, WarehouseDamaged) as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except DAMAGE:  # found part-way (a block the truncated file lacks): nothing was swapped in
+        print(f"错误：{WarehouseDamaged(args.db)}", file=sys.stderr)
         return 2
     finally:
         if bar is not None:
