@@ -28,11 +28,12 @@ PORT ?= 8501
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-# Streamlit must not phone home or open a browser; the same settings live in .streamlit/config.toml, repeated
+# Streamlit must not phone home or open a browser, show tracebacks or offer its own table download; the same settings live in .streamlit/config.toml, repeated
 # here so a user-level config cannot switch them back on. browser.serverAddress set by hand stops the external-IP
 # lookup (checkip.amazonaws.com) that a headless start otherwise makes.
 STREAMLIT_FLAGS := --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
-	--browser.serverAddress localhost --server.fileWatcherType none
+	--browser.serverAddress localhost --server.fileWatcherType none \
+	--client.showErrorDetails none --client.disableDataExport true
 
 .PHONY: help venv install sysdeps fonts demo users run test bench
 
@@ -75,8 +76,10 @@ $(USERS): | $(STAMP)
 
 users: $(USERS)
 
+# serve.py: app.py behind our middleware (no /_stcore/metrics, anti-framing and CSP headers, exported files' addresses
+# expire); sign-in is required (demo users above); HOMETOWN_AUTH=off in the environment opens the app, with a notice.
 run: $(STAMP) fonts $(DB) $(USERS)
-	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
+	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run serve.py $(STREAMLIT_FLAGS)
 
 test: $(STAMP) sysdeps
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

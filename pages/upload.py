@@ -20,7 +20,9 @@ from pipelines.read import REPORT_SUFFIXES
 from ui import auth as ui_auth
 from ui import reasons
 from ui.common import current_role
+from ui.text import md
 from warehouse import db
+from warehouse.store import DAMAGE, WarehouseBusy, WarehouseDamaged
 
 RESULTS = "up_results"
 SUMMARY = (("accepted", "已接收"), ("superseded", "更正替换"), ("duplicate", "重复文件"), ("refused", "已拒收"))
@@ -63,7 +65,7 @@ def results_block(done: list[uploads.Upload]) -> None:
                 f"{r.village_rows} 个任务村" if r.status in ("accepted", "superseded") else "",
                 f"{len(r.errors)} 条拒收原因" if r.errors else "", f"{len(r.warnings)} 条提示" if r.warnings else "")
                 if p)
-            st.markdown(f"{OUTCOME_ICONS[r.status]} **{r.file_name}**：{uploads.STATUS_LABELS[r.status]}"
+            st.markdown(f"{OUTCOME_ICONS[r.status]} **{md(r.file_name)}**：{uploads.STATUS_LABELS[r.status]}"
                         + (f"（{facts}）" if facts else ""))
     table = uploads.reasons_table(done)
     if table.height:
@@ -87,6 +89,13 @@ def main() -> None:
     if not auth.may(role, auth.UPLOAD):
         st.error("本账号无权上传报表（仅州市项目组和管理员可以上传）")
         return
+    try:
+        db.check()
+    except db.WarehouseDamaged as exc:  # nothing can be loaded into it; a missing warehouse is created by a load
+        st.error(md(exc), icon=":material/error:")
+        return
+    except db.WarehouseMissing:
+        pass
     expected = uploads.expected_prefecture(user)
     limit = safety.max_bytes()
     who = f"本账号只能上传{reference.prefecture_name(expected)}的报表；其他州市的文件会被拒收。" if expected else \
@@ -110,8 +119,11 @@ def main() -> None:
             else:
                 with st.spinner(f"正在检查 {len(files)} 个文件…"):
                     batch = [(f.name, f.getvalue()) for f in files]
-                    st.session_state[RESULTS] = uploads.handle(batch, db.db_path(), user=user,
-                                                               client=ui_auth.client())
+                    try:
+                        st.session_state[RESULTS] = uploads.handle(batch, db.db_path(), user=user,
+                                                                   client=ui_auth.client())
+                    except (WarehouseBusy, WarehouseDamaged, *DAMAGE) as exc:
+                        st.error(md(exc if not isinstance(exc, DAMAGE) else WarehouseDamaged(db.db_path())))
     done = st.session_state.get(RESULTS)
     if done:
         results_block(done)

@@ -8,8 +8,9 @@ with ``set_defaults(run=function(args) -> exit status)``. ``--db`` defaults to `
 data/warehouse.duckdb, as for the app (warehouse.settings).
 
 Exit status (REPORT_SPEC §6): 0 when no file was refused, 1 when any was (the others still load), 2 for a usage
-error. One line per file on stdout, each refusal's reasons indented below it (each kind of problem folded after 20:
-report_log keeps every one); a progress bar on stderr for folders, only when a person watches a terminal.
+error or a warehouse that cannot be written (busy, damaged: one line, no traceback). One line per file on stdout,
+each refusal's reasons indented below it (each kind of problem folded after 20: report_log keeps every one); a
+progress bar on stderr for folders, only when a person watches a terminal.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from warehouse import settings
-from warehouse.store import WarehouseBusy
+from warehouse.store import DAMAGE, WarehouseBusy, WarehouseDamaged
 
 COMMANDS_GROUP = "hometown_dispatch.commands"
 EXPORTS_GROUP = "hometown_dispatch.exports"
@@ -88,8 +89,11 @@ def _ingest(args) -> int:
 
     try:
         results = ingest(files, db_file, on_result=show)
-    except WarehouseBusy as exc:
+    except (WarehouseBusy, WarehouseDamaged) as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except DAMAGE:  # found part-way (a block the truncated file lacks): nothing was swapped in
+        print(f"错误：{WarehouseDamaged(db_file)}", file=sys.stderr)
         return 2
     finally:
         if bar is not None:

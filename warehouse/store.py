@@ -204,6 +204,19 @@ class WarehouseBusy(Exception):
     pass
 
 
+class WarehouseDamaged(Exception):
+    """The warehouse file exists but DuckDB cannot read it (zero bytes, truncated, corrupt). Nothing was written;
+    the message is Chinese and names the file, not its server path."""
+
+    def __init__(self, db_path: Path | str):
+        super().__init__(f"数据仓库文件 {Path(db_path).name} 已损坏，无法读取（可能被截断或不是本平台的数据仓库），"
+                         "本次未导入任何文件。请从备份恢复，或移走该文件后重新导入全部报表。")
+
+
+# What DuckDB raises for a file it cannot read (as opposed to a wrong statement, which stays a bug to see).
+DAMAGE = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
+
+
 @contextmanager
 def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a private copy of the warehouse, swapped in atomically on success.
@@ -215,19 +228,26 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
         try:
             held.enter_context(file_lock(db_path, wait=wait))
         except BlockingIOError as exc:
-            raise WarehouseBusy(f"数据仓库正在被另一个导入进程写入：{db_path}") from exc
+            raise WarehouseBusy(f"数据仓库 {db_path.name} 正在被另一个导入进程写入，请稍后再试") from exc
         # Copies left by a writer that was killed: nobody else can be writing now, they are garbage.
         for stale in db_path.parent.glob(f".{db_path.name}.*.tmp*"):
             stale.unlink(missing_ok=True)
         tmp = temp_path(db_path)
         if db_path.exists():
             shutil.copyfile(db_path, tmp)
-        con = duckdb.connect(str(tmp))
+        try:
+            con = duckdb.connect(str(tmp))
+        except DAMAGE:
+            tmp.unlink(missing_ok=True)
+            raise WarehouseDamaged(db_path) from None
         try:
             # No checkpoints part-way: the copy is private until the swap, which checkpoints once (and a load of
             # many files would otherwise checkpoint every 16 MB of WAL).
             con.execute("SET checkpoint_threshold = '16GB'").fetchall()
-            ensure_schema(con)
+            try:
+                ensure_schema(con)
+            except DAMAGE:
+                raise WarehouseDamaged(db_path) from None
             yield con
             # The current alerts follow what this write loaded (and the settings ensure_schema copied in), before
             # anyone can open the new file; a no-op when nothing they depend on changed (an order, a duplicate).
