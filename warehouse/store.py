@@ -233,6 +233,9 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
             yield con
             # The current alerts follow what this write loaded (and the settings ensure_schema copied in), before
             # anyone can open the new file; a no-op when nothing they depend on changed (an order, a duplicate).
+            for part in parts.parts():  # a part's materialised figures first: its alert rules may read them
+                if part.refresh is not None:
+                    part.refresh(con)
             alerts.refresh_alerts(con)
             con.execute("CHECKPOINT").fetchall()
             con.close()

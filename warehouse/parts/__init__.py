@@ -22,6 +22,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Callable
 
 # What a rule's SELECT returns (by name); warehouse.alerts turns it into ALERT_COLUMNS.
 RAISED_COLUMNS = ("alert_type", "level", "prefecture_code", "county_code", "village_code", "as_of", "value",
@@ -44,6 +45,9 @@ class SchemaPart:
     views: str                      # DDL, CREATE OR REPLACE VIEW …
     rules: tuple[AlertRule, ...] = ()
     order: int = 100
+    # Run at the end of every warehouse write, before the alerts are refreshed (warehouse.store.writing): a part that
+    # materialises what its views compute (so its pages stay fast) refills it here; None: nothing to do.
+    refresh: Callable[[Any], None] | None = None
 
 
 @lru_cache(maxsize=1)

@@ -319,10 +319,11 @@ def _progress_rules(sheet, layout, frame: pl.DataFrame, items, prefecture: str |
         errors.add("无法确定所属行政村：应填写「村代码」，或「县市区」「乡镇」「行政村」", sheet=sheet.name,
                    row=rec["excel_row"], problem="无法确定村")
     if prefecture:
-        wrong = frame.filter(pl.col("village_code").is_not_null()
-                             & (pl.col("village_code").str.slice(0, 6).map_elements(
-                                 lambda c: reference.county_prefecture(c) or "", return_dtype=pl.String)
-                                != prefecture))
+        counties = frame["village_code"].drop_nulls().str.slice(0, 6).unique().to_list()
+        owner = {c: reference.county_prefecture(c) or "" for c in counties}
+        of_code = pl.col("village_code").str.slice(0, 6).replace_strict(
+            list(owner) or [""], list(owner.values()) or [""], default="", return_dtype=pl.String)
+        wrong = frame.filter(pl.col("village_code").is_not_null() & (of_code != prefecture))
         for rec in wrong.iter_rows(named=True):
             errors.add(f"「{rec['village_code']}」不是{reference.prefecture_name(prefecture)}的村", sheet=sheet.name,
                        row=rec["excel_row"], column=_header(layout, "village_code"), problem="村代码与州市不符")
