@@ -30,10 +30,6 @@ def logged(fn, file_name: str, what: str):
     return audit.logged(fn, user=ui_auth.current_user(), target=file_name, detail=what, client=ui_auth.client())
 
 
-def table_key(code: str) -> str:
-    return f"cm_table_{code}"
-
-
 def open_code(code: str) -> None:
     st.switch_page(COMMITMENTS_PAGE, query_params={"code": code})
 
@@ -70,7 +66,7 @@ def children_block(code: str, level: str) -> None:
     table, config = widgets.table_frame(kids, {"rank": "排名", "name": unit, "items": "承诺事项数", "due": "到期事项数",
                                                "closed_due": "到期已销号", "overdue": "逾期未销号"}
                                         | {r: LABELS[r] for r in RATES} | {"as_of": "数据截至"}, percent=RATES)
-    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=table_key(code),
+    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=ui_cm.table_key(code),
                          column_config=config, height=widgets.table_height(table.height, cap=520))
     picked = widgets.selected_value(event, kids)
     if picked and current_scope().allows(picked):

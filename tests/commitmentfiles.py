@@ -34,3 +34,31 @@ def workbook(path: Path, items: list[list] | None, evaluations: list[list] | Non
     if evaluations is not None:
         sheets.append(SheetSpec("承诺进展", [progress_header, *evaluations]))
     return write_xlsx(path, sheets)
+
+
+LISTS = ("强村富民", "党建提升", "乡村治理", "为民服务", "文明创建")
+A = dict(county="弥勒市", township="西三镇", village="花口村")
+B = dict(county="弥勒市", township="虹溪镇", village="新桥村")
+C = dict(county="蒙自市", township="文澜镇", village="试验村")
+
+
+def small_warehouse(folder: Path) -> Path:
+    """红河州 (花口村 with one item in each list, 新桥村, 蒙自市's 试验村) and 玉溪市 (one village), as of 2022-08-31,
+    loaded through the real pipeline: the page tests' warehouse."""
+    from reportfiles import load
+
+    items = [item(no=str(i), lst=lst, content=f"花口村{lst}事项", due=due, owner=f"责任人{i}", **A)
+             for i, (lst, due) in enumerate(zip(LISTS, ("2022-06-30", "2022-09-30", "2022-07-31", "2023", "2022-10-15")), 1)]
+    items += [item(no="1", lst="强村富民", content="新桥村强村", due="2022-08-01", **B),
+              item(no="1", lst="党建提升", content="试验村党建", due="2022-05-01", **C)]
+    evaluations = [evaluation(no="1", on=date(2022, 6, 20), kind="期末验收", status="已销号", acceptance="通过", **A),
+                   evaluation(no="1", on=date(2022, 7, 20), kind="期末验收", status="已销号", acceptance="通过", **B),
+                   evaluation(no="1", on=date(2022, 7, 1), status="推进中", **C)]
+    honghe = workbook(folder / "红河州_任期承诺_20220831.xlsx", items, evaluations)
+    yuxi = workbook(folder / "玉溪市_任期承诺_20220831.xlsx",
+                    [item(prefecture="玉溪市", county="峨山彝族自治县", township="双江街道", village="玉溪测试村")],
+                    title="玉溪市村党组织任期承诺事项表")
+    path = folder / "w.duckdb"
+    results = load(path, honghe, yuxi, workers=1)
+    assert [r.status for r in results] == ["accepted", "accepted"], [r.errors for r in results]
+    return path

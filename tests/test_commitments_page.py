@@ -15,38 +15,20 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from commitmentfiles import evaluation, item, workbook
+from commitmentfiles import A, B, C, LISTS, small_warehouse
 from hometown.access.roles import ADMIN, ANALYST, COUNTY, LEADER, PREFECTURE
-from reportfiles import load
 from warehouse import db
+from ui.commitments import table_key
 from warehouse.scope import Scope
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/commitments.py"
 HONGHE, MILE, MENGZI, YUXI = "532500", "532504", "532503", "530400"
-A = dict(county="弥勒市", township="西三镇", village="花口村")
-B = dict(county="弥勒市", township="虹溪镇", village="新桥村")
-C = dict(county="蒙自市", township="文澜镇", village="试验村")
-LISTS = ("强村富民", "党建提升", "乡村治理", "为民服务", "文明创建")
 
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cm")
-    items = [item(no=str(i), lst=lst, content=f"花口村{lst}事项", due=due, owner=f"责任人{i}", **A)
-             for i, (lst, due) in enumerate(zip(LISTS, ("2022-06-30", "2022-09-30", "2022-07-31", "2023", "2022-10-15")), 1)]
-    items += [item(no="1", lst="强村富民", content="新桥村强村", due="2022-08-01", **B),
-              item(no="1", lst="党建提升", content="试验村党建", due="2022-05-01", **C)]
-    evaluations = [evaluation(no="1", on=date(2022, 6, 20), kind="期末验收", status="已销号", acceptance="通过", **A),
-                   evaluation(no="1", on=date(2022, 7, 20), kind="期末验收", status="已销号", acceptance="通过", **B),
-                   evaluation(no="1", on=date(2022, 7, 1), status="推进中", **C)]
-    honghe = workbook(folder / "红河州_任期承诺_20220831.xlsx", items, evaluations)
-    yuxi = workbook(folder / "玉溪市_任期承诺_20220831.xlsx",
-                    [item(prefecture="玉溪市", county="峨山彝族自治县", township="双江街道", village="玉溪测试村")],
-                    title="玉溪市村党组织任期承诺事项表")
-    path = folder / "w.duckdb"
-    results = load(path, honghe, yuxi, workers=1)
-    assert [r.status for r in results] == ["accepted", "accepted"], [r.errors for r in results]
+    path = small_warehouse(tmp_path_factory.mktemp("cm"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(db.ENV_VAR, str(path))
         mp.setenv("HOMETOWN_AUTH", "off")
@@ -124,7 +106,7 @@ def test_a_table_row_opens_the_sub_region_down_to_the_village(wh):
     at = AppTest.from_file(APP, default_timeout=120)
     at.switch_page(PAGE)
     at.query_params["code"] = MILE
-    at.session_state["cm_table_" + MILE] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.session_state[table_key(MILE)] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
     assert at.query_params["code"] == [f"{MILE}/西三镇"] or at.query_params["code"] == f"{MILE}/西三镇"

@@ -19,7 +19,7 @@ LIGHT_NAMES = {"绿": "正常", "黄": "滞后", "红": "逾期或严重滞后",
 CSS = """<style>
 .cm-board { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 10px; }
 .cm-list { background: #f5f8fc; border-radius: 8px; padding: 8px; }
-.cm-list h4 { margin: 0 0 6px 0; font-size: 15px; }
+.cm-list .cm-h { margin: 0 0 6px 0; font-size: 15px; font-weight: 600; }
 .cm-list .cm-rate { font-size: 12px; color: #5b6b80; margin-bottom: 6px; }
 .cm-item { background: #fff; border-radius: 6px; padding: 6px 8px; margin-bottom: 6px; border-left: 5px solid #ccc;
            font-size: 13px; line-height: 1.35; }
@@ -29,6 +29,11 @@ CSS = """<style>
 .cm-legend span { display: inline-block; margin-right: 12px; font-size: 12px; }
 .cm-legend i { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 4px; }
 </style>"""
+
+
+def table_key(code: str) -> str:
+    """The key of a region's sub-region table (its CSS class st-key-… must be a plain name: codes hold / and 汉字)."""
+    return "cm_table_" + code.encode().hex()
 
 
 def _esc(text: object) -> str:
@@ -66,7 +71,7 @@ def board_html(items: pl.DataFrame, rates: pl.DataFrame) -> str:
                 f"<div class='cm-meta'>进度 {_pct(progress)} · 时限 {it['due_date']} · 责任人 {_esc(it['owner'] or '—')}</div>"
                 f"<div class='cm-meta'>{_esc(last)}</div></div>")
         cols.append(
-            f"<div class='cm-list' data-list='{name}'><h4>{name}清单（{rows.height}项）</h4>"
+            f"<div class='cm-list' data-list='{name}'><div class='cm-h'>{name}清单（{rows.height}项）</div>"
             f"<div class='cm-rate'>承诺兑现率 {_pct(r.get('fulfilment_rate'))} · 销号 {r.get('closed', 0) or 0} 项</div>"
             + ("".join(cards) or "<div class='cm-meta'>无承诺事项</div>") + "</div>")
     return "<div class='cm-board'>" + "".join(cols) + "</div>"
