@@ -163,3 +163,28 @@ def test_c6_progress_lagging_time_at_ten_and_thirty_points(tmp_path):
     assert _alerts(db, "commit_lagging") == {("乙村", "黄"), ("丙村", "黄"), ("丁村", "红")}
     lights = {r["village"]: r["light"] for r in fetch(db, "SELECT village, light FROM commitment_status")}
     assert lights == {"甲村": "绿", "乙村": "黄", "丙村": "黄", "丁村": "红", "戊村": "绿"}
+
+
+def test_fulfilment_rate_is_a_ranking_indicator_read_from_the_summary(counted, tmp_path):
+    from hometown.rankings import exports, index as rankings
+    from reportfiles import simple_report, village, write_report
+
+    progress = write_report(tmp_path / "红河州_20220831.xlsx", simple_report(
+        [village(), village(county="蒙自市", township="文澜镇", village="试验村")], as_of="截至2022年8月31日"))
+    (result,) = load(counted, progress, workers=1)
+    assert result.status == "accepted", result.errors
+    weights = {n: 0 for n in rankings.INDICATORS} | {"fulfilment_rate": 1}
+    r = rankings.rank("county", weights, db_path=str(counted))
+    by_county = {row["county_name"]: row for row in r.frame.iter_rows(named=True)}
+    assert by_county["弥勒市"]["fulfilment_rate"] == 0.75 and by_county["蒙自市"]["fulfilment_rate"] == 0.0
+    assert by_county["弥勒市"]["rank"] == 1 and by_county["蒙自市"]["rank"] == 2
+    table = rankings.table(r)
+    assert "承诺兑现率" in table.columns
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(exports.ranking_xlsx(r, "承诺兑现")))
+    header = [c.value for c in next(row for row in book.worksheets[0].iter_rows() if any(
+        c.value == "承诺兑现率" for c in row))]
+    assert "承诺兑现率" in header
