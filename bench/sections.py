@@ -376,3 +376,5 @@ def _section_of(module_name: str) -> Callable[[Context], list[Row]]:
 register("queries", "overview query latencies (demo and national-scale) and the overview's time to ready in Chromium")(
     _section_of("bench.queries"))
 register("maps", "map payload per level and the map page's time to ready in Chromium")(_section_of("bench.maps"))
+register("commitments", "任期承诺: demo workbooks written and ingested; /commitments query medians on the demo and at "
+         "national scale (10 M items)")(_section_of("bench.commitments"))
