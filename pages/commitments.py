@@ -74,7 +74,7 @@ def children_block(code: str, level: str) -> None:
 
 
 def board_block(key: str, place: dict) -> None:
-    items = run(cm.board, current_scope(), key)
+    items = cm.masked(run(cm.board, current_scope(), key), current_role())
     rates = run(cm.by_list, current_scope(), key)
     st.subheader("一份规划、五张清单", anchor=False)
     st.caption(f"公示 {place['notice_start'] or '—'} 至 {place['notice_end'] or '—'} · 承诺日期 {place['committed_on'] or '—'}"
@@ -93,7 +93,7 @@ def board_block(key: str, place: dict) -> None:
 
 
 def timeline_block(code: str) -> None:
-    items = run(cm.timeline, current_scope(), code)
+    items = cm.masked(run(cm.timeline, current_scope(), code), current_role())
     st.subheader("挂图作战：60天内到期和已逾期的事项", anchor=False)
     late = items.filter(pl.col("overdue")).height if items.height else 0
     st.caption(f"共 {items.height} 项，其中逾期 {late} 项；按完成时限排列，颜色为事项状态")
@@ -108,7 +108,7 @@ def timeline_block(code: str) -> None:
 
 
 def ledger_block(code: str) -> None:
-    ledger = run(cm.ledger, current_scope(), code)
+    ledger = cm.masked(run(cm.ledger, current_scope(), code), current_role())
     st.subheader(f"销号台账（{ledger.height} 项）", anchor=False)
     if ledger.height == 0:
         st.info("尚无验收通过、已销号的事项")

@@ -93,7 +93,10 @@ def test_a_county_user_sees_its_townships_its_village_board_and_nothing_else(wh)
     board = open_page(scope, COUNTY, code=village_key(wh, "花口村"))
     page = markup(board)
     for i, lst in enumerate(LISTS, 1):
-        assert f"data-list='{lst}'" in page and f"花口村{lst}事项" in page and f"责任人{i}" in page
+        assert f"data-list='{lst}'" in page and f"花口村{lst}事项" in page
+    # 责任人 are masked on screen for a county user (hometown.privacy); the notice carries them in full.
+    assert "责任人1" not in page, page[page.find("责任人1") - 200:page.find("责任人1") + 20]
+    assert "责任人 责***" in page  # 责任人1 → 责***
     assert page.count("class='cm-item'") == 5
     assert "data-light='已销号'" in page
     other = open_page(scope, COUNTY, code=village_key(wh, "试验村"))
@@ -110,6 +113,12 @@ def test_a_table_row_opens_the_sub_region_down_to_the_village(wh):
     at.run()
     assert not at.exception
     assert at.query_params["code"] == [f"{MILE}/西三镇"] or at.query_params["code"] == f"{MILE}/西三镇"
+
+
+def test_the_admin_sees_the_province_names_in_full_and_may_export(wh):
+    at = open_page(role=ADMIN, code=village_key(wh, "花口村"))
+    assert "责任人 责任人1" in markup(at)
+    assert [b for b in at.get("download_button") if "台账" in b.proto.label]
 
 
 def test_timeline_and_ledger_for_analyst_with_export(wh):

@@ -167,3 +167,13 @@ def trail(code: str | None, place: dict | None = None) -> list[tuple[str, str]]:
     if place:
         out.append((place["village_key"], place["village"]))
     return out
+
+
+def masked(frame: pl.DataFrame, role: str | None, column: str = "owner") -> pl.DataFrame:
+    """The frame with 责任人 masked (张*) for the roles that may not see names on screen (hometown.privacy). The
+    公示栏 notice itself carries them in full: it is the public document (COMMITMENTS_SPEC §1)."""
+    from hometown import privacy
+
+    if column not in frame.columns or privacy.may_see_names(role):
+        return frame
+    return frame.with_columns(pl.col(column).map_elements(lambda n: privacy.mask_name(n, role), return_dtype=pl.String))
