@@ -377,3 +377,5 @@ register("queries", "overview query latencies (demo and national-scale) and the 
     _section_of("bench.queries"))
 register("maps", "map payload per level and the map page's time to ready in Chromium")(_section_of("bench.maps"))
 register("briefs", "the province's 调度简报 (Word + PDF) on the demo and at national scale")(_section_of("bench.briefs"))
+register("commitments", "任期承诺: demo workbooks written and ingested; /commitments query medians on the demo and at "
+         "national scale (10 M items)")(_section_of("bench.commitments"))

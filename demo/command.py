@@ -20,8 +20,13 @@ def _arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args) -> int:
     from demo.generate import write_demo
 
+    from demo.commitments import SUBFOLDER, write_commitments
+
     files = write_demo(args.out, seed=args.seed)
     print(f"已生成 {len(files)} 个演示报表文件：{args.out}")
+    # The 任期承诺 workbooks of the same villages, in a folder of their own (ingest takes folders recursively).
+    commitments = write_commitments(Path(args.out) / SUBFOLDER, seed=args.seed)
+    print(f"已生成 {len(commitments)} 个任期承诺演示文件：{Path(args.out) / SUBFOLDER}")
     return 0
 
 

@@ -156,10 +156,23 @@ def split_unit(key: str) -> tuple[str, str | None]:
     return m.group(1), m.group(2)
 
 
+# Sheet kinds of other report kinds (pipelines/kinds/<kind>/), registered by their room so that header matching
+# (header.detect_layout, match_header) reads their sheets with the same machinery. Keys must differ from these.
+_REGISTERED: dict[str, SheetKind] = {}
+
+
+def register_sheet_kinds(*kinds: SheetKind) -> None:
+    """Make a report kind's sheets known to header matching (called when its room is imported)."""
+    for kind in kinds:
+        if any(k.key == kind.key for k in SHEET_KINDS) or _REGISTERED.get(kind.key, kind) is not kind:
+            raise ValueError(f"sheet kind key used twice: {kind.key}")
+        _REGISTERED[kind.key] = kind
+
+
 @lru_cache(maxsize=None)
 def alias_table(kind_key: str) -> dict[str, Column]:
     """Normalised header text → column, for one sheet kind."""
-    kind = next(k for k in SHEET_KINDS if k.key == kind_key)
+    kind = next((k for k in SHEET_KINDS if k.key == kind_key), None) or _REGISTERED[kind_key]
     table: dict[str, Column] = {}
     for col in kind.columns:
         for name in (col.canonical, *col.aliases):

@@ -160,6 +160,9 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: Che
     wrong_prefecture = _other_prefecture(path.name, checked.prefecture_code, expected_prefecture)
     if wrong_prefecture:
         checked.errors.insert(0, wrong_prefecture)
+    against = kinds.kind(checked.kind).check_against if checked.ok and checked.kind else None
+    if against is not None:
+        checked.errors += against(con, checked)
     if not checked.ok:
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of, errors=checked.errors,
                               warnings=checked.warnings)

@@ -89,8 +89,9 @@ def by_name(r: rankings.Ranking, column: str = "county_name") -> dict[str, dict]
 
 def test_indicators_are_metrics_rates():
     names = {r.name for r in metrics.RATES}
-    assert set(rankings.INDICATORS) <= names
-    assert len(rankings.INDICATORS) == 8
+    assert set(rankings.PROGRESS_INDICATORS) <= names and len(rankings.PROGRESS_INDICATORS) == 8
+    # …and 承诺兑现率, the one rate of 任期承诺 offered as an indicator (one definition: warehouse/parts/commitments.py).
+    assert set(rankings.INDICATORS) - set(rankings.PROGRESS_INDICATORS) == {"fulfilment_rate"}
 
 
 def test_minmax_normalisation():
@@ -272,7 +273,7 @@ def test_normalisation_is_stated(wh):
         assert notes["标准化方法"].startswith(rankings.NORMALISATIONS[method])
         assert notes["综合指数公式"] == rankings.INDEX_FORMULA
         assert notes["权重方案"] == "均衡"
-        assert notes["权重：规划完成率"].startswith("1（占 12.5%）")
+        assert notes["权重：规划完成率"].startswith(f"1（占 {1 / len(rankings.INDICATORS):.1%}）")
     minmax = rankings.rank("county", EQUAL, rankings.MINMAX, db_path=wh)
     pct = rankings.rank("county", EQUAL, rankings.PERCENTILE, db_path=wh)
     assert minmax.frame["index"].to_list() != pct.frame.sort("rank")["index"].to_list()

@@ -22,6 +22,7 @@ OVERVIEW_PAGE, REGION_PAGE, VILLAGE_PAGE, MAP_PAGE = (
 DISPATCH_PAGE, RANKINGS_PAGE, BRIEFS_PAGE, UPLOAD_PAGE, REPORTS_PAGE, AUDIT_PAGE = (
     "pages/dispatch.py", "pages/rankings.py", "pages/briefs.py", "pages/upload.py", "pages/reports.py",
     "pages/audit.py")
+COMMITMENTS_PAGE = "pages/commitments.py"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ PAGES: tuple[PageSpec, ...] = (
              roles=(LEADER, PREFECTURE, COUNTY, ADMIN)),
     PageSpec(RANKINGS_PAGE, "大擂台大比武", "rankings", ":material/leaderboard:"),
     PageSpec(BRIEFS_PAGE, "调度简报", "briefs", ":material/article:"),
+    PageSpec(COMMITMENTS_PAGE, "任期承诺", "commitments", ":material/checklist:"),
     PageSpec(UPLOAD_PAGE, "报表上传", "upload", ":material/upload_file:", roles=(PREFECTURE, ADMIN)),
     PageSpec(REPORTS_PAGE, "报送记录", "reports", ":material/fact_check:"),
     PageSpec(AUDIT_PAGE, "审计日志", "audit", ":material/policy:", roles=(ADMIN,)),

@@ -6,6 +6,7 @@ the live file (``os.replace``). Readers that opened the old file keep reading it
 readers see the new one; a writer killed mid-way leaves only a stray temporary file and the warehouse as it
 was. Tables of the app's own (supervision orders) are written the same way and no report load touches them.
 Every write ends by refreshing the materialised current alerts (warehouse.alerts.refresh_alerts) before the swap.
+A report kind's own tables and views are a schema part (warehouse/parts/), created here after the core's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import duckdb
 import polars as pl
 
 from geo import reference
-from warehouse import alerts, metrics
+from warehouse import alerts, metrics, parts
 from warehouse.files import file_lock, replace_atomic, temp_path
 SCHEMA_VERSION = 1
 PROGRESS_KIND = "progress"  # the report kind the progress tables and views hold (pipelines/kinds/progress.py)
@@ -186,7 +187,10 @@ FROM county_summary GROUP BY prefecture_code;
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Every table and view: the core's, then each schema part's (warehouse/parts/), then the alert rules."""
     con.execute(TABLES).fetchall()
+    for part in parts.parts():
+        con.execute(part.tables).fetchall()
     if con.execute("SELECT count(*) FROM ref_prefecture").fetchall()[0][0] == 0:
         con.register("_p", reference.prefectures().select("code", "name", "short_name", "common_name", "sort_order"))
         con.execute("INSERT INTO ref_prefecture SELECT * FROM _p").fetchall()
@@ -195,6 +199,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_p")
         con.unregister("_c")
     con.execute(_views()).fetchall()
+    for part in parts.parts():
+        con.execute(part.views).fetchall()
     alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
     con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
@@ -251,6 +257,9 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
             yield con
             # The current alerts follow what this write loaded (and the settings ensure_schema copied in), before
             # anyone can open the new file; a no-op when nothing they depend on changed (an order, a duplicate).
+            for part in parts.parts():  # a part's materialised figures first: its alert rules may read them
+                if part.refresh is not None:
+                    part.refresh(con)
             alerts.refresh_alerts(con)
             con.execute("CHECKPOINT").fetchall()
             con.close()

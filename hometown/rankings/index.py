@@ -25,6 +25,7 @@ import polars as pl
 from geo import reference
 from hometown.base import region_sql, villages_sql
 from hometown.export import DECIMAL, INDEX, INT, PERCENT, TEXT
+from warehouse.parts import commitments as commitment_metrics
 from warehouse import db, metrics, settings
 from warehouse.files import write_atomic
 from warehouse.scope import ALL, Filters, OutOfScope, Scope
@@ -44,8 +45,14 @@ INDICATORS: tuple[str, ...] = (
     "participation_per_village",
     "funding_per_village",
     "special_plans_rate",
+    "fulfilment_rate",
 )
-PERCENT_INDICATORS = frozenset({"completion_rate", "database_rate", "adoption_rate", "special_plans_rate"})
+PERCENT_INDICATORS = frozenset({"completion_rate", "database_rate", "adoption_rate", "special_plans_rate",
+                                "fulfilment_rate"})
+# Indicators of another report kind, from its summary view rather than from village progress rows: 承诺兑现率 of
+# 任期承诺 (warehouse/parts/commitments.py, COMMITMENTS_SPEC §4), each unit's current figure.
+COMMITMENT_INDICATORS = {r.name: r for r in commitment_metrics.RATES if r.name == "fulfilment_rate"}
+PROGRESS_INDICATORS = tuple(n for n in INDICATORS if n not in COMMITMENT_INDICATORS)
 
 MINMAX, PERCENTILE = "minmax", "percentile"
 NORMALISATIONS = {MINMAX: "最小-最大标准化", PERCENTILE: "百分位标准化"}
@@ -86,7 +93,7 @@ class RankingError(ValueError):
 
 
 def label(indicator: str) -> str:
-    return metrics.LABELS[indicator]
+    return metrics.LABELS.get(indicator) or commitment_metrics.LABELS[indicator]
 
 
 # ---------------------------------------------------------------------------------------------------- the method
@@ -198,11 +205,14 @@ def indicators(level: str, filters: Filters = Filters(), scope: Scope = ALL, pre
     lv = _level(level)
     vsql, vparams = villages_sql(filters, scope, prefecture)
     keys = ", ".join(f"v.{k}" for k in lv.keys)
-    rates = ", ".join(f"{metrics.rate(n).sql()} AS {n}" for n in INDICATORS)
+    rates = ", ".join(f"{metrics.rate(n).sql()} AS {n}" for n in PROGRESS_INDICATORS)
+    # 承诺兑现率: the unit's row of commitment_summary (all lists), joined by the level's code.
+    joined = ", ".join(f"k.{n}" for n in COMMITMENT_INDICATORS)
     sql = (
         f"WITH c AS (SELECT {keys}, max(v.as_of) AS as_of, {metrics.county_aggregates_sql('v')} "
         f"FROM ({vsql}) v GROUP BY {keys}) "
-        f"SELECT *, {rates} FROM c ORDER BY {lv.code}"
+        f"SELECT c.*, {rates}, {joined} FROM c LEFT JOIN commitment_summary k ON k.level = '{lv.name}' "
+        f"AND k.list_name IS NULL AND k.code = c.{lv.code} ORDER BY c.{lv.code}"
     )
     frame = db.query(sql, vparams, path=db_path)
     common = dict(reference.prefectures().select("code", "common_name").iter_rows())
@@ -337,17 +347,18 @@ def method_notes(r: Ranking, preset_name: str | None = None) -> list[tuple[str, 
     ]
     for n in INDICATORS:
         share = w[n] / total if total else 0
-        rate = metrics.rate(n)
+        rate = COMMITMENT_INDICATORS.get(n) or metrics.rate(n)
         rows.append((f"权重：{label(n)}",
                      f"{w[n]:g}（占 {share:.1%}）；指标 = {_term(rate.numerator)} ÷ {_term(rate.denominator)}"))
-    rows.append(("数据来源", "各州市报送并经校验接收的《村庄进度》报表（数据仓库 village_history）"))
+    rows.append(("数据来源", "各州市报送并经校验接收的《村庄进度》报表（数据仓库 village_history）；承诺兑现率取自"
+                             "《任期承诺》报表（commitment_summary，各州市最新报送），取消的事项不计"))
     return rows
 
 
 def _term(expr: str) -> str:
     """A rate's numerator or denominator in words (task_villages * 5 → 任务村 × 5)."""
     name, _, factor = expr.partition(" * ")
-    text = metrics.LABELS.get(name, name)
+    text = metrics.LABELS.get(name) or commitment_metrics.LABELS.get(name, name)
     return f"（{text} × {factor}）" if factor else text
 
 

@@ -42,6 +42,9 @@ class ReportKind:
     template_note: str                          # what the template holds, for the upload page
     views: tuple[str, ...]                      # the public views its rows reach (REPORT_SPEC §7)
     order: int = 100                            # position in lists (upload page); the first is the fallback
+    # Refusals that need the warehouse (an item a later file refers to), run by the loader before the file is
+    # stored: (open write connection, checked file) → reasons, each naming file / sheet / row / column / value.
+    check_against: Callable[[duckdb.DuckDBPyConnection, CheckedReport], list[str]] | None = None
 
 
 @lru_cache(maxsize=1)
