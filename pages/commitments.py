@@ -21,6 +21,7 @@ from ui import charts, widgets
 from ui import commitments as ui_cm
 from ui.common import current_role, current_scope, run, warehouse_ready
 from ui.nav import COMMITMENTS_PAGE
+from ui.text import md
 
 RATES = ("fulfilment_rate", "on_time_rate", "closed_rate")
 
@@ -42,7 +43,7 @@ def crumbs(code: str, place: dict | None) -> None:
         for i, (c, name) in enumerate(trail):
             last = i == len(trail) - 1
             allowed = scope.allows(c) if c != "530000" else scope.top_code == "530000"
-            st.page_link(COMMITMENTS_PAGE, label=name if last else f"{name}  ›", query_params={"code": c},
+            st.page_link(COMMITMENTS_PAGE, label=md(name) if last else f"{md(name)}  ›", query_params={"code": c},
                          disabled=last or not allowed)
 
 
@@ -137,7 +138,7 @@ def main() -> None:
         ui_auth.denied(code, f"{exc}（{st.query_params.to_dict()}）")
         return
     widgets.inject_css(widgets.PAGE_CSS + charts.CSS + ui_cm.CSS)
-    st.title("任期承诺 · " + (place["village"] if place else (row["name"] if row else code)), anchor=False)
+    st.title("任期承诺 · " + md(place["village"] if place else (row["name"] if row else code)), anchor=False)
     if row is None:
         st.info("该地区尚无已接收的任期承诺报表")
         return

@@ -6,11 +6,11 @@ here but positions and labels.
 
 from __future__ import annotations
 
-import html
 from datetime import date, timedelta
 
 import polars as pl
 
+from ui.text import markup
 from warehouse.parts.commitments import LISTS
 
 LIGHT_COLOURS = {"绿": "#2e9d57", "黄": "#e0a020", "红": "#d83b3b", "已销号": "#1f6fd1", "取消": "#9aa5b1"}
@@ -37,7 +37,8 @@ def table_key(code: str) -> str:
 
 
 def _esc(text: object) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+    """Workbook text (items, owners, villages) in the board's markup: shown as text (ui.text.markup)."""
+    return markup(text)
 
 
 def _pct(value) -> str:
