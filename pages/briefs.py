@@ -17,7 +17,7 @@ from hometown import briefs
 from hometown.access import audit
 from hometown.briefs import model as brief_model
 from hometown.briefs import store, writer
-from hometown.briefs.fonts import FontMissing
+from hometown.fonts import FontMissing
 from ui import auth as ui_auth
 from ui.common import current_role, current_scope, warehouse_ready
 from warehouse import db

@@ -23,7 +23,8 @@ from reportfiles import simple_report, three_villages, village, write_report, lo
 
 from hometown.access import auth
 from hometown.briefs import documents, may_issue
-from hometown.briefs import fonts, model as brief_model, store, writer
+from hometown import fonts
+from hometown.briefs import model as brief_model, store, writer
 from warehouse import db
 from warehouse.metrics import COMPLETED_STATUS_SQL
 from warehouse.scope import ALL, OutOfScope, Scope

@@ -1,4 +1,4 @@
-"""The briefing's charts as PNG images, drawn offline with matplotlib (Agg) in the CJK font of hometown.briefs.fonts.
+"""The briefing's charts as PNG images, drawn offline with matplotlib (Agg) in the CJK font of hometown.fonts.
 
 Two charts: the children's completion rates (ranking, a horizontal bar per prefecture/county/township, the
 region's own rate as a line) and the trend of the completion and database rates across reporting dates with the
@@ -23,7 +23,7 @@ def _setup():
     matplotlib.use("Agg", force=False)
     from matplotlib import font_manager, pyplot as plt
 
-    from hometown.briefs import fonts
+    from hometown import fonts
 
     body, _ = fonts.faces()
     if body.family not in {f.name for f in font_manager.fontManager.ttflist}:

@@ -49,7 +49,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 def run(args) -> int:
     from warehouse import db
-    from hometown.briefs import documents, fonts, model, store, sync_drafts
+    from hometown import fonts
+    from hometown.briefs import documents, model, store, sync_drafts
     from warehouse.scope import OutOfScope
 
     if args.db:

@@ -1,5 +1,5 @@
 """The briefing as a PDF (fpdf2) with the same text as the Word document: A4, the CJK faces of
-hometown.briefs.fonts embedded (subset), the masthead, 第N期 and the office in every page's header, page numbers,
+hometown.fonts embedded (subset), the masthead, 第N期 and the office in every page's header, page numbers,
 the charts and the closing table on a landscape page.
 
 Before anything is written every character is checked against the faces: a character without a glyph would print
@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from hometown.briefs import fonts
+from hometown import fonts
 from hometown.briefs.writer import Document
 
 MIME = "application/pdf"

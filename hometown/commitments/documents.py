@@ -130,18 +130,18 @@ def notice_docx(scope: Scope, village_key: str) -> bytes:
 
 
 def notice_pdf(scope: Scope, village_key: str) -> bytes:
-    """The same notice as PDF (A4, one page), its CJK glyphs embedded (hometown.commitments.fonts)."""
+    """The same notice as PDF (A4, one page), its CJK glyphs embedded (the body face of hometown.fonts, as the briefing)."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
-    from hometown.commitments.fonts import cjk_font
+    from hometown import fonts
 
     place, items, totals = notice_model(scope, village_key)
-    path, index = cjk_font()
+    face = fonts.faces()[0]
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_margins(12, 10, 12)
     pdf.set_auto_page_break(True, margin=10)
-    pdf.add_font("cjk", "", path, collection_font_number=index)
+    pdf.add_font("cjk", "", face.path, collection_font_number=face.index)
     pdf.add_page()
     pdf.set_font("cjk", size=16)
     pdf.cell(0, 9, notice_title(place), align="C", new_x="LMARGIN", new_y="NEXT")

@@ -12,7 +12,8 @@ import pytest
 from docx import Document as read_docx
 from playwright.sync_api import expect
 
-from hometown.briefs import fonts, model as brief_model, store
+from hometown import fonts
+from hometown.briefs import model as brief_model, store
 from warehouse import db as hdb
 
 HONGHE = "532500"

@@ -1,4 +1,5 @@
-"""The CJK fonts the briefing's PDF and chart images are set in, found on this machine (offline, never fetched).
+"""The CJK fonts the PDFs (调度简报, the 任期承诺 公示栏 notice) and chart images are set in, found on this machine (offline,
+never fetched).
 
 Word documents need no font file: they name 仿宋/黑体 and Word or WPS use what the reader's machine has. A PDF must
 embed its glyphs, so this module finds a CJK font file: ``$HOMETOWN_CJK_FONT`` (a .ttf/.otf/.ttc with Simplified
