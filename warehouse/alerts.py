@@ -18,6 +18,10 @@ Columns of ``alerts`` / ``alerts_at(d)`` (d = NULL: each prefecture's current re
 prefecture_code, county_code, village_code, as_of, value, threshold, detail (Chinese), then alert_key (stable
 identity of "the same alert" across loads: what supervision orders point at), alert_label, task_year,
 prefecture_name, county_name, township, village, village_key.
+
+Besides the core rules (``CORE_RULES``), each schema part (warehouse/parts/) brings rules of its own: their SQL is
+a CTE of ``alerts_at`` in the same UNION, their settings and labels live in config/alerts.toml like the core's, and
+``RULES`` / ``all_rules()`` / ``rule_labels()`` / ``rule_levels()`` list them after the core's.
 """
 
 from __future__ import annotations
@@ -31,13 +35,29 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from warehouse import metrics, schedule, stages
+from warehouse import metrics, parts, schedule, stages
 from warehouse.settings import CONFIG_DIR
 
 ALERTS_FILE = CONFIG_DIR / "alerts.toml"
 
-RULES = ("county_behind", "village_stagnant", "no_civil_servant", "late_report", "figure_fell", "low_adoption")
+CORE_RULES = ("county_behind", "village_stagnant", "no_civil_servant", "late_report", "figure_fell", "low_adoption")
 RED, YELLOW = "红", "黄"
+# Default levels of the core rules (their SQL picks 红/黄 per alert; this is the level a rule is known by).
+CORE_LEVELS = {"county_behind": YELLOW, "village_stagnant": YELLOW, "no_civil_servant": RED, "late_report": YELLOW,
+               "figure_fell": YELLOW, "low_adoption": YELLOW}
+
+
+def all_rules() -> tuple[str, ...]:
+    """Every rule: the core's, then each schema part's (warehouse/parts/), in board order."""
+    return CORE_RULES + tuple(r.key for r in parts.rules())
+
+
+def rule_levels() -> dict[str, str]:
+    """Rule → its default level, every rule."""
+    return {**CORE_LEVELS, **{r.key: r.level for r in parts.rules()}}
+
+
+RULES = all_rules()
 
 # Figures a village reports cumulatively (they may only grow); labels for the alert text.
 FIGURE_LABELS = {
@@ -84,8 +104,13 @@ _SIGNATURE_PARTS = (
     "WHERE NOT internal AND view_name <> 'alerts'",
     "SELECT value FROM meta WHERE key = 'alert_rules_sql'",
 )
-_SIGNATURE_SQL = "SELECT md5(concat_ws('|', " + ", ".join(
-    f"coalesce(CAST(({part}) AS VARCHAR), '-')" for part in _SIGNATURE_PARTS) + "))"
+
+
+def _signature_sql() -> str:
+    """The signature query: the core inputs, then what each part's rules declare they depend on."""
+    every = _SIGNATURE_PARTS + tuple(d for r in parts.rules() for d in r.depends_on)
+    return "SELECT md5(concat_ws('|', " + ", ".join(
+        f"coalesce(CAST(({part}) AS VARCHAR), '-')" for part in every) + "))"
 
 
 def load_config(path: Path | None = None) -> dict:
@@ -101,8 +126,8 @@ def _load_config(path: Path, mtime_ns: int, size: int) -> dict:
     with path.open("rb") as f:
         doc = tomllib.load(f)
     for rule, settings in doc.items():
-        if rule not in RULES:
-            raise ValueError(f"预警配置错误：未知规则「{rule}」（可用：{'、'.join(RULES)}）")
+        if rule not in all_rules():
+            raise ValueError(f"预警配置错误：未知规则「{rule}」（可用：{'、'.join(all_rules())}）")
         for key in ("level", "no_group_level"):
             if key in settings and settings[key] not in (RED, YELLOW):
                 raise ValueError(f"预警配置错误：{rule}.{key} 只能是「红」或「黄」")
@@ -115,13 +140,19 @@ def _load_config(path: Path, mtime_ns: int, size: int) -> dict:
 def rule_labels(path: Path | None = None) -> dict[str, str]:
     """Rule → Chinese name, in RULES order: the ``label`` of each rule in config/alerts.toml (the one place)."""
     doc = load_config(path)
-    return {rule: doc.get(rule, {}).get("label", rule) for rule in RULES}
+    return {rule: _label_of(rule, doc) for rule in all_rules()}
+
+
+def _label_of(rule: str, doc: dict) -> str:
+    """The config's label, else the part rule's default label, else the rule key."""
+    default = next((r.label for r in parts.rules() if r.key == rule), rule)
+    return doc.get(rule, {}).get("label", default)
 
 
 def config_frame(doc: dict) -> pl.DataFrame:
     """The settings as rows (alert_type, name, value, text): numbers in value, words in text."""
     rows = []
-    for rule in RULES:
+    for rule in all_rules():
         settings = doc.get(rule, {})
         rows.append((rule, "enabled", 1.0 if settings.get("enabled", True) else 0.0, None))
         for name, v in settings.items():
@@ -165,7 +196,7 @@ def _on(rule: str) -> str:
 
 
 def _label(rule: str, doc: dict) -> str:
-    return doc.get(rule, {}).get("label", rule).replace("'", "''")
+    return _label_of(rule, doc).replace("'", "''")
 
 
 def _pct(expr: str) -> str:
@@ -175,7 +206,7 @@ def _pct(expr: str) -> str:
 def _order_sql() -> str:
     """The alerts' order (alerts ``a`` joined to ref_prefecture ``p``): red first, then by rule, prefecture, county,
     village; alert_key last makes it total. Shared by alerts_at and the materialised alert_order."""
-    order_case = " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(RULES))
+    order_case = " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(all_rules()))
     return (f"CASE a.level WHEN '{RED}' THEN 0 ELSE 1 END, CASE a.alert_type {order_case} END, p.sort_order, "
             "a.county_code NULLS FIRST, a.village_key NULLS FIRST, a.alert_key")
 
@@ -222,7 +253,13 @@ def _macros_sql(doc: dict) -> str:
         "NULL::VARCHAR AS township, NULL::VARCHAR AS village, NULL::VARCHAR AS village_key) WHERE FALSE")
     adopt_bound = (f"CASE WHEN rate < {_num('low_adoption', 'red')} THEN {_num('low_adoption', 'red')} "
                    f"ELSE {_num('low_adoption', 'yellow')} END")
-    labels_case = " ".join(f"WHEN '{r}' THEN coalesce({_text(r, 'label')}, '{_label(r, doc)}')" for r in RULES)
+    labels_case = " ".join(f"WHEN '{r}' THEN coalesce({_text(r, 'label')}, '{_label(r, doc)}')"
+                           for r in all_rules())
+    # Each schema part's rules: a CTE each, in the same UNION as the core's.
+    part_rules = parts.rules()
+    part_ctes = "".join(f"part_{r.key} AS ({r.sql}),\n" for r in part_rules)
+    part_union = "".join(f"\n    UNION ALL BY NAME SELECT {', '.join(parts.RAISED_COLUMNS)} FROM part_{r.key}"
+                         for r in part_rules)
 
     sql = f"""
 -- Expected progress (share of steps done) of a task year on a date: the schedule line, linear between its corners.
@@ -395,10 +432,10 @@ low_adopt AS (
       AND rate < {_num('low_adoption', 'yellow')}
 ),
 
-raised AS (
+{part_ctes}raised AS (
     SELECT * FROM behind UNION ALL BY NAME SELECT * FROM stagnant UNION ALL BY NAME SELECT * FROM no_cs
     UNION ALL BY NAME SELECT * FROM late UNION ALL BY NAME SELECT * FROM fell
-    UNION ALL BY NAME SELECT * FROM low_adopt
+    UNION ALL BY NAME SELECT * FROM low_adopt{part_union}
 )
 SELECT a.alert_type, a.level, a.prefecture_code, a.county_code, a.village_code, a.as_of, a.value, a.threshold,
        -- The detail names the place, so a line read on its own (a print-out, a phone) says where.
@@ -468,7 +505,7 @@ def _ensure_current_table(con: duckdb.DuckDBPyConnection) -> None:
 
 def alerts_signature(con: duckdb.DuckDBPyConnection) -> str:
     """A digest of everything the current alerts are computed from."""
-    return con.execute(_SIGNATURE_SQL).fetchall()[0][0]
+    return con.execute(_signature_sql()).fetchall()[0][0]
 
 
 def refresh_alerts(con: duckdb.DuckDBPyConnection, force: bool = False) -> bool:

@@ -6,6 +6,7 @@ the live file (``os.replace``). Readers that opened the old file keep reading it
 readers see the new one; a writer killed mid-way leaves only a stray temporary file and the warehouse as it
 was. Tables of the app's own (supervision orders) are written the same way and no report load touches them.
 Every write ends by refreshing the materialised current alerts (warehouse.alerts.refresh_alerts) before the swap.
+A report kind's own tables and views are a schema part (warehouse/parts/), created here after the core's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import duckdb
 import polars as pl
 
 from geo import reference
-from warehouse import alerts, metrics
+from warehouse import alerts, metrics, parts
 from warehouse.files import file_lock, replace_atomic, temp_path
 SCHEMA_VERSION = 1
 PROGRESS_KIND = "progress"  # the report kind the progress tables and views hold (pipelines/kinds/progress.py)
@@ -182,7 +183,10 @@ FROM county_summary GROUP BY prefecture_code;
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Every table and view: the core's, then each schema part's (warehouse/parts/), then the alert rules."""
     con.execute(TABLES).fetchall()
+    for part in parts.parts():
+        con.execute(part.tables).fetchall()
     if con.execute("SELECT count(*) FROM ref_prefecture").fetchall()[0][0] == 0:
         con.register("_p", reference.prefectures().select("code", "name", "short_name", "common_name", "sort_order"))
         con.execute("INSERT INTO ref_prefecture SELECT * FROM _p").fetchall()
@@ -191,6 +195,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_p")
         con.unregister("_c")
     con.execute(_views()).fetchall()
+    for part in parts.parts():
+        con.execute(part.views).fetchall()
     alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
     con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
