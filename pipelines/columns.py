@@ -156,10 +156,22 @@ def split_unit(key: str) -> tuple[str, str | None]:
     return m.group(1), m.group(2)
 
 
+# Sheet kinds of other report kinds (pipelines/kinds/…), registered by their rooms so that the header matching
+# here (match_header, detect_layout) reads their sheets too; the keys must differ from SHEET_KINDS'.
+REGISTERED_SHEET_KINDS: dict[str, SheetKind] = {}
+
+
+def register_sheet_kinds(*sheet_kinds: SheetKind) -> None:
+    for k in sheet_kinds:
+        if any(k.key == s.key for s in SHEET_KINDS) or REGISTERED_SHEET_KINDS.get(k.key, k) is not k:
+            raise ValueError(f"sheet kind registered twice: {k.key}")
+        REGISTERED_SHEET_KINDS[k.key] = k
+
+
 @lru_cache(maxsize=None)
 def alias_table(kind_key: str) -> dict[str, Column]:
     """Normalised header text → column, for one sheet kind."""
-    kind = next(k for k in SHEET_KINDS if k.key == kind_key)
+    kind = next((k for k in SHEET_KINDS if k.key == kind_key), None) or REGISTERED_SHEET_KINDS[kind_key]
     table: dict[str, Column] = {}
     for col in kind.columns:
         for name in (col.canonical, *col.aliases):

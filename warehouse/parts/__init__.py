@@ -22,6 +22,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 # What a rule's SELECT returns (by name); warehouse.alerts turns it into ALERT_COLUMNS.
 RAISED_COLUMNS = ("alert_type", "level", "prefecture_code", "county_code", "village_code", "as_of", "value",
@@ -41,7 +42,7 @@ class AlertRule:
 class SchemaPart:
     key: str                        # the kind's key, e.g. teams
     tables: str                     # DDL, idempotent (CREATE TABLE IF NOT EXISTS …)
-    views: str                      # DDL, CREATE OR REPLACE VIEW …
+    views: str | Callable[[], str]  # DDL, CREATE OR REPLACE VIEW … (a callable: built at each write, e.g. from config)
     rules: tuple[AlertRule, ...] = ()
     order: int = 100
 
@@ -58,6 +59,10 @@ def parts() -> tuple[SchemaPart, ...]:
     if len(set(keys)) != len(keys):
         raise RuntimeError(f"schema parts registered twice: {sorted(keys)}")
     return tuple(sorted(found, key=lambda p: (p.order, p.key)))
+
+
+def views_sql(part: SchemaPart) -> str:
+    return part.views() if callable(part.views) else part.views
 
 
 def rules() -> tuple[AlertRule, ...]:
