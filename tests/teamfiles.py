@@ -71,3 +71,56 @@ def workbook(path: Path, roster: list[list], attendance: list[list], assessment:
     if path.suffix.lower() == ".csv":
         return write_csv(path, rows(roster_header or ROSTER_HEADER, roster))
     return (write_xls if path.suffix.lower() == ".xls" else write_xlsx)(path, sheets)
+
+
+# ------------------------------------------------------------------------------------------------ a small warehouse
+# Two months of 红河州 (2022-02, 2022-03), five villages of two counties, eight people; every figure of the views and
+# rules can be counted by hand (tests/test_teams_views.py says how).
+
+def small_rosters() -> tuple[list[list], list[list]]:
+    a = dict(village="城东社区", vtype="重点帮扶村", households=120)
+    b = dict(village="城西社区", vtype="重点帮扶村", households=80)
+    c = dict(village="城关社区", vtype="一般脱贫村", households=50)
+    d = dict(village="铺田社区", vtype="示范创建村", households=60)
+    e = dict(county="个旧市", township="宝华街道", village="青杉里社区", vtype="其他村", households=40)
+    feb = [
+        person(1, "张三", role="第一书记兼工作队长", extra="铺田社区", **a),
+        person(2, "李四", **a),
+        person(3, "王五", **a),
+        person(4, "赵六", role="第一书记", party="中共预备党员", party_date=date(2020, 1, 1), **b),
+        person(5, "钱七", **b),
+        person(6, "孙八", **c),
+        person(7, "周九", **d),
+        person(8, "吴十", **e),
+    ]
+    mar = [list(r) for r in feb]
+    mar[6][19], mar[6][20] = date(2022, 3, 10), "召回"   # 周九 recalled on 10 March
+    return feb, mar
+
+
+def small_attendance() -> tuple[list[list], list[list]]:
+    feb_roster, mar_roster = small_rosters()
+    ids = {r[8]: r[9] for r in feb_roster}
+    feb = [attend(name=n, idn=ids[n], month="2022-02", days=d, visits=v) for n, d, v in (
+        ("张三", 20, 20), ("李四", 20, 20), ("王五", 20, 20), ("赵六", 15, 5), ("钱七", 20, 5), ("孙八", 20, 10),
+        ("周九", 20, 15), ("吴十", 20, 10))]
+    mar = [attend(name="张三", idn=ids["张三"], days=22, visits=30, trips=3),
+           attend(name="李四", idn=ids["李四"], days=18, official=2, visits=30, trips=2),
+           attend(name="王五", idn=ids["王五"], days=15, absent=2, visits=10, trips=0),
+           attend(name="赵六", idn=ids["赵六"], days=19, visits=10),
+           attend(name="钱七", idn=ids["钱七"], days=20, visits=10),
+           attend(name="周九", idn=ids["周九"], days=8, visits=5),
+           attend(name="吴十", idn=ids["吴十"], days=19, visits=10)]       # 孙八: no March row (漏报考勤)
+    return feb, mar
+
+
+def small_warehouse(folder: Path, db: Path) -> Path:
+    from reportfiles import load
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (feb_r, mar_r), (feb_a, mar_a) = small_rosters(), small_attendance()
+    files = [workbook(folder / "红河州_驻村力量_202202.xlsx", feb_r, feb_a),
+             workbook(folder / "红河州_驻村力量_202203.xlsx", mar_r, mar_a)]
+    for r in load(db, *files, as_of_limit=date(2022, 12, 31)):
+        assert r.status == "accepted", r.errors
+    return db
