@@ -21,6 +21,7 @@ OVERVIEW_PAGE, REGION_PAGE, VILLAGE_PAGE, MAP_PAGE = (
     "pages/overview.py", "pages/region.py", "pages/village.py", "pages/map.py")
 DISPATCH_PAGE, RANKINGS_PAGE, UPLOAD_PAGE, REPORTS_PAGE, AUDIT_PAGE = (
     "pages/dispatch.py", "pages/rankings.py", "pages/upload.py", "pages/reports.py", "pages/audit.py")
+TEAMS_PAGE = "pages/teams.py"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(DISPATCH_PAGE, "调度督办", "dispatch", ":material/assignment_late:",
              roles=(LEADER, PREFECTURE, COUNTY, ADMIN)),
     PageSpec(RANKINGS_PAGE, "大擂台大比武", "rankings", ":material/leaderboard:"),
+    PageSpec(TEAMS_PAGE, "驻村力量", "teams", ":material/groups:"),
     PageSpec(UPLOAD_PAGE, "报表上传", "upload", ":material/upload_file:", roles=(PREFECTURE, ADMIN)),
     PageSpec(REPORTS_PAGE, "报送记录", "reports", ":material/fact_check:"),
     PageSpec(AUDIT_PAGE, "审计日志", "audit", ":material/policy:", roles=(ADMIN,)),
