@@ -292,3 +292,14 @@ def test_assessment_sheet_loads(db, tmp_path):
     assert rows == [{"year": 2021, "result": "优秀", "trainings": 2, "health_check": True},
                     {"year": 2021, "result": "称职", "trainings": 0, "health_check": False}]
     assert ASSESSMENT_HEADER and ATTENDANCE_HEADER
+
+
+def test_dates_of_the_last_century(db, tmp_path):
+    """入党时间 and 参加工作时间 go back to the 1990s: Excel dates and text both load."""
+    roster = team_of_three(party_date=date(1998, 9, 1), work_date=date(1995, 7, 1))
+    roster[1][12], roster[1][13] = "1997年7月1日", "1993.8.1"
+    ok(db, workbook(tmp_path / NAME, roster, attendance_of(roster)))
+    rows = fetch(db, "SELECT name, party_date, work_date FROM team_members ORDER BY name")
+    assert {r["name"]: (r["party_date"], r["work_date"]) for r in rows} == {
+        "张三": (date(1998, 9, 1), date(1995, 7, 1)), "李四": (date(1997, 7, 1), date(1993, 8, 1)),
+        "王五": (date(1998, 9, 1), date(1995, 7, 1))}

@@ -51,6 +51,27 @@ def id_valid(text: str) -> bool:
     return _ID_CHECK[total % 11] == text[17]
 
 
+_FULL_DATE = (re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"),
+              re.compile(r"((?:19|20)\d{2})[-./](\d{1,2})[-./](\d{1,2})"),
+              re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)"))
+
+
+def parse_any_date(text: str | None) -> date | None:
+    """A date of a person's record (入党时间, 参加工作时间 go back to the 1980s): the report's date forms with a 19xx or
+    20xx year, or an Excel serial."""
+    if text is None:
+        return None
+    t = unicodedata.normalize("NFKC", str(text)).strip()
+    for pat in _FULL_DATE:
+        m = pat.search(t)
+        if m:
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return None
+    return parse_date_text(t)
+
+
 def parse_month(text: str | None) -> date | None:
     """A month as written: 2022-03, 2022年3月, 202203, 2022.3, or any date in the month → its first day."""
     if text is None:
@@ -220,6 +241,12 @@ def _dates(sheet, layout, frame, rows, fields, limit, errors) -> pl.DataFrame:
             frame = frame.with_columns(pl.lit(None, pl.Date).alias(field)) if field not in frame.columns else frame
             continue
         frame = _raw_of(frame, rows, layout, field)
+        texts = frame[f"_raw_{field}"].drop_nulls().unique().to_list()
+        mapping = {t: parse_any_date(t) for t in texts}
+        if mapping:
+            found = pl.col(f"_raw_{field}").replace_strict(list(mapping), list(mapping.values()), default=None,
+                                                           return_dtype=pl.Date)
+            frame = frame.with_columns(pl.coalesce(field, found).alias(field))
         raw = pl.col(f"_raw_{field}").cast(pl.String).str.strip_chars().fill_null("")
         bad = frame.filter((raw != "") & ~raw.is_in(["—", "-", "/", "——"]) & pl.col(field).is_null())
         _bad(errors, sheet, layout, field, bad.iter_rows(named=True),
