@@ -19,9 +19,11 @@ def _arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from demo.generate import write_demo
+    from demo.teams import write_teams
 
     files = write_demo(args.out, seed=args.seed)
-    print(f"已生成 {len(files)} 个演示报表文件：{args.out}")
+    teams = write_teams(args.out, seed=args.seed)  # 驻村力量 monthly workbooks, in <out>/驻村力量/
+    print(f"已生成 {len(files)} 个演示报表文件和 {len(teams)} 个驻村力量月报：{args.out}")
     return 0
 
 

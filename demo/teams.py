@@ -138,7 +138,7 @@ def build(seed: int) -> dict[str, list[Village]]:
             # Rotation: a person whose two years ended before the last months is replaced (most), or overstays.
             for p in list(v.people):
                 term_end = p.start.replace(year=p.start.year + 2)
-                if term_end < MONTHS[-3] and rng.random() < 0.85:
+                if term_end < MONTHS[-1] and rng.random() < 0.92:
                     p.end, p.status = term_end, "期满轮换"
                     seq += 1
                     successor = _person(rng, region, seq, p.role, term_end + timedelta(days=1), p.level)
@@ -167,7 +167,7 @@ def _attendance(rng: random.Random, v: Village, p: Person, m: date, days: int) -
     absent = min(absent, max(days - counted, 0))
     official = min(counted, rng.randint(0, 3))
     leave = min(max(days - counted - absent, 0), rng.randint(0, 2))
-    visits = max(0, int(v.households / (len(v.people) * 10) * (0.4 if v.lazy_visits else 1.3)))
+    visits = max(0, int(v.households / (len(v.people) * 10) * (0.4 if v.lazy_visits else 2.2)))
     return [p.idn, p.name, f"{m:%Y-%m}", counted - official, official, leave, absent, rng.randint(visits // 2, visits + 2),
             rng.randint(0, 3)]
 
