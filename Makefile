@@ -1,6 +1,7 @@
 # hometown-dispatch: the two commands are `make run` and `make test` (README.md). GNU make.
 #   venv     .venv with Python 3.11 and the pinned packages (`pip install -e .[test]`), redone when pyproject changes
-#   sysdeps  Debian chromium + a CJK font for the browser tests, installed only when missing
+#   sysdeps  Debian chromium + a CJK font + pdftotext for the tests, installed only when missing
+#   fonts    a CJK font for the briefing's PDF (fonts-noto-cjk), installed only when missing
 #   demo     the demo warehouse data/warehouse.duckdb, built only when missing
 #   users    the demo users data/users.toml (one per role), written only when missing
 #   run      serve the dashboard on http://localhost:$(PORT)
@@ -27,13 +28,14 @@ PORT ?= 8501
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-# Streamlit must not phone home or open a browser; the same settings live in .streamlit/config.toml, repeated
+# Streamlit must not phone home or open a browser, show tracebacks or offer its own table download; the same settings live in .streamlit/config.toml, repeated
 # here so a user-level config cannot switch them back on. browser.serverAddress set by hand stops the external-IP
 # lookup (checkip.amazonaws.com) that a headless start otherwise makes.
 STREAMLIT_FLAGS := --server.port $(PORT) --server.headless true --browser.gatherUsageStats false \
-	--browser.serverAddress localhost --server.fileWatcherType none
+	--browser.serverAddress localhost --server.fileWatcherType none \
+	--client.showErrorDetails none --client.disableDataExport true
 
-.PHONY: help venv install sysdeps demo users run test bench
+.PHONY: help venv install sysdeps fonts demo users run test bench
 
 help:
 	@echo "make run    - install, build the demo warehouse and demo users if missing, serve http://localhost:$(PORT)"
@@ -55,6 +57,9 @@ venv install: $(STAMP)
 sysdeps:
 	bash scripts/install_system_deps.sh
 
+fonts:
+	bash scripts/install_cjk_font.sh
+
 # Ingest exits 1 when some demo file was refused (the rest loaded): only a usage/load error (2+) stops the build.
 $(DB): | $(STAMP)
 	mkdir -p $(dir $(DB)) $(DEMO)
@@ -71,8 +76,10 @@ $(USERS): | $(STAMP)
 
 users: $(USERS)
 
-run: $(STAMP) $(DB) $(USERS)
-	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
+# serve.py: app.py behind our middleware (no /_stcore/metrics, anti-framing and CSP headers, exported files' addresses
+# expire); sign-in is required (demo users above); HOMETOWN_AUTH=off in the environment opens the app, with a notice.
+run: $(STAMP) fonts $(DB) $(USERS)
+	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run serve.py $(STREAMLIT_FLAGS)
 
 test: $(STAMP) sysdeps
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -192,11 +192,11 @@ def _time_to_ready(page, url: str, timeout_s: float = 90) -> float:
 
 
 def _map_path() -> str:
-    from ui.nav import pages_for
+    from ui.nav import MAP_PAGE, pages_for
 
     pages = pages_for(None)
     default = next((p for p in pages if p.default), pages[0])
-    return "/" if default.file == "pages/map.py" else "/map"
+    return "/" if default.file == MAP_PAGE else "/" + next(p.url_path for p in pages if p.file == MAP_PAGE)
 
 
 def _page_rows(db: Path, workdir: Path, quick: bool) -> list[dict]:

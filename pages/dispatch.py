@@ -19,6 +19,8 @@ from hometown.dispatch import alerts, forecast, orders
 from warehouse import metrics, schedule
 from warehouse.scope import Filters, OutOfScope
 from ui import auth as ui_auth
+from ui import guard
+from ui.text import md
 from ui.common import current_role, current_scope, filters_from_url, run, warehouse_ready
 
 VIEWS = {"alerts": "预警看板", "orders": "督办单", "forecast": "倒排工期"}
@@ -38,18 +40,9 @@ def can(action: str) -> bool:
     return auth.may(current_role(), action)
 
 
-def signed_in_actor() -> str | None:
-    """The signed-in user as recorded on orders ("张三（zhangsan）"); None when the app runs without sign-in."""
-    user = ui_auth.current_user()
-    if not user:
-        return None
-    name, login = user.get("display_name") or "", user.get("username") or ""
-    return f"{name}（{login}）" if name and name != login else login
-
-
 def actor_input(label: str, key: str, scope) -> str:
     """Who acts: the signed-in user (not editable), or, with no sign-in configured, a name the user types."""
-    me = signed_in_actor()
+    me = ui_auth.signed_in_actor()
     if me:
         return st.text_input(label, value=me, key=key, disabled=True)
     return st.text_input(label, value=st.session_state.get("dp_actor") or default_actor(scope), key=key)
@@ -62,7 +55,7 @@ def record(target: str, detail: str, outcome: str = "ok", action: str = "order")
 
 
 def refused(exc: Exception, target: str) -> None:
-    st.error(str(exc))
+    st.error(md(exc))
     if isinstance(exc, (OutOfScope, PermissionError)):
         record(target, str(exc), "refused", action="denied")
     else:
@@ -104,17 +97,18 @@ def safe_key(text: str) -> str:
 
 
 @st.dialog("下发督办单", width="large")
+@guard.checked
 def issue_dialog(alert: dict | None, scope) -> None:
     today = date.today()
     if alert is not None:
         draft = orders.draft_from_alert(alert, today)
-        st.markdown(f"{LEVEL_BADGES.get(alert['level'], '')} {alert['detail']}")
+        st.markdown(f"{LEVEL_BADGES.get(alert['level'], '')} {md(alert['detail'])}")
     else:
         draft = None
     target = draft["target"] if draft else manual_target(scope)
     if target is None:
         return
-    st.markdown(f"**督办对象**：{target.name or target.code}")
+    st.markdown(f"**督办对象**：{md(target.name or target.code)}")
     title = st.text_input("督办事由", value=draft["title"] if draft else "", key="dlg_title")
     items = st.text_area("督办事项（每行一项）", value="\n".join(draft["items"]) if draft else "", height=120,
                          key="dlg_items")
@@ -138,7 +132,7 @@ def issue_dialog(alert: dict | None, scope) -> None:
         record(f"督办单 {order_id}号（{target.name or target.code}）",
                f"下发：{title}；责任单位 {unit}；办结期限 {deadline:%Y-%m-%d}" + (f"；预警 {alert['alert_key']}" if alert else ""))
         st.session_state["dp_actor"] = actor
-        flash(f"已下发督办单（{target.name or target.code}）")
+        flash(f"已下发督办单（{md(target.name or target.code)}）")
         open_order(order_id)
         st.rerun()
 
@@ -239,7 +233,7 @@ def alert_row(alert: dict, by_alert: dict, scope) -> None:
     with st.container(key=f"alert_{safe_key(alert['alert_key'])}"):
         c1, c2 = st.columns([7, 1], vertical_alignment="center")
         with c1:
-            st.markdown(f"{LEVEL_BADGES[alert['level']]} {alert['detail']}")
+            st.markdown(f"{LEVEL_BADGES[alert['level']]} {md(alert['detail'])}")
         with c2:
             earlier = by_alert.get(alert["alert_key"])
             if earlier and earlier["state"] != orders.CLOSED:
@@ -322,7 +316,7 @@ def order_detail(order_id: int, scope) -> None:
     try:
         o = run(orders.order, order_id, scope, today=today)
     except orders.OrderNotFound as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     history = run(orders.events, order_id, scope)
     with st.container(border=True, key="dp_detail"):
@@ -331,7 +325,7 @@ def order_detail(order_id: int, scope) -> None:
             badge += f" :red-badge[{orders.OVERDUE}]"
         if o["to_verify"]:
             badge += f" :orange-badge[{orders.TO_VERIFY}]"
-        st.markdown(f"### {o['order_no']}　{o['title']}\n{badge}")
+        st.markdown(f"### {md(o['order_no'])}　{md(o['title'])}\n{badge}")
         if o["overdue"]:
             st.error(f"已超过办结期限 {-o['days_left']} 天（期限 {o['deadline']:%Y-%m-%d}）。")
         if o["to_verify"]:
@@ -339,14 +333,14 @@ def order_detail(order_id: int, scope) -> None:
                        "请核验整改情况后办结。")
         c1, c2 = st.columns(2)
         with c1:
-            st.markdown(f"**督办对象**：{o['target_name']}（{orders.TARGET_LEVELS[o['target_level']]}）  \n"
-                        f"**责任单位**：{o['responsible_unit']}  \n"
+            st.markdown(f"**督办对象**：{md(o['target_name'])}（{orders.TARGET_LEVELS[o['target_level']]}）  \n"
+                        f"**责任单位**：{md(o['responsible_unit'])}  \n"
                         f"**办结期限**：{o['deadline']:%Y-%m-%d}"
                         + ("" if o["state"] == orders.CLOSED else f"（剩余 {o['days_left']} 天）"))
         with c2:
-            st.markdown(f"**下发**：{o['created_by']}，{o['created_at']:%Y-%m-%d %H:%M}  \n"
-                        f"**预警**：{o['alert_detail'] or '人工下发'}")
-        st.markdown("**督办事项**\n" + "\n".join(f"{i}. {item}" for i, item in enumerate(o["items"], start=1)))
+            st.markdown(f"**下发**：{md(o['created_by'])}，{o['created_at']:%Y-%m-%d %H:%M}  \n"
+                        f"**预警**：{md(o['alert_detail']) or '人工下发'}")
+        st.markdown("**督办事项**\n" + "\n".join(f"{i}. {md(item)}" for i, item in enumerate(o["items"], start=1)))
 
         if o["state"] != orders.CLOSED:
             nxt = orders.NEXT_STATE[o["state"]]
@@ -364,7 +358,7 @@ def order_detail(order_id: int, scope) -> None:
                 else:
                     record(o["order_no"], f"{orders.ACTIONS[nxt]}：{o['state']} → {nxt}" + (f"；{note}" if note else ""))
                     st.session_state["dp_actor"] = actor
-                    flash(f"{o['order_no']}：已{orders.ACTIONS[nxt]}，当前状态「{nxt}」")
+                    flash(f"{md(o['order_no'])}：已{orders.ACTIONS[nxt]}，当前状态「{nxt}」")
                     st.rerun()
             e1, e2 = st.columns(2)
             with e1.expander("调整办结期限"):
@@ -380,7 +374,7 @@ def order_detail(order_id: int, scope) -> None:
                         refused(exc, o["order_no"])
                     else:
                         record(o["order_no"], f"调整期限：{o['deadline']:%Y-%m-%d} → {new_deadline:%Y-%m-%d}；{reason}")
-                        flash(f"{o['order_no']}：办结期限已调整为 {new_deadline:%Y-%m-%d}")
+                        flash(f"{md(o['order_no'])}：办结期限已调整为 {new_deadline:%Y-%m-%d}")
                         st.rerun()
             with e2.expander("报送整改进展"):
                 progress = st.text_area("进展情况", key=f"dp_prog_{order_id}", height=80)
@@ -392,7 +386,7 @@ def order_detail(order_id: int, scope) -> None:
                         refused(exc, o["order_no"])
                     else:
                         record(o["order_no"], f"报送进展：{progress}")
-                        flash(f"{o['order_no']}：已记录整改进展")
+                        flash(f"{md(o['order_no'])}：已记录整改进展")
                         st.rerun()
 
         st.markdown("**办理记录**")

@@ -21,9 +21,10 @@ from hometown import fmt
 from hometown.progress import overview
 from hometown.teams import queries as teams
 from warehouse.scope import Filters, Scope
-from ui import charts, map_panel, widgets
+from ui import charts, guard, map_panel, widgets
 from ui.common import current_scope, filters_from_url, run, url_params, warehouse_ready
 from ui.nav import OVERVIEW_PAGE, REGION_PAGE, REPORTS_PAGE, TEAMS_PAGE
+from ui.text import markup, md
 
 BARS = "ov_bars"                # the ranking's bar buttons: keys ov_bars_<code> (ui.charts.bar_key)
 ALERTS = "ov_alerts"            # the alert list's buttons: keys ov_alerts_<i>
@@ -56,7 +57,7 @@ def alert_block(filters: Filters, scope: Scope) -> None:
     lines = []
     for row in counts.iter_rows(named=True):
         if row["alert_type"] in overview.PANEL_RULES or row["red"] or row["yellow"]:
-            lines.append(f"- **{row['label']}**：<span class='ht-alert-red'>红 {fmt.plain(row['red'])}</span> · "
+            lines.append(f"- **{md(row['label'])}**：<span class='ht-alert-red'>红 {fmt.plain(row['red'])}</span> · "
                          f"<span class='ht-alert-yellow'>黄 {fmt.plain(row['yellow'])}</span>")
     st.markdown("\n".join(lines), unsafe_allow_html=True)
     if items.height == 0:
@@ -81,9 +82,9 @@ def reporting_block(filters: Filters, scope: Scope) -> None:
     lines = []
     for row in behind.iter_rows(named=True):
         if row["status"] == "未报送":
-            text = f"- **{row['name']}**：未报送（尚无已受理的报表）"
+            text = f"- **{md(row['name'])}**：未报送（尚无已受理的报表）"
         else:
-            text = f"- **{row['name']}**：滞后 {row['lag_days']} 天（最近一期截至 {fmt.date(row['as_of'])}）"
+            text = f"- **{md(row['name'])}**：滞后 {row['lag_days']} 天（最近一期截至 {fmt.date(row['as_of'])}）"
         if row["refused_since"]:
             text += f"，其后 {row['refused_since']} 份报表被退回"
         lines.append(text)
@@ -173,12 +174,12 @@ def _board_html(ranking: pl.DataFrame, page: int, pages: int) -> str:
         width = max(2, round(180 * (r["completion_rate"] or 0)))
         body.append(
             f"<tr class='{'top' if r['rank'] <= 3 else ''}'><td class='rank'>{r['rank']}</td>"
-            f"<td>{r['common_name']}</td><td><span class='bar' style='width:{width}px'></span></td>"
+            f"<td>{markup(r['common_name'])}</td><td><span class='bar' style='width:{width}px'></span></td>"
             f"<td class='r'>{fmt.percent(r['completion_rate'])}</td>"
             f"<td class='r'>{fmt.percent(r['database_rate'])}</td>"
             f"<td class='r date'>{r['as_of'].strftime('%m-%d') if r['as_of'] else '—'}</td></tr>")
     missing = ranking.filter(pl.col("rank").is_null())["common_name"].to_list()
-    foot = f"<div class='ht-asof'>未报送：{'、'.join(missing)}</div>" if missing and page == pages - 1 else ""
+    foot = f"<div class='ht-asof'>未报送：{'、'.join(markup(m) for m in missing)}</div>" if missing and page == pages - 1 else ""
     return (f"<div class='ht-panel' data-testid='ht-board'><h3>州市规划完成率排名</h3>"
             f"<div class='ht-asof'>{fmt.as_of_range(rows['as_of'].min(), rows['as_of'].max())} · 末列为各州市数据日期</div>"
             f"<table class='ht-board'><tr><td class='rank'>#</td><td>州市</td><td></td><td class='r'>完成率</td>"
@@ -193,15 +194,15 @@ def _alerts_html(filters: Filters, scope: Scope) -> str:
     missing = status.filter(pl.col("status") == "未报送")["name"].to_list()
     parts = [f"已报送 {reported}/{status.height}"]
     if missing:
-        parts.append(f"未报送 {'、'.join(missing[:2])}{'等' if len(missing) > 2 else ''}")
+        parts.append(f"未报送 {'、'.join(markup(m) for m in missing[:2])}{'等' if len(missing) > 2 else ''}")
     if late:
-        parts.append(f"滞后 {len(late)} 个：{'、'.join(late[:2])}{'等' if len(late) > 2 else ''}")
+        parts.append(f"滞后 {len(late)} 个：{'、'.join(markup(m) for m in late[:2])}{'等' if len(late) > 2 else ''}")
     if not (late or missing):
         parts.append("均已报送最新一期")
     report_line = f"<tr><td>报送情况</td><td colspan='2'>{' · '.join(parts)}</td></tr>"
     counts, items = run(overview.alert_panel, filters, scope)
     shown = counts.filter(pl.col("alert_type").is_in(overview.PANEL_RULES))
-    rows = "".join(f"<tr><td>{r['label']}</td><td class='ht-red'>红 {fmt.plain(r['red'])}</td>"
+    rows = "".join(f"<tr><td>{markup(r['label'])}</td><td class='ht-red'>红 {fmt.plain(r['red'])}</td>"
                    f"<td class='ht-yellow'>黄 {fmt.plain(r['yellow'])}</td></tr>" for r in shown.iter_rows(named=True))
     others = counts.filter(~pl.col("alert_type").is_in(overview.PANEL_RULES))
     rows += (f"<tr><td>其他预警</td><td class='ht-red'>红 {fmt.plain(others['red'].sum())}</td>"
@@ -217,6 +218,7 @@ def big_screen(filters: Filters, scope: Scope) -> None:
     st.session_state.setdefault("big_tick", 0)
 
     @st.fragment(run_every=refresh)
+    @guard.checked  # a timed rerun checks the user too: a disabled account's screen signs out
     def board() -> None:
         tick = st.session_state.big_tick
         st.session_state.big_tick = tick + 1

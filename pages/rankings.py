@@ -18,6 +18,7 @@ from hometown.rankings import index as rankings
 from warehouse.scope import Filters
 from ui import auth as ui_auth
 from ui.common import current_role, current_scope, filters_from_url, run, url_params, warehouse_ready
+from ui.text import md
 
 LEVEL_OPTIONS = ("prefecture", "county", "village")
 # Selectboxes show None as an empty placeholder, so "all" and "latest" are sentinel values, not None.
@@ -111,7 +112,7 @@ def ranking_tab() -> None:
         problems: list[str] = []
         preset_list = rankings.presets(problems=problems)
         for problem in problems:
-            st.warning(f"用户保存的权重方案未能读取，已忽略：{problem}")
+            st.warning(f"用户保存的权重方案未能读取，已忽略：{md(problem)}")
         with c_preset:
             st.selectbox("权重方案", [p.name for p in preset_list], key="rk_preset", on_change=apply_preset,
                          help="选择方案会把下方权重和标准化方法设为该方案的值；修改权重后即为自定义")
@@ -136,16 +137,16 @@ def ranking_tab() -> None:
                     try:
                         saved = rankings.save_preset(new_name, weights, norm, new_desc)
                     except rankings.RankingError as exc:
-                        st.error(str(exc))
+                        st.error(md(exc))
                     else:
                         st.session_state.rk_pending_preset = saved.name
-                        st.session_state.rk_flash = f"已保存权重方案“{saved.name}”（{rankings.user_presets_path()}）"
+                        st.session_state.rk_flash = f"已保存权重方案“{md(saved.name)}”"
                         st.rerun()
 
     try:
         r = run(rankings.rank, level, tuple(weights.items()), norm, filters, scope, pref)
     except rankings.RankingError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     table = rankings.table(r)
     if table.height == 0:
@@ -155,14 +156,14 @@ def ranking_tab() -> None:
     as_of_text = r.as_of.isoformat() if r.as_of else "—"
     prev_text = r.previous_as_of.isoformat() if r.previous_as_of else "无上期数据"
     st.caption(f"数据截至 {as_of_text}；排名变化对比 {prev_text}；{rankings.NORMALISATIONS[norm]}；"
-               f"{rankings.INDEX_FORMULA}；{rankings.TIE_RULE}。权重方案：{preset_name}")
+               f"{rankings.INDEX_FORMULA}；{rankings.TIE_RULE}。权重方案：{md(preset_name)}")
 
     names = [c for _, c in rankings.LEVELS[level].name_columns][1:] or ["州市"]
     podium = st.columns(3)
     for i, row in enumerate(table.head(3).iter_rows(named=True)):
         with podium[i]:
             change = r.frame["rank_change"][i]
-            st.metric(f"第{row['排名']}名 · 综合指数 {row['综合指数']:.2f}", " ".join(row[c] or "" for c in names),
+            st.metric(f"第{row['排名']}名 · 综合指数 {row['综合指数']:.2f}", md(" ".join(row[c] or "" for c in names)),
                       delta=int(change) if change else None, delta_description="名（较上期）" if change else None)
 
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—", column_config=column_config(
@@ -185,7 +186,7 @@ def ranking_tab() -> None:
                                icon=":material/download:", key="rk_csv")
     with st.expander("排名方法说明"):
         for item, text in rankings.method_notes(r, preset_name):
-            st.markdown(f"**{item}**：{text}")
+            st.markdown(f"**{md(item)}**：{md(text)}")
 
 
 def scores_tab() -> None:
@@ -202,7 +203,7 @@ def scores_tab() -> None:
         max_score = st.number_input("满分", min_value=1.0, max_value=1000.0, value=scores.DEFAULT_MAX_SCORE,
                                     step=10.0, key="sc_max", format="%g")
     with c4:
-        st.download_button("下载评分表模板", data=scores.template_xlsx(max_score=max_score),
+        st.download_button("下载评分表模板", data=lambda: scores.template_xlsx(max_score=max_score),
                            file_name="大擂台大比武_评委评分表模板.xlsx", mime=export.XLSX_MIME, on_click="ignore",
                            icon=":material/download:", key="sc_template")
     upload = st.file_uploader("上传评委评分表", type=["xlsx", "xls", "csv"], key="sc_upload")
@@ -214,15 +215,15 @@ def scores_tab() -> None:
         sheet = scores.read_scores(upload.getvalue(), upload.name, max_score, role)
     except scores.ScoresError as exc:
         st.error(f"评分表未能读取，共 {len(exc.errors)} 处问题，请修改后重新上传：\n\n"
-                 + "\n".join(f"- {e}" for e in exc.errors))
+                 + "\n".join(f"- {md(e)}" for e in exc.errors))
         return
     for w in sheet.warnings:
-        st.warning(w)
+        st.warning(md(w))
     result = scores.results(sheet, int(awards), int(laggards))
     table = scores.results_table(result)
     n_awarded = (result["outcome"] == scores.AWARDED).sum()
     n_laggards = (result["outcome"] == scores.LAGGARD).sum()
-    st.success(f"{sheet.file_name}：{result.height} 个参赛规划，{len(sheet.judges)} 位评委；"
+    st.success(f"{md(sheet.file_name)}：{result.height} 个参赛规划，{len(sheet.judges)} 位评委；"
                f"获奖 {n_awarded} 个，末位 {n_laggards} 个。")
     st.dataframe(table, hide_index=True, width="stretch", placeholder="—", height=min(38 + 35 * table.height, 800),
                  column_config=column_config(scores.results_kinds(result)), key="sc_table")

@@ -19,6 +19,7 @@ from ui import auth as ui_auth
 from ui import charts, widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 from ui.nav import OVERVIEW_PAGE
+from ui.text import md
 
 
 
@@ -89,7 +90,7 @@ def alerts_block(region: Region, filters: Filters) -> None:
         st.info("预警规则加载中")
         return
     counts, items = panel
-    summary = " · ".join(f"{r['label']} 红{r['red']}/黄{r['yellow']}" for r in counts.iter_rows(named=True)
+    summary = " · ".join(f"{md(r['label'])} 红{r['red']}/黄{r['yellow']}" for r in counts.iter_rows(named=True)
                          if r["red"] or r["yellow"])
     st.caption(summary or "当前没有预警")
     if items.height:
@@ -124,7 +125,7 @@ def main() -> None:
     code = st.query_params.get("code") or scope.top_code
     region = resolve(code)
     if region is None:
-        st.error(f"未知的区划代码：{code}")
+        st.error(f"未知的区划代码：{md(code)}")
         st.page_link(OVERVIEW_PAGE, label="返回一屏知全局")
         return
     if region.level == "village":
@@ -132,7 +133,7 @@ def main() -> None:
     try:
         check_scope(region, scope)
     except OutOfScope as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         ui_auth.denied(region.code, f"{exc}（{st.query_params.to_dict()}）")
         return
     widgets.inject_css(widgets.PAGE_CSS + charts.CSS)
@@ -141,13 +142,13 @@ def main() -> None:
     region_arg = None if region.level == "province" else region.code
     totals = run(overview.totals, filters, scope, region_arg).row(0, named=True)
     with head:
-        st.title(f"{region.full_name}", anchor=False)
+        st.title(md(region.full_name), anchor=False)
         st.caption(f"{LEVEL_LABELS[region.level]} · 代码 {region.code} · {widgets.as_of_caption(totals)}")
     with bar:
         widgets.filter_bar(filters, run(overview.task_years, scope), run(overview.reporting_dates, scope),
                            f"rg_{region.code}")
     if not totals["task_villages"]:
-        st.info(f"{region.name}暂无已受理报表中的任务村（{widgets.as_of_caption(totals)}）")
+        st.info(f"{md(region.name)}暂无已受理报表中的任务村（{widgets.as_of_caption(totals)}）")
     widgets.kpi_tiles(totals)
 
     if region.level in ("province", "prefecture"):

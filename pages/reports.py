@@ -1,8 +1,9 @@
 """报送记录: the report log — every file loaded, whether it was accepted, a duplicate, superseded or refused, and why.
 
 Layout and calls only (hometown.progress.overview.report_log). Prefecture offices see at once what was accepted and what must
-be fixed: pick a row to read its reasons (messages) and warnings in full. Filters live in the URL
-(?status=refused&pref=532500).
+be fixed: pick a row to read its reasons (messages) and warnings (each kind folded after 20 on screen) and download
+the whole list as Excel or CSV. Filters live in the URL (?status=refused&pref=532500). A county user sees its
+prefecture's files with its own county's village rows and no reasons (hometown.progress.overview.report_log says why).
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import streamlit as st
 
 from geo import reference
 from hometown import fmt
+from hometown.access import uploads
 from hometown.progress import overview
-from ui import widgets
+from pipelines.report import fold
+from ui import reasons, widgets
 from ui.common import current_scope, run, warehouse_ready
+from ui.text import md
 
 STATUS_LABELS = {"accepted": "已受理", "duplicate": "重复报送", "superseded": "已被更正", "refused": "退回"}
 TABLE_KEY = "rp_table"
@@ -55,15 +59,21 @@ def main() -> None:
     if log.height == 0:
         st.info("没有符合条件的报送记录")
         return
+    county = reference.county_name(scope.county_code) if scope.county_code else None
+    rows_label = f"{county}村行数" if county else "村行数"
     first_reason = pl.col("messages").fill_null("").str.split("\n").list.first()
     table = log.select(
         pl.col("loaded_at").dt.strftime("%Y-%m-%d %H:%M").alias("导入时间"), pl.col("file_name").alias("文件名"),
         pl.col("prefecture_name").fill_null("（未识别）").alias("州市"), pl.col("as_of").cast(pl.Utf8).alias("数据截至"),
         pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status")).alias("受理结果"),
-        pl.col("village_rows").alias("村行数"), first_reason.alias("原因（首条）"),
+        pl.col("village_rows").alias(rows_label), first_reason.alias("原因（首条）"),
         pl.col("warnings").fill_null("").str.split("\n").list.first().alias("提示（首条）"),
     )
-    st.caption(f"共 {log.height} 份（最新在前）· 点选一行查看全部原因")
+    if county:
+        st.caption(f"共 {log.height} 份（最新在前）· 本州市报送的文件，村行数只计{county}的村；"
+                   "退回原因含其他县市区的数据，请向州市项目组了解")
+    else:
+        st.caption(f"共 {log.height} 份（最新在前）· 点选一行查看全部原因")
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=TABLE_KEY)
     rows = (event or {}).get("selection", {}).get("rows", []) if event else []
     chosen = log.row(rows[0], named=True) if rows and rows[0] < log.height else None
@@ -72,19 +82,28 @@ def main() -> None:
         chosen = refused.row(0, named=True) if refused.height else None
     if chosen is None:
         return
-    st.subheader(f"{chosen['file_name']}：{STATUS_LABELS.get(chosen['status'], chosen['status'])}", anchor=False)
+    st.subheader(f"{md(chosen['file_name'])}：{STATUS_LABELS.get(chosen['status'], chosen['status'])}", anchor=False)
     st.caption(f"导入于 {chosen['loaded_at']:%Y-%m-%d %H:%M:%S} · 数据截至 {fmt.date(chosen['as_of'])} · "
-               f"SHA-256 {chosen['sha256'][:16]}…" + (f" · 上传人 {chosen['loaded_by']}" if chosen["loaded_by"] else ""))
+               f"SHA-256 {chosen['sha256'][:16]}…" + (f" · 上传人 {md(chosen['loaded_by'])}" if chosen["loaded_by"] else ""))
     messages = [m for m in (chosen["messages"] or "").split("\n") if m.strip()]
     warnings = [m for m in (chosen["warnings"] or "").split("\n") if m.strip()]
-    if chosen["status"] == "refused":
-        st.error("退回原因：\n" + "\n".join(f"- {m}" for m in messages) if messages else "退回（未记录原因）")
+    # Each kind of problem is folded after 20 on screen (同类问题另有 N 处); the download below has every one.
+    if county and chosen["status"] == "refused":
+        st.error(f"退回：该文件未导入，其中{county}的数据也未进入统计。退回原因请向州市项目组了解。")
+    elif chosen["status"] == "refused":
+        st.error(f"退回原因（{len(messages)} 条）：\n" + "\n".join(f"- {md(m)}" for m in fold(messages))
+                 if messages else "退回（未记录原因）")
     elif messages:
-        st.info("\n".join(f"- {m}" for m in messages))
+        st.info("\n".join(f"- {md(m)}" for m in fold(messages)))
     else:
-        st.success(f"已受理 {fmt.plain(chosen['village_rows'])} 个村的数据")
+        st.success(f"已受理{county or ''} {fmt.plain(chosen['village_rows'])} 个村的数据")
     if warnings:
-        st.warning("提示（不影响受理）：\n" + "\n".join(f"- {w}" for w in warnings))
+        st.warning("提示（不影响受理）：\n" + "\n".join(f"- {md(w)}" for w in fold(warnings)))
+    # A county user is not shown the reasons (they quote other counties' rows): no list to download either.
+    if (messages or warnings) and not county:
+        label = STATUS_LABELS.get(chosen["status"], chosen["status"])
+        reasons.downloads(uploads.reasons_frame([(chosen["file_name"], label, messages, warnings)]),
+                          chosen["file_name"], f"rp_{chosen['report_id']}")
 
 
 if warehouse_ready():

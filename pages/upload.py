@@ -1,5 +1,6 @@
 """报表上传: a prefecture project group uploads its reports; the pipeline checks them at once and every result and
-reason is shown in a table; the blank report template is downloaded here.
+reason is shown in a table (each kind of problem folded after 20) with the whole list to download as Excel or CSV;
+the blank report template is downloaded here.
 
 Layout and calls only: hometown.access.uploads runs the pipeline (pipelines.ingest, the same checks as the command) with the
 user's prefecture, keeps accepted files and writes the audit rows; each report kind (pipelines.kinds) offers its blank
@@ -15,9 +16,13 @@ from geo import reference
 from hometown import export
 from hometown.access import auth, uploads
 from pipelines import kinds, safety
+from pipelines.read import REPORT_SUFFIXES
 from ui import auth as ui_auth
+from ui import reasons
 from ui.common import current_role
+from ui.text import md
 from warehouse import db
+from warehouse.store import DAMAGE, WarehouseBusy, WarehouseDamaged
 
 RESULTS = "up_results"
 SUMMARY = (("accepted", "已接收"), ("superseded", "更正替换"), ("duplicate", "重复文件"), ("refused", "已拒收"))
@@ -60,15 +65,16 @@ def results_block(done: list[uploads.Upload]) -> None:
                 f"{r.village_rows} 个任务村" if r.status in ("accepted", "superseded") else "",
                 f"{len(r.errors)} 条拒收原因" if r.errors else "", f"{len(r.warnings)} 条提示" if r.warnings else "")
                 if p)
-            st.markdown(f"{OUTCOME_ICONS[r.status]} **{r.file_name}**：{uploads.STATUS_LABELS[r.status]}"
+            st.markdown(f"{OUTCOME_ICONS[r.status]} **{md(r.file_name)}**：{uploads.STATUS_LABELS[r.status]}"
                         + (f"（{facts}）" if facts else ""))
-    reasons = uploads.reasons_table(done)
-    if reasons.height:
-        st.markdown(f"**原因与提示（{reasons.filter(pl.col('类别') == '拒收原因').height} 条拒收原因，"
-                    f"{reasons.filter(pl.col('类别') == '提示').height} 条提示）**")
-        st.dataframe(reasons, hide_index=True, width="stretch", key="up_reasons",
-                     height=min(38 + 35 * reasons.height, 600),
+    table = uploads.reasons_table(done)
+    if table.height:
+        n_errors, n_notes = sum(len(u.result.errors) for u in done), sum(len(u.result.warnings) for u in done)
+        st.markdown(f"**原因与提示（{n_errors} 条拒收原因，{n_notes} 条提示）**")
+        st.dataframe(table, hide_index=True, width="stretch", key="up_reasons",
+                     height=min(38 + 35 * table.height, 600),
                      column_config={"内容": st.column_config.TextColumn("内容", width="large")})
+        reasons.downloads(uploads.upload_reasons(done), None, "up")
     refused = [u for u in done if u.result.refused]
     if refused:
         st.error(f"{len(refused)} 个文件被拒收，未导入任何数据；请按上表原因修改后重新上传。")
@@ -83,6 +89,13 @@ def main() -> None:
     if not auth.may(role, auth.UPLOAD):
         st.error("本账号无权上传报表（仅州市项目组和管理员可以上传）")
         return
+    try:
+        db.check()
+    except db.WarehouseDamaged as exc:  # nothing can be loaded into it; a missing warehouse is created by a load
+        st.error(md(exc), icon=":material/error:")
+        return
+    except db.WarehouseMissing:
+        pass
     expected = uploads.expected_prefecture(user)
     limit = safety.max_bytes()
     who = f"本账号只能上传{reference.prefecture_name(expected)}的报表；其他州市的文件会被拒收。" if expected else \
@@ -96,8 +109,8 @@ def main() -> None:
     with left:
         with st.form("up_form", clear_on_submit=True, border=True):
             files = st.file_uploader(
-                f"选择报表文件（.xlsx / .xls / .csv，可多选，单个文件不超过 {limit // 1024 // 1024} MB）",
-                type=["xlsx", "xls", "csv"], accept_multiple_files=True, key="up_files",
+                f"选择报表文件（.xlsx / .xls / .et / .csv，可多选，单个文件不超过 {limit // 1024 // 1024} MB）",
+                type=sorted(s.lstrip(".") for s in REPORT_SUFFIXES), accept_multiple_files=True, key="up_files",
                 max_upload_size=max(1, limit // 1024 // 1024))
             go = st.form_submit_button("检查并导入", type="primary", icon=":material/fact_check:")
         if go:
@@ -106,8 +119,11 @@ def main() -> None:
             else:
                 with st.spinner(f"正在检查 {len(files)} 个文件…"):
                     batch = [(f.name, f.getvalue()) for f in files]
-                    st.session_state[RESULTS] = uploads.handle(batch, db.db_path(), user=user,
-                                                               client=ui_auth.client())
+                    try:
+                        st.session_state[RESULTS] = uploads.handle(batch, db.db_path(), user=user,
+                                                                   client=ui_auth.client())
+                    except (WarehouseBusy, WarehouseDamaged, *DAMAGE) as exc:
+                        st.error(md(exc if not isinstance(exc, DAMAGE) else WarehouseDamaged(db.db_path())))
     done = st.session_state.get(RESULTS)
     if done:
         results_block(done)

@@ -15,14 +15,15 @@ import streamlit as st
 from hometown import fmt
 from hometown.progress import village
 from hometown.progress.region import check_scope, resolve, trail
-from warehouse.scope import OutOfScope
-from warehouse import metrics
-from warehouse.stages import STEPS_TOTAL, stage_names
 from ui import auth as ui_auth
 from ui import widgets
 from hometown.teams import queries as teams
 from ui.common import current_role, current_scope, filters_from_url, run, warehouse_ready
 from ui.nav import REGION_PAGE, TEAMS_PAGE
+from ui.text import md
+from warehouse import metrics
+from warehouse.scope import OutOfScope
+from warehouse.stages import STEPS_TOTAL, stage_names
 
 
 def yes_no(value) -> str:
@@ -35,13 +36,13 @@ def main() -> None:
     code = st.query_params.get("code")
     region = resolve(code) if code else None
     if region is None or region.level != "village":
-        st.error(f"请从县市区页面选择村庄（未知的村代码：{code or '未提供'}）")
+        st.error(f"请从县市区页面选择村庄（未知的村代码：{md(code) or '未提供'}）")
         st.page_link(REGION_PAGE, label="打开一键查明细")
         return
     try:
         check_scope(region, scope)
     except OutOfScope as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         ui_auth.denied(region.code, f"{exc}（{st.query_params.to_dict()}）")
         return
     current = run(village.current, filters, scope, region.code)
@@ -55,15 +56,15 @@ def main() -> None:
     widgets.inject_css(widgets.PAGE_CSS)
     widgets.breadcrumbs(trail(region), filters, scope.allows)
 
-    st.title(f"{v['village']}", anchor=False)
-    code_text = v["village_code"] or f"{v['village_key']}（报表未给出村代码，系统编号）"
-    st.caption(f"{v['prefecture_name']} · {v['county_name']} · {v['township'] or '—'} · 村代码 {code_text} · "
+    st.title(md(v["village"]), anchor=False)
+    code_text = md(v["village_code"]) or f"{md(v['village_key'])}（报表未给出村代码，系统编号）"
+    st.caption(f"{md(v['prefecture_name'])} · {md(v['county_name'])} · {md(v['township']) or '—'} · 村代码 {code_text} · "
                f"{v['task_year']}年度任务村 · 数据截至 {fmt.date(v['as_of'])}")
 
     cols = st.columns(6)
-    cols[0].metric("当前环节", f"{v['stage']}. {v['stage_name'] or ''}", border=True)
+    cols[0].metric("当前环节", f"{v['stage']}. {v['stage_name'] or ''}", border=True)  # config/stages.toml's names
     cols[1].metric("已完成步骤", f"{v['steps_done']}/{STEPS_TOTAL}", border=True)
-    cols[2].metric("规划状态", v["plan_status"] or "—", border=True)
+    cols[2].metric("规划状态", md(v["plan_status"]) or "—", border=True)
     cols[3].metric("1+5 专项规划", f"{v['special_plans_done'] if v['special_plans_done'] is not None else '—'}/5",
                    border=True)
     cols[4].metric("规划建设理事会", yes_no(v["council"]), border=True)
@@ -119,7 +120,7 @@ def main() -> None:
             st.caption("报表未附项目明细")
 
     st.subheader("备注", anchor=False)
-    st.markdown(v["notes"] or "（无）")
+    st.markdown(md(v["notes"], multiline=True) or "（无）")
 
     # 驻村力量: the village's current team (hometown.teams), numbers masked unless the role may see them.
     team = run(teams.members, scope, None, region.code, current_role())

@@ -8,7 +8,9 @@ with ``set_defaults(run=function(args) -> exit status)``. ``--db`` defaults to `
 data/warehouse.duckdb, as for the app (warehouse.settings).
 
 Exit status (REPORT_SPEC §6): 0 when no file was refused, 1 when any was (the others still load), 2 for a usage
-error. One line per file on stdout, each refusal's reasons indented below it; a progress bar on stderr for folders.
+error or a warehouse that cannot be written (busy, damaged: one line, no traceback). One line per file on stdout,
+each refusal's reasons indented below it (each kind of problem folded after 20: report_log keeps every one); a
+progress bar on stderr for folders, only when a person watches a terminal.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from warehouse import settings
-from warehouse.store import WarehouseBusy
+from warehouse.store import DAMAGE, WarehouseBusy, WarehouseDamaged
 
 COMMANDS_GROUP = "hometown_dispatch.commands"
 EXPORTS_GROUP = "hometown_dispatch.exports"
@@ -51,8 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+def _for_a_person() -> bool:
+    """Whether a person watches: both outputs are a terminal. Under cron, CI or a pipe (``ingest … | cat``, a log
+    file) a progress bar would only write hundreds of carriage-return frames into the log."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def _ingest(args) -> int:
     from pipelines.ingest import collect_files, ingest
+    from pipelines.report import fold
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
@@ -62,16 +71,16 @@ def _ingest(args) -> int:
     db_file = settings.db_path(args.db)
     files = collect_files(args.paths)
     if not files:
-        print("错误：没有找到报表文件（.xlsx、.xls、.csv）", file=sys.stderr)
+        print("错误：没有找到报表文件（.xlsx、.xls、.et、.csv）", file=sys.stderr)
         return 2
     bar = None
-    if not args.quiet and len(files) > 1 and sys.stderr.isatty() or (not args.quiet and len(files) > 1):
+    if not args.quiet and len(files) > 1 and _for_a_person():
         from tqdm import tqdm
 
         bar = tqdm(total=len(files), unit="个文件", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     def show(result) -> None:
-        lines = [result.line()] + [f"    {m}" for m in result.errors]
+        lines = [result.line()] + [f"    {m}" for m in fold(result.errors)]
         if bar is not None:
             bar.write("\n".join(lines), file=sys.stdout)
             bar.update(1)
@@ -80,8 +89,11 @@ def _ingest(args) -> int:
 
     try:
         results = ingest(files, db_file, on_result=show)
-    except WarehouseBusy as exc:
+    except (WarehouseBusy, WarehouseDamaged) as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except DAMAGE:  # found part-way (a block the truncated file lacks): nothing was swapped in
+        print(f"错误：{WarehouseDamaged(db_file)}", file=sys.stderr)
         return 2
     finally:
         if bar is not None:

@@ -32,7 +32,7 @@ class IngestResult:
     prefecture_code: str | None = None
     as_of: date | None = None
     village_rows: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)     # every reason, in sheet and row order (report_log keeps all)
     warnings: list[str] = field(default_factory=list)
     report_id: int | None = None
     replaced_report_id: int | None = None

@@ -2,8 +2,9 @@
 
 ``check_report`` never touches the warehouse: it returns a ``CheckedReport`` holding either the typed rows of
 every sheet or every reason the file is refused, each naming file, sheet, Excel row, column, value and what
-was expected, in Chinese. Warnings (unknown columns, a 合计 row that does not add up, a 规划状态 that does not
-follow the stage) never refuse a file.
+was expected, in Chinese, in the order of the sheets and their rows (``fold`` shortens the list for a screen).
+Warnings (unknown columns, a 合计 row that does not add up, a 规划状态 that does not follow the stage, a figure
+merged over several rows) never refuse a file.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from pipelines.columns import (
     TEXT, VILLAGE_SHEET, YEAR, Column, header_key,
 )
 from pipelines.header import Layout, detect_layout
-from pipelines.read import Sheet, UnreadableFile, read_sheets
+from pipelines.read import Sheet, UnreadableFile, Workbook, read_workbook
 from pipelines.values import (
     NOT_REPORTED, date_mapping, find_dates, flag_expr, int_expr, mapped_expr, normalise_series, normalised_expr,
     normalised_lookup, number_expr, parse_date, parse_date_text, parse_number, today,
 )
 
-# At most this many messages of one kind (same sheet, column and problem); the rest are counted.
+# A screen lists at most this many messages of one kind and counts the rest (``fold``); report_log keeps every one.
 MAX_MESSAGES_PER_PROBLEM = 20
 YEAR_RANGE = (2021, 2030)
 # Required columns whose cells may still say "not reported" (—, -, /, empty): null, never refused and never zero
@@ -52,7 +53,7 @@ class CheckedReport:
     prefecture_code: str | None = None
     as_of: date | None = None
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)       # every reason, in sheet and row order
     warnings: list[str] = field(default_factory=list)
     kind: str = ""  # the report kind that checked it (pipelines.kinds sets it)
 
@@ -67,39 +68,79 @@ class CheckedReport:
 
 
 class _Messages:
-    """Collects messages, capping each problem at MAX_MESSAGES_PER_PROBLEM with a count of the rest."""
+    """Collects messages: every one is kept (report_log holds them all, each with its row), listed in the order of
+    the file's sheets and their rows. A screen folds them with ``fold``."""
 
     def __init__(self, file_name: str):
         self.file_name = file_name
-        self._counts: dict[tuple, int] = defaultdict(int)
-        self._items: list[tuple[tuple, str]] = []
+        self.sheet_order: dict[str, int] = {}
+        self._items: list[tuple[tuple, str]] = []   # (order key, text)
 
     def add(self, text: str, sheet: str | None = None, row: int | None = None, column: str | None = None,
             problem: str | None = None) -> None:
+        """``problem`` names the kind of fault for the reader of the code; ``fold`` tells kinds from the text, so
+        that report_log's stored lines fold the same way."""
         # One reason is one line: report_log.messages and the command's output are newline-separated.
         text = " ".join(text.split("\n"))
-        key = (sheet, column, problem or text)
-        self._counts[key] += 1
-        if self._counts[key] <= MAX_MESSAGES_PER_PROBLEM:
-            parts = [self.file_name]
-            if sheet:
-                parts.append(sheet)
-            if row is not None:
-                parts.append(f"第{row}行")
-            parts.append(f"{column}: {text}" if column else text)
-            self._items.append((key, " / ".join(parts)))
+        parts = [self.file_name]
+        if sheet:
+            parts.append(sheet)
+        if row is not None:
+            parts.append(f"第{row}行")
+        parts.append(f"{column}: {text}" if column else text)
+        # File-wide reasons first, then sheet by sheet in the workbook's order, each sheet's own reasons before its
+        # rows', rows in Excel order; reasons of one row in the order they were found (its columns, then its rules).
+        order = (sheet is not None, self.sheet_order.get(sheet, len(self.sheet_order)) if sheet else -1,
+                 -1 if row is None else row, len(self._items))
+        self._items.append((order, " / ".join(parts)))
 
     def render(self) -> list[str]:
-        out = [text for _, text in self._items]
-        for key, n in self._counts.items():
-            if n > MAX_MESSAGES_PER_PROBLEM:
-                sheet, column, problem = key
-                where = " / ".join(p for p in (self.file_name, sheet, column) if p)
-                out.append(f"{where}: 同类问题（{problem}）另有 {n - MAX_MESSAGES_PER_PROBLEM} 处未逐条列出，共 {n} 处")
-        return out
+        """Every message, in order."""
+        return [text for _, text in sorted(self._items, key=lambda item: item[0])]
 
     def __bool__(self) -> bool:
         return bool(self._items)
+
+
+_MESSAGE = re.compile(r"^(?P<file>.+?) / (?:(?P<sheet>[^/]+?) / )?(?:第(?P<row>\d+)行 / )?(?P<rest>.*)$", re.DOTALL)
+_QUOTED = re.compile(r"「[^」]*」|\d+(?:\.\d+)?")
+
+
+def split_message(text: str) -> dict:
+    """A message's parts — file, sheet, row (Excel's number), column, text — as ``_Messages.add`` wrote them."""
+    m = _MESSAGE.match(text)
+    if m is None:
+        return {"file": None, "sheet": None, "row": None, "column": None, "text": text}
+    rest = m["rest"]
+    column, sep, said = rest.partition(": ")
+    if not sep or m["row"] is None and m["sheet"] is None or len(column) > 40:
+        column, said = None, rest
+    return {"file": m["file"], "sheet": m["sheet"], "row": int(m["row"]) if m["row"] else None, "column": column,
+            "text": said}
+
+
+def fold(messages: list[str], limit: int = MAX_MESSAGES_PER_PROBLEM) -> list[str]:
+    """Messages for a screen, in their order: at most ``limit`` of one kind (same sheet and column, same wording
+    once the values quoted in it are set aside), then one line saying how many more there are. report_log and the
+    downloadable list keep every one."""
+    kinds = []
+    for text in messages:
+        p = split_message(text)
+        kinds.append((p["file"], p["sheet"], p["column"], _QUOTED.sub("", p["text"])))
+    totals: dict[tuple, int] = defaultdict(int)
+    for kind in kinds:
+        totals[kind] += 1
+    seen: dict[tuple, int] = defaultdict(int)
+    out = []
+    for text, kind in zip(messages, kinds):
+        seen[kind] += 1
+        if seen[kind] <= limit:
+            out.append(text)
+        if seen[kind] == limit and totals[kind] > limit:
+            where = " / ".join(p for p in kind[:3] if p)
+            out.append(f"{where}: 同类问题另有 {totals[kind] - limit} 处未在此列出（共 {totals[kind]} 处），"
+                       "完整清单见报送记录，可下载")
+    return out
 
 
 def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None = None) -> CheckedReport:
@@ -109,8 +150,12 @@ def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None
     checked = CheckedReport(file_name=path.name, sha256=hashlib.sha256(data).hexdigest())
     errors, warnings = _Messages(path.name), _Messages(path.name)
     try:
-        sheets = read_sheets(path, data)
-        _check_sheets(path.name, sheets, checked, errors, warnings, as_of_limit or today())
+        workbook = read_workbook(path, data)
+        for messages in (errors, warnings):
+            messages.sheet_order = {sheet.name: i for i, sheet in enumerate(workbook.sheets)}
+        if workbook.mismatch:
+            warnings.add(workbook.mismatch)
+        _check_sheets(path.name, workbook, checked, errors, warnings, as_of_limit or today())
     except UnreadableFile as exc:
         # The reader names the file (and the sheet, for a damaged sheet); the message adds the file itself.
         text = str(exc)
@@ -126,7 +171,8 @@ def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None
     return checked
 
 
-def _check_sheets(file_name, sheets: list[Sheet], checked, errors, warnings, as_of_limit: date) -> None:
+def _check_sheets(file_name, workbook: Workbook, checked, errors, warnings, as_of_limit: date) -> None:
+    sheets = workbook.sheets
     layouts: dict[str, tuple[Sheet, Layout]] = {}
     for sheet in sheets:
         if sheet.grid.height == 0:
@@ -148,7 +194,11 @@ def _check_sheets(file_name, sheets: list[Sheet], checked, errors, warnings, as_
 
     if "village" not in layouts:
         found = "、".join(s.name for s in sheets) or "无"
-        errors.add(f"缺少必需的工作表「村庄进度」（按表名或表头均未找到；文件中的工作表：{found}）")
+        if workbook.misnamed:
+            # Read as what it really is and still no report in it: say what it is, not only what is missing.
+            errors.add(f"{workbook.what_it_is}，其中没有找到「村庄进度」表（按表名或表头均未找到）")
+        else:
+            errors.add(f"缺少必需的工作表「村庄进度」（按表名或表头均未找到；文件中的工作表：{found}）")
         return
 
     raw: dict[str, tuple[Sheet, Layout, pl.DataFrame, pl.DataFrame]] = {}
@@ -160,6 +210,7 @@ def _check_sheets(file_name, sheets: list[Sheet], checked, errors, warnings, as_
         for _, header in layout.unknown:
             warnings.add(f"未知列「{header}」，数值已原样保留", sheet=sheet.name, problem="未知列")
         rows, totals = _data_rows(sheet, layout)
+        _note_merged_figures(sheet, layout, warnings)
         raw[key] = (sheet, layout, rows, totals)
         if key == "village" and rows.height == 0 and not layout.missing_required():
             # A report without a single village would replace the prefecture's figures with nothing.
@@ -188,11 +239,18 @@ def _check_sheets(file_name, sheets: list[Sheet], checked, errors, warnings, as_
 
 def _data_rows(sheet: Sheet, layout: Layout) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The data rows below the header with an ``_row`` (Excel row number), less empty, total and footer rows."""
-    grid = sheet.grid.with_row_index("_idx").slice(layout.data_start)
+    # A merged range's value belongs to every row it covers (the county merged over its villages); a row whose only
+    # content comes from such ranges (a merge drawn past the last village) is still an empty row.
+    merged = bool(sheet.row_spans(layout.data_start))
+    grid = sheet.filled_below(layout.data_start).with_row_index("_idx").slice(layout.data_start)
     grid = grid.with_columns((pl.col("_idx") + 1).cast(pl.Int64).alias("_row")).drop("_idx")
     cells = [c for c in grid.columns if c != "_row"]
     stripped = [pl.col(c).str.strip_chars() for c in cells]
     filled = pl.sum_horizontal([(s.is_not_null() & (s != "")).cast(pl.Int32) for s in stripped])
+    if merged:  # each row's own cells, before the merged ranges filled it
+        own = sheet.grid.slice(layout.data_start)
+        grid = grid.with_columns(_own=own.select(pl.sum_horizontal(
+            [(pl.col(c).str.strip_chars().fill_null("") != "").cast(pl.Int32) for c in own.columns])).to_series())
     first_cell = pl.coalesce([pl.when(s != "").then(s) for s in stripped])
     label_cols = [m.grid_col for f, m in layout.mapped.items() if f in ("prefecture", "county", "township", "village")]
     label_cols += [c for c in cells[:2] if c not in label_cols]
@@ -212,10 +270,25 @@ def _data_rows(sheet: Sheet, layout: Layout) -> tuple[pl.DataFrame, pl.DataFrame
     keys_signed = key_cells(lambda c: (c == "") | c.str.contains(_FOOTER_START.pattern) | c.str.contains("[:：]"))
     is_footer = (signed & keys_signed) | ((filled <= 1) & keys_empty)
     grid = grid.with_columns(_filled=filled, _total=is_total, _footer=is_footer)
-    grid = grid.filter(pl.col("_filled") > 0)
+    grid = grid.filter((pl.col("_filled") > 0) & (pl.col("_own") > 0) if merged else pl.col("_filled") > 0)
     totals = grid.filter(pl.col("_total"))
     rows = grid.filter(~pl.col("_total") & ~pl.col("_footer"))
-    return rows.drop("_filled", "_total", "_footer"), totals.drop("_filled", "_total", "_footer")
+    helpers = ("_filled", "_total", "_footer", "_own") if merged else ("_filled", "_total", "_footer")
+    return rows.drop(*helpers), totals.drop(*helpers)
+
+
+def _note_merged_figures(sheet: Sheet, layout: Layout, warnings: _Messages) -> None:
+    """A figure merged over several rows counts in each of them (the rule that gives a merged county to all its
+    villages); a number is more often the rows' total, so the office is told where, without refusing the file."""
+    numeric = {int(m.grid_col[1:]): m for m in layout.mapped.values() if m.column.kind in (INT, MONEY)}
+    for r1, r2, c in sheet.row_spans(layout.data_start):
+        m = numeric.get(c)
+        value = sheet.grid[m.grid_col][r1] if m is not None else None
+        if value is None or not str(value).strip():
+            continue
+        warnings.add(f"第{r1 + 1}–{r2 + 1}行的合并单元格「{str(value).strip()}」已计入所覆盖的每一行（共 {r2 - r1 + 1} 行）；"
+                     "如为这些行的合计，请拆分后逐行填写", sheet=sheet.name, row=r1 + 1, column=m.header,
+                     problem="合并单元格的数值")
 
 
 def _header_of(layout: Layout, field_name: str) -> str:

@@ -30,3 +30,11 @@ def live_map() -> dict:
 def map_click(layer: str, code: str) -> dict:
     """What the browser sends when a feature of the map's ``layer`` (a map_data layer id) is clicked."""
     return {"selection": {"indices": {layer: [0]}, "objects": {layer: [{"properties": {"code": code}}]}}}
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown that ui.text.md escaped: the backslash escapes and the invisible word joiners
+    taken out (only those: a test of the escaping itself reads the raw value)."""
+    import re
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")

@@ -15,14 +15,17 @@ BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Logins are off unless a test sets them up (HOMETOWN_AUTH=on and its own HOMETOWN_USERS): a data/users.toml left
-    # by `make run` must not put a login form in front of every page test. Audit rows and kept uploads of the tests
-    # go to a temporary folder, never to data/. Set here so the Streamlit servers of the browser tests inherit them.
+    # The open app (HOMETOWN_AUTH=off, asked for explicitly: sign-in fails closed otherwise) unless a test sets logins
+    # up (HOMETOWN_AUTH=on and its own HOMETOWN_USERS): a data/users.toml left by `make run` must not put a login form
+    # in front of every page test. An unexpected page error is raised after its message (ui/guard.py), so AppTest's
+    # at.exception still catches it. Audit rows and kept uploads of the tests go to a temporary folder, never to
+    # data/. Set here so the Streamlit servers of the browser tests inherit them.
     import os
     import tempfile
 
     scratch = Path(tempfile.mkdtemp(prefix="hometown-tests-"))
     os.environ["HOMETOWN_AUTH"] = "off"
+    os.environ["HOMETOWN_RAISE_ERRORS"] = "1"
     os.environ["HOMETOWN_AUDIT"] = str(scratch / "audit.duckdb")
     os.environ["HOMETOWN_UPLOADS"] = str(scratch / "uploads")
     # Also declared in pyproject.toml; repeated so the marker is known when pytest runs without that config.

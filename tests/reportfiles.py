@@ -1,4 +1,5 @@
-"""Writing real report files for tests: .xlsx (xlsxwriter), .xls (xlwt) and .csv in any encoding.
+"""Writing real report files for tests: .xlsx (xlsxwriter), .xls (xlwt), .csv in any encoding, and what offices'
+systems export as "Excel": HTML tables and Excel 2003 XML (SpreadsheetML), written as text the way those systems do.
 
 A test describes a sheet as rows of cells (title rows, header rows, data rows, footer rows) and gets a real
 file on disk, so every test goes through the same readers the production pipeline uses.
@@ -77,6 +78,104 @@ def write_xls(path: Path, sheets: list[SheetSpec]) -> Path:
         if spec.hidden:
             ws.visibility = 1
     wb.save(str(path))
+    return path
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _covered(merges) -> tuple[dict, set]:
+    """Top-left cell → (rows, columns, text) of each merge, and the cells the merges cover besides their top-left."""
+    spans, covered = {}, set()
+    for r1, c1, r2, c2, text in merges:
+        spans[(r1, c1)] = (r2 - r1 + 1, c2 - c1 + 1, text)
+        covered |= {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)} - {(r1, c1)}
+    return spans, covered
+
+
+def write_html(path: Path, rows: list[list], merges: list | None = None, encoding: str = "utf-8",
+               sheet: str = "村庄进度") -> Path:
+    """An "Excel" file as government systems export it: an HTML table (Excel's own HTML export head, a charset
+    meta tag, rowspan/colspan for merged cells, covered cells left out), saved under any name (.xls)."""
+    from html import escape
+
+    spans, covered = _covered(merges or [])
+    width = max([len(r) for r in rows] + [c2 + 1 for _, _, _, c2, _ in merges or []] + [1])
+    charset = "gb2312" if encoding.lower().replace("-", "") in ("gb18030", "gbk", "gb2312") else encoding
+    out = ['<html xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:x="urn:schemas-microsoft-com:office:excel">',
+           f'<head><meta http-equiv="Content-Type" content="text/html; charset={charset}">',
+           "<style>td { mso-number-format:\\@; }</style>",
+           f"<!--[if gte mso 9]><xml><x:ExcelWorkbook><x:ExcelWorksheets><x:ExcelWorksheet><x:Name>{escape(sheet)}"
+           "</x:Name></x:ExcelWorksheet></x:ExcelWorksheets></x:ExcelWorkbook></xml><![endif]--></head>",
+           '<body><table border="1">']
+    for r, row in enumerate(rows):
+        cells = []
+        for c in range(width):
+            if (r, c) in covered:
+                continue
+            if (r, c) in spans:
+                n_rows, n_cols, text = spans[(r, c)]
+                cells.append(f'<td rowspan="{n_rows}" colspan="{n_cols}">{escape(_text(text))}</td>')
+            else:
+                cells.append(f"<td>{escape(_text(row[c] if c < len(row) else None))}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table></body></html>")
+    path.write_bytes("\n".join(out).encode(encoding))
+    return path
+
+
+def write_spreadsheetml(path: Path, sheets: list[SheetSpec]) -> Path:
+    """Excel 2003 XML (SpreadsheetML) as Excel writes it: empty rows and cells skipped with ss:Index, merged cells as
+    ss:MergeAcross / ss:MergeDown on their top-left cell with the covered cells left out, hidden sheets marked."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<?mso-application progid="Excel.Sheet"?>',
+           '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:o="urn:schemas-microsoft-com:office:office"'
+           ' xmlns:x="urn:schemas-microsoft-com:office:excel" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">']
+    for spec in sheets:
+        spans, covered = _covered(spec.merges)
+        out.append(f"<Worksheet ss:Name={quoteattr(spec.name)}><Table>")
+        last_row = -1
+        height = max([len(spec.rows)] + [r1 + 1 for r1, *_ in spec.merges])
+        for r in range(height):
+            row = spec.rows[r] if r < len(spec.rows) else []
+            width = max([len(row)] + [c1 + 1 for (rr, c1) in spans if rr == r])
+            cells, last_col = [], -1
+            for c in range(width):
+                merged = spans.get((r, c))
+                value = merged[2] if merged else (row[c] if c < len(row) else None)
+                if (r, c) in covered or (value in (None, "") and not merged):
+                    continue
+                attrs = f' ss:Index="{c + 1}"' if c != last_col + 1 else ""
+                if merged and merged[1] > 1:
+                    attrs += f' ss:MergeAcross="{merged[1] - 1}"'
+                if merged and merged[0] > 1:
+                    attrs += f' ss:MergeDown="{merged[0] - 1}"'
+                if isinstance(value, (date, datetime)):
+                    data = f'<Data ss:Type="DateTime">{value.strftime("%Y-%m-%d")}T00:00:00.000</Data>'
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    data = f'<Data ss:Type="Number">{value}</Data>'
+                else:
+                    data = f'<Data ss:Type="String">{escape(_text(value))}</Data>'
+                cells.append(f"<Cell{attrs}>{data}</Cell>")
+                last_col = c + (merged[1] - 1 if merged else 0)
+            if not cells:
+                continue
+            index = f' ss:Index="{r + 1}"' if r != last_row + 1 else ""
+            out.append(f"<Row{index}>" + "".join(cells) + "</Row>")
+            last_row = r
+        out.append("</Table>")
+        if spec.hidden:
+            out.append('<WorksheetOptions xmlns="urn:schemas-microsoft-com:office:excel"><Visible>SheetHidden</Visible>'
+                       "</WorksheetOptions>")
+        out.append("</Worksheet>")
+    out.append("</Workbook>")
+    path.write_text("\n".join(out), encoding="utf-8")
     return path
 
 

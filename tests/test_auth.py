@@ -140,7 +140,8 @@ def test_lock_out_survives_a_restart(users):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, auth.USERS_ENV: str(users)})
     assert done.stdout.startswith("LOCKED"), done.stdout + done.stderr
-    assert json.loads(auth.state_path(users).read_text())["locked_until"]["leader"] > time.time()
+    # Locked as the pair (username, client address); the command line has no address ("-").
+    assert json.loads(auth.state_path(users).read_text())["locked_until"]["leader|-"] > time.time()
     auth.unlock("leader")
     assert auth.verify("leader", "leader@demo").username == "leader"
 
@@ -157,12 +158,68 @@ def test_lock_out_settings_come_from_the_file_and_the_environment(users, monkeyp
     assert auth.settings().max_failures == 3 and auth.settings().idle_minutes == 7
 
 
-def test_a_disabled_user_cannot_sign_in(users):
+def test_a_disabled_user_cannot_sign_in_and_is_answered_as_a_wrong_password(users):
     auth.set_disabled("analyst", True)
-    with pytest.raises(auth.LoginFailed, match="已停用"):
-        auth.verify("analyst", "analyst@demo")
+    # The right password of a disabled account must not be confirmed: the same words, the same count of attempts
+    # left, as a wrong password; only the audit reason (LoginFailed.reason) tells the truth.
+    with pytest.raises(auth.LoginFailed) as right:
+        auth.verify("analyst", "analyst@demo", client="10.0.0.5")
+    with pytest.raises(auth.LoginFailed) as wrong:
+        auth.verify("analyst", "guess-1234", client="10.0.0.6")
+    assert str(right.value) == str(wrong.value) == "用户名或密码错误（再失败 4 次将锁定 15 分钟）"
+    assert "已停用" not in str(right.value)
+    assert "已停用" in right.value.reason and "已停用" not in wrong.value.reason
     auth.set_disabled("analyst", False)
     assert auth.verify("analyst", "analyst@demo").role == auth.ANALYST
+
+
+def test_lock_out_is_per_username_and_address_with_a_limit_per_address(users):
+    t0 = 1_700_000_000.0
+    for i in range(5):
+        with pytest.raises((auth.LoginFailed, auth.LockedOut)):
+            auth.verify("admin", "guess-1234", now=t0 + i, client="10.9.9.9")  # someone who knows the name
+    with pytest.raises(auth.LockedOut, match="已临时锁定"):
+        auth.verify("admin", "admin@demo", now=t0 + 10, client="10.9.9.9")
+    # The owner at another address is not locked out by the guesser.
+    assert auth.verify("admin", "admin@demo", now=t0 + 11, client="10.0.0.1").username == "admin"
+    assert auth.locked_until("admin", now=t0 + 12, client="10.9.9.9") == pytest.approx(t0 + 4 + 15 * 60)
+    assert auth.locked_until("admin", now=t0 + 12, client="10.0.0.1") is None
+    # Guessing across names from one address: the address is stopped after max_address_failures (20), whatever
+    # the names, and the right password of another user from there is refused too until the time is up.
+    names = ["leader", "honghe", "mile", "analyst"] + [f"user{i}" for i in range(20)]
+    refused = None
+    for i, name in enumerate(names):
+        try:
+            auth.verify(name, "guess-1234", now=t0 + 100 + i, client="10.7.7.7")
+        except auth.LockedOut as exc:
+            refused = (i, str(exc))
+            break
+        except auth.LoginFailed:
+            pass
+    assert refused is not None and refused[0] == 19 and "本机登录失败次数过多" in refused[1]
+    with pytest.raises(auth.LockedOut, match="本机"):
+        auth.verify("honghe", "honghe@demo", now=t0 + 200, client="10.7.7.7")
+    assert auth.verify("honghe", "honghe@demo", now=t0 + 201, client="10.0.0.2").username == "honghe"
+    assert auth.verify("honghe", "honghe@demo", now=t0 + 119 + 15 * 60 + 1, client="10.7.7.7").username == "honghe"
+    # unlock lifts a username's lock at every address, or an address's stop.
+    auth.unlock("admin")
+    assert auth.locked_until("admin", now=t0 + 12, client="10.9.9.9") is None
+
+
+def test_lock_out_counts_stay_right_with_several_processes(users):
+    """Four processes guess at once (as several server workers would): every failure is counted, under the file
+    lock, so the pair is locked after exactly max_failures, never later."""
+    code = ("import sys\nfrom hometown import auth\n"
+            "for _ in range(3):\n"
+            "    try:\n        auth.verify('mile', 'guess-1234', client='10.3.3.3')\n"
+            "    except auth.LockedOut:\n        print('L')\n"
+            "    except auth.LoginFailed:\n        print('F')\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, auth.USERS_ENV: str(users)}) for _ in range(4)]
+    answers = "".join(p.communicate(timeout=120)[0] for p in procs).split()
+    assert len(answers) == 12
+    # 12 attempts: the 5th failure locks (one "L" for it), the 7 after it find the lock: 4 F and 8 L.
+    assert answers.count("F") == 4 and answers.count("L") == 8, answers
 
 
 def test_session_timeout():
@@ -207,14 +264,54 @@ def test_permissions_and_pages_of_the_roles():
     assert "dispatch" not in paths["analyst"]
 
 
-def test_auth_is_off_without_a_users_file_or_when_switched_off(tmp_path, users, monkeypatch):
+def test_auth_is_off_only_when_switched_off(tmp_path, users, monkeypatch):
     monkeypatch.setenv(auth.AUTH_ENV, "on")
     assert auth.auth_enabled()
     monkeypatch.setenv(auth.AUTH_ENV, "off")
     assert not auth.auth_enabled()
-    monkeypatch.setenv(auth.AUTH_ENV, "on")
+    monkeypatch.delenv(auth.AUTH_ENV)
+    assert auth.auth_enabled()
+    # No users file is no reason to open the app: it fails closed.
     monkeypatch.setenv(auth.USERS_ENV, str(tmp_path / "none.toml"))
-    assert not auth.auth_enabled()
+    assert auth.auth_enabled()
+    with pytest.raises(auth.UsersFileError, match="不存在"):
+        auth.load()
+
+
+def _damage(kind: str, path: Path) -> None:
+    """Make the users file at ``path`` missing, a folder, a broken link, unreadable, not UTF-8 or not TOML."""
+    if path.is_file() or path.is_symlink():
+        path.unlink()
+    if kind == "missing":
+        return
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "broken link":
+        path.symlink_to(path.with_name("gone.toml"))
+    elif kind == "not utf-8":
+        path.write_bytes("[[user]]\nusername = '管理员'\n".encode("gb18030"))
+    elif kind == "bad toml":
+        path.write_text("[[user]\nusername = \n", encoding="utf-8")
+    elif kind == "unreadable":
+        path.write_text("[[user]]\n", encoding="utf-8")
+        path.chmod(0)
+
+
+DAMAGES = {"missing": "不存在", "folder": "文件夹", "broken link": "失效的链接", "not utf-8": "UTF-8",
+           "bad toml": "格式错误", "unreadable": "无法读取"}
+
+
+@pytest.mark.parametrize("kind", list(DAMAGES))
+def test_a_missing_or_damaged_users_file_says_what_is_wrong_without_its_path(tmp_path, kind):
+    path = tmp_path / "secret-place" / "users.toml"
+    path.parent.mkdir()
+    _damage(kind, path)
+    if kind == "unreadable" and os.access(path, os.R_OK):
+        pytest.skip("running as root: a mode-000 file is still readable")  # the CI runs as root
+    with pytest.raises(auth.UsersFileError) as exc:
+        auth.load(path)
+    assert DAMAGES[kind] in str(exc.value) and "users.toml" in str(exc.value)
+    assert str(tmp_path) not in str(exc.value) and "secret-place" not in str(exc.value)
 
 
 def test_command_line_add_user_and_set_password(users, tmp_path):
@@ -391,6 +488,44 @@ def test_a_damaged_users_file_locks_everyone_out(tmp_path, monkeypatch):
     assert not at.text_input and "role" not in at.session_state
 
 
+@pytest.mark.parametrize("kind", ["missing", "folder", "broken link", "not utf-8", "bad toml"])
+def test_the_app_fails_closed_when_its_users_file_goes(tmp_path, monkeypatch, kind, demo_db):
+    """A configured deployment (HOMETOWN_AUTH not off) whose users file is removed, replaced by a folder or a
+    broken link, or damaged: nobody gets in, not even to the form; a Chinese reason, no traceback, no path."""
+    path = tmp_path / "users.toml"
+    auth.create_demo_users(path, rounds=FAST)
+    _damage(kind, path)
+    monkeypatch.delenv(auth.AUTH_ENV, raising=False)
+    at = _app(monkeypatch, path, demo_db)
+    monkeypatch.delenv(auth.AUTH_ENV, raising=False)  # _app sets it "on": unset is the same
+    at.run()
+    assert not at.exception, at.exception
+    from apptests import shown
+
+    errors = [shown(e.value) for e in at.error]
+    assert any("用户配置有误，暂时无法登录" in e and DAMAGES[kind] in e for e in errors), errors
+    assert not any(str(tmp_path) in e for e in errors)
+    assert not at.text_input and not at.metric and not at.dataframe and "role" not in at.session_state
+    assert auth.OFF_VALUES  # only HOMETOWN_AUTH=off opens the app:
+    monkeypatch.setenv(auth.AUTH_ENV, "off")
+    at.run()
+    assert not at.error and at.metric  # the overview, open
+
+
+def test_the_open_app_says_so_on_every_page(monkeypatch, demo_db):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv(auth.AUTH_ENV, "off")
+    monkeypatch.setenv("HOMETOWN_DB", str(demo_db))
+    for path in ("overview", "region", "map", "dispatch", "rankings", "upload", "reports", "audit"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+        at.switch_page(f"pages/{path}.py").run()
+        assert not at.exception, (path, at.exception)
+        notices = [h.proto.body for h in at.get("html") if "ht-open-notice" in h.proto.body]
+        assert notices and "未启用登录（HOMETOWN_AUTH=off）" in notices[0], path
+
+
 # ------------------------------------------------------------------------------------------------ the audit page
 
 
@@ -438,3 +573,17 @@ def test_sql_or_odd_text_as_a_username_is_just_a_wrong_username(users):
 def test_an_unknown_username_costs_as_much_as_a_wrong_password(users):
     _, loaded = auth.load(users)
     assert auth._dummy_hash(loaded).startswith(f"$2b${FAST:02d}$")
+
+
+def test_the_form_answers_a_disabled_account_as_a_wrong_password(users, monkeypatch):
+    auth.set_disabled("analyst", True)
+    at = _app(monkeypatch, users)
+    _login(at, "analyst", "analyst@demo")  # the right password of a disabled account
+    right = [e.value for e in at.error]
+    _login(at, "honghe", "wrong-password")
+    wrong = [e.value for e in at.error]
+    assert right == ["用户名或密码错误（再失败 4 次将锁定 15 分钟）"] == wrong
+    assert "role" not in at.session_state
+    rows = audit.events(action="login_failed")
+    reasons = dict(zip(rows["username"], rows["detail"]))
+    assert reasons["analyst"].startswith("账号已停用（密码正确）") and reasons["honghe"].startswith("密码错误")

@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptests import live_map, map_click, map_panel_key, table_with
+from apptests import live_map, map_click, map_panel_key, shown, table_with
 
 from hometown import fmt
 from hometown.progress import map_data, overview, region
@@ -64,7 +64,8 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [h.value for h in at.html])
+    """The page's Markdown and markup as a reader sees it (report text is escaped: ui.text)."""
+    return shown("\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [h.value for h in at.html]))
 
 
 def row_click(i: int) -> dict:
@@ -72,7 +73,7 @@ def row_click(i: int) -> dict:
 
 
 def title(at: AppTest) -> str:
-    return at.title[0].value if at.title else ""
+    return shown(at.title[0].value) if at.title else ""
 
 
 # --------------------------------------------------------------------------------------------------- overview
@@ -220,7 +221,7 @@ def test_overview_alert_click_opens_its_place(wh):
     alerts = [b for b in at.button if b.key.startswith("ov_alerts_")]
     assert len(alerts) == items.height > 0
     first = items.row(0, named=True)
-    assert first["alert_label"] in alerts[0].label and first["detail"] in alerts[0].label
+    assert first["alert_label"] in shown(alerts[0].label) and first["detail"] in shown(alerts[0].label)
     target = first["village_key"] or first["county_code"] or first["prefecture_code"]
     alerts[0].click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -385,3 +386,5 @@ def test_report_log_page(wh, refused_db, monkeypatch):
     assert list(table["文件名"]) == ["红河州_20240331.xlsx"]
     reasons = at.error[0].value
     assert "缺少必需的列「当前环节」" in reasons and "缺少必需的列「编制组人数」" in reasons
+    labels = [b.proto.label for b in at.get("download_button")]   # the whole list, to fix the file from
+    assert "下载完整原因清单（Excel）" in labels and "下载完整原因清单（CSV）" in labels, labels

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.report import fold, split_message
 from reportfiles import (
     HEADER, SheetSpec, fetch, load_one, simple_report, three_villages, village, warehouse_state, write_csv,
     write_report, write_xlsx,
@@ -92,14 +93,17 @@ def png_bytes() -> bytes:
 # ------------------------------------------------------------------------------------------------- unreadable
 
 
+# A file is told by its bytes: the reason names what it really is (text is read as CSV, and holds no report).
 @pytest.mark.parametrize(("name", "content", "expected"), [
-    (FILE, "红河州 3月 进度：全部完成\n".encode(), "不是有效的 Excel 文件"),                 # a .txt renamed .xlsx
-    (FILE, png_bytes(), "不是有效的 Excel 文件"),                                           # a PNG renamed .xlsx
+    (FILE, "红河州 3月 进度：全部完成\n".encode(), "文件扩展名为 .xlsx，但内容是文本（CSV），其中没有找到「村庄进度」表"),
+    (FILE, png_bytes(), "文件扩展名为 .xlsx，但内容是 PNG 图片，不是电子表格"),        # a PNG renamed .xlsx
     ("红河州_20220331.png", png_bytes(), "不是电子表格或CSV文件"),
     ("红河州_20220331.txt", "州市,县市区\n".encode(), "不是电子表格或CSV文件"),
-    ("红河州_20220331.csv", png_bytes(), "不是文本CSV文件"),
-    ("红河州_20220331.xls", b"just text, not an Excel 97 file", "不是有效的 Excel 97-2003"),
-], ids=["txt-as-xlsx", "png-as-xlsx", "png", "txt", "png-as-csv", "txt-as-xls"])
+    ("红河州_20220331.csv", png_bytes(), "文件扩展名为 .csv，但内容是 PNG 图片，不是文本CSV文件"),
+    ("红河州_20220331.xls", b"just text, not an Excel 97 file", "文件扩展名为 .xls，但内容是文本（CSV）"),
+    ("红河州_20220331.xls", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "文件扩展名为 .xls，但内容是 PDF 文档，不是电子表格"),
+    ("红河州_20220331.et", b"PK\x05\x06" + b"\x00" * 18, "文件扩展名为 .et，但内容是 ZIP 压缩包，不是电子表格"),
+], ids=["txt-as-xlsx", "png-as-xlsx", "png", "txt", "png-as-csv", "txt-as-xls", "pdf-as-xls", "zip-as-et"])
 def test_not_a_spreadsheet(tmp_path, db, baseline, name, content, expected):
     path = tmp_path / name
     path.write_bytes(content)
@@ -404,12 +408,33 @@ def test_every_reason_even_without_a_prefecture(tmp_path, db, baseline):
     reason(errors, FIRST + 1, "当前环节", "「9」", file="进度表_20220331.xlsx")
 
 
-def test_a_long_list_of_faults_is_capped_and_counted(tmp_path, db, baseline):
+def test_a_long_list_of_faults_is_kept_whole_and_folded_only_on_screen(tmp_path, db, baseline):
     data = [village(township="某镇", village=f"第{i}村", group=-1) for i in range(30)]
-    errors = refuse(db, baseline, write(tmp_path, simple_report(data)))
+    errors = refuse(db, baseline, write(tmp_path, simple_report(data)))   # report_log.messages == errors, checked there
     listed = [e for e in errors if "/ 编制组人数: 「-1」" in e]
-    assert len(listed) == 20
-    assert any("另有 10 处" in e and "共 30 处" in e for e in errors), errors
+    assert [reason(listed, FIRST + i, "编制组人数", "「-1」") for i in range(30)] == listed   # all 30, in row order
+    shown = fold(errors)
+    assert [e for e in shown if "/ 编制组人数: 「-1」" in e] == listed[:20]
+    (summary,) = [e for e in shown if "同类问题" in e]
+    assert "另有 10 处" in summary and "共 30 处" in summary and shown.index(summary) == shown.index(listed[19]) + 1
+
+
+def test_reasons_come_in_sheet_and_row_order(tmp_path, db, baseline):
+    """A rule broken on row 9 comes before a wrong value on row 13, whatever check found it first; the county
+    sheet's reasons come after the village sheet's when it follows it in the workbook, and file-wide ones first."""
+    col = HEADER.index
+    data = [village(township="某镇", village=f"第{i}村") for i in range(12)]
+    data[9][col("编制组人数")] = "九"            # row 13: not a number (found by the typed pass)
+    data[5][col("其中公职人员")] = 12             # row 9: 12 > 9 (found by the rules, after every typed column)
+    data[0][col("已完成步骤数")] = 31             # row 4
+    county = [["州市", "县市区", "摸排在外公职人员数", "纳入编制组干部数", "县级联络服务站", "乡级联络服务站"],
+              ["红河州", "弥勒市", 10, 20, 1, 5]]                      # row 2: 20 > 10
+    path = write(tmp_path, simple_report(data, as_of="截至2022年3月31日"), name="红河州_20220430.xlsx",
+                 more=(SheetSpec("县级汇总", county),))
+    errors = refuse(db, baseline, path)
+    assert errors[0] == "红河州_20220430.xlsx / 截止日期来源不一致：「村庄进度」标题行为2022-03-31；文件名为2022-04-30"
+    places = [(p["sheet"], p["row"]) for p in map(split_message, errors[1:])]
+    assert places == [(SHEET, 4), (SHEET, 9), (SHEET, 13), ("县级汇总", 2)], errors
 
 
 # ------------------------------------------------------------------------------------------------- the command

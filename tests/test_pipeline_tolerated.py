@@ -456,9 +456,11 @@ def test_other_three_sheets(tmp_path, db):
     mile = assert_county(db, dict(identified_civil_servants=1200, selected_cadres=300, county_stations=1,
                                   township_stations=14))
     assert mile["as_of"] == date(2022, 3, 31)
-    # a county with no task village yet still has its own summary row from the county sheet
+    # a county with no task village yet still has its own summary row from the county sheet: 0 task villages (a
+    # count of villages), while the sums of village figures stay "not reported"
     assert_county(db, dict(identified_civil_servants=800, selected_cadres=200, township_stations=10,
-                           task_villages=None), county="532503")
+                           task_villages=0, planning_groups=0, plans_completed=0, councils=0, group_members=None,
+                           funding_wan=None), county="532503")
     (pref,) = fetch(db, "SELECT * FROM prefecture_summary")
     assert pref["identified_civil_servants"] == 2000 and pref["selected_cadres"] == 500
     assert pref["task_villages"] == 3 and pref["funding_wan"] == pytest.approx(420.5)

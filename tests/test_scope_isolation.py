@@ -201,6 +201,13 @@ def test_overview_functions_stay_inside_the_county(wh):
     assert overview.report_log(HONGHE_USER, status="refused")["messages"].str.contains("99").all()
     assert overview.report_log(MILE_USER, status="refused")["messages"].is_null().all()
     assert overview.report_log(MILE_USER, status="refused").height == 1
+    # A county user's row counts are its own county's villages in each file, not the prefecture's (issue 20).
+    mine = overview.report_log(MILE_USER, status="accepted")
+    theirs = overview.report_log(HONGHE_USER, status="accepted")
+    assert mine["report_id"].to_list() == theirs["report_id"].to_list() and mine.height >= 1
+    assert mine["village_rows"].to_list() == [3] * mine.height
+    assert (theirs["village_rows"] > 3).all()
+    assert overview.report_log(MILE_USER, status="refused")["village_rows"].is_null().all()
     assert D_YUXI not in overview.reporting_dates(MILE_USER)
     assert overview.task_years(MILE_USER) == [2021]
     alert_items = frames["alert_panel"]
@@ -415,6 +422,7 @@ def test_every_query_function_of_the_query_layer_takes_a_scope():
         ("alerts", "current_keys"): "orders' 待核验 check; returns alert keys only, never figures",
         ("db", "query"): "the connection itself",
         ("db", "scalar"): "the connection itself",
+        ("db", "check"): "whether the warehouse opens (its schema version); returns no figures",
     }
     readers = {"query", "scalar", "_query", "_run"}
     problems = []

@@ -381,6 +381,21 @@ def test_upload_page_shows_every_result_and_reason(folders, monkeypatch):
     assert not (folders.parent / "红河州_20220331.xlsx").exists()
 
 
+def test_upload_page_folds_a_long_list_and_offers_it_whole(folders, monkeypatch):
+    rows = [village(township="某镇", village=f"第{i}村", group=-1, civil=0) for i in range(25)]
+    bad = _honghe_report(folders / "bad.xlsx", rows=rows).read_bytes()
+    at = _upload_page(folders, monkeypatch, HONGHE_USER, "prefecture")
+    at.get("file_uploader")[0].set_value([("红河州_20220331.xlsx", bad, "application/octet-stream")])
+    at.button(key="FormSubmitter:up_form-检查并导入").click().run()
+    assert not at.exception, at.exception
+    reasons = at.dataframe[1].value
+    shown = reasons[reasons["类别"] == "拒收原因"]["内容"].to_list()
+    assert len(shown) == 21 and "同类问题另有 5 处" in shown[-1] and "共 25 处" in shown[-1]
+    assert any("25 条拒收原因" in m.value for m in at.markdown), [m.value for m in at.markdown]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "下载完整原因清单（Excel）" in labels and "下载完整原因清单（CSV）" in labels, labels
+
+
 def test_upload_page_refuses_roles_that_may_not_upload(folders, monkeypatch):
     at = _upload_page(folders, monkeypatch, COUNTY_USER, "county")
     assert any("无权上传" in e.value for e in at.error)

@@ -12,7 +12,6 @@ The village timeline and the dispatch forecast keep plotly (pages/village.py, pa
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -22,8 +21,9 @@ import polars as pl
 import streamlit as st
 
 from hometown import fmt
-from hometown.progress.map_data import TOOLTIP_KEYS, MapModel, fit_view, lnglat_to_pixel
+from hometown.progress.map_data import TOOLTIP_KEYS, fit_view, lnglat_to_pixel, MapModel
 from warehouse import metrics
+from ui.text import markup, md
 
 BLUE, TEAL, GOLD = "#1f6fd1", "#13a89e", "#e0a020"
 TREND_SERIES = tuple((name, metrics.LABELS[name], colour) for name, colour in (
@@ -42,10 +42,6 @@ class Palette:
 
 LIGHT = Palette(text="#1f2d3d", muted="#5b6b80", grid="#e3e8ef", series=(BLUE, TEAL, GOLD))
 DARK = Palette(text="#eaf3ff", muted="#9fb8e0", grid="rgba(160,190,255,0.18)", series=("#4ea3ff", "#3fd1c7", "#ffd65c"))
-
-
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 # ------------------------------------------------------------------------------------------------ ranking bars
@@ -75,15 +71,15 @@ def ranking_bars(ranking: pl.DataFrame, prefix: str, allows: Callable[[str], boo
             rules.append(f".st-key-{key} button {{ --fill: {min(100.0, max(0.0, rate * 100)):.1f}%; }}")
             stamp = row["as_of"].strftime("%m-%d") if row["as_of"] else "—"
             rank = f"{row['rank']}." if row.get("rank") is not None else ""
-            label = f"{rank} {row[name_col]} **{fmt.percent(row['completion_rate'])} · {stamp}**"
-            tip = (f"**{row[name_col]}**  \n规划完成率 {fmt.percent(row['completion_rate'])}"
+            label = f"{rank} {md(row[name_col])} **{fmt.percent(row['completion_rate'])} · {stamp}**"
+            tip = (f"**{md(row[name_col])}**  \n规划完成率 {fmt.percent(row['completion_rate'])}"
                    f"（{fmt.plain(row['plans_completed'])}/{fmt.plain(row['task_villages'])} 个村）  \n"
                    f"入库率 {fmt.percent(row['database_rate'])}  \n数据截至 {fmt.date(row['as_of'])}")
             if st.button(label, key=key, help=tip, width="stretch", disabled=not allows(code)):
                 clicked = code
         st.html(f"<style>{''.join(rules)}</style>")
     if missing:
-        st.caption(f"未报送：{'、'.join(missing)}")
+        st.caption(f"未报送：{'、'.join(md(m) for m in missing)}")
     return clicked
 
 
@@ -125,8 +121,8 @@ def funnel_html(funnel: pl.DataFrame, palette: Palette = LIGHT) -> str:
                f"当前处于该环节 {fmt.plain(r['at_stage'])} 个")
         colour = STAGE_COLOURS[i % len(STAGE_COLOURS)]
         rows.append(
-            f"<div class='ht-funnel-row' data-stage='{r['stage']}' title='{_esc(tip)}'>"
-            f"<span class='ht-funnel-name'>{_esc(name)}</span>"
+            f"<div class='ht-funnel-row' data-stage='{r['stage']}' title='{markup(tip)}'>"
+            f"<span class='ht-funnel-name'>{markup(name)}</span>"
             f"<span class='ht-funnel-track'><span class='ht-funnel-bar' style='width:{width:.2f}%;"
             f"background:{colour}'></span></span>"
             f"<span class='ht-funnel-value'>{fmt.plain(r['reached'])}"
@@ -217,7 +213,7 @@ def trend_svg(trend: pl.DataFrame, palette: Palette = LIGHT, width: int = 720, h
             tip = (f"截至 {fmt.date(r['as_of'])}　{label} {fmt.percent(r[col])}　"
                    f"任务村 {fmt.plain(r['task_villages'])} 个 · {fmt.plain(r['prefectures_reported'])} 个州市")
             parts.append(f"<circle cx='{x(r['as_of']):.1f}' cy='{y(r[col]):.1f}' r='{radius}' fill='{colour}'>"
-                         f"<title>{_esc(tip)}</title></circle>")
+                         f"<title>{markup(tip)}</title></circle>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -259,8 +255,8 @@ def map_svg(model: MapModel, width: int, height: int) -> str:
         props = f["properties"]
         r, g, b, a = props["fill"]
         tip = "\n".join(str(props[k]) for k in TOOLTIP_KEYS if props.get(k))
-        parts.append(f"<path data-code='{_esc(props['code'])}' d='{path(f['geometry'])}' fill='rgb({r},{g},{b})' "
-                     f"fill-opacity='{a / 255:.2f}' stroke='#fff' stroke-width='1'><title>{_esc(tip)}</title></path>")
+        parts.append(f"<path data-code='{markup(props['code'])}' d='{path(f['geometry'])}' fill='rgb({r},{g},{b})' "
+                     f"fill-opacity='{a / 255:.2f}' stroke='#fff' stroke-width='1'><title>{markup(tip)}</title></path>")
     if model.province_outline:
         parts.append(f"<path d='{path(model.province_outline['geometry'])}' fill='none' stroke='#3c3c3c' "
                      f"stroke-width='2'/>")
@@ -268,7 +264,7 @@ def map_svg(model: MapModel, width: int, height: int) -> str:
         x, y = lnglat_to_pixel(*label["position"], view, width, height)
         parts.append(f"<text x='{x:.1f}' y='{y:.1f}' text-anchor='middle' dominant-baseline='central' "
                      f"font-size='13' font-weight='600' fill='#191919' stroke='rgba(255,255,255,0.75)' "
-                     f"stroke-width='3' paint-order='stroke'>{_esc(label['text'])}</text>")
+                     f"stroke-width='3' paint-order='stroke'>{markup(label['text'])}</text>")
     parts.append("</svg>")
     return "".join(parts)
 

@@ -65,10 +65,16 @@ def url_params(filters: Filters, **extra) -> dict[str, str]:
 
 
 def warehouse_ready() -> bool:
-    """Show a Chinese notice and stop when there is no warehouse yet."""
+    """False, with a Chinese message, when there is no warehouse yet or it cannot be read (damaged): the page then
+    draws nothing that needs it. (A damage found only part-way through a page is shown by ui.guard.)"""
+    from ui.text import md
+
     try:
-        db.version()
+        db.check()
         return True
+    except db.WarehouseDamaged as exc:
+        st.error(md(exc), icon=":material/error:")
+        return False
     except db.WarehouseMissing as exc:
-        st.warning(str(exc))
+        st.warning(md(exc))
         return False

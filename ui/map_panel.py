@@ -34,9 +34,10 @@ import streamlit as st
 from geo import reference
 from hometown.progress import map_data
 from warehouse.scope import Filters, Scope
-from ui import charts, map_deck
+from ui import charts, guard, map_deck
 from ui.common import run, url_params
 from ui.nav import MAP_PAGE, REGION_PAGE
+from ui.text import md
 
 LEVEL_LABELS = {"prefecture": "州市", "county": "县市区"}
 PAGE_WIDTH_HINT, PAGE_HEIGHT = map_data.PAGE_SIZE
@@ -168,7 +169,7 @@ def _side(model: map_data.MapModel, filters: Filters, laggards: int) -> None:
     if rows:
         st.markdown(f"**{map_data.METRICS[model.metric].label}靠后的{unit}**")
         for r in rows:
-            st.page_link(REGION_PAGE, label=f"{r['name']}　{r['value']}", query_params=url_params(filters, code=r["code"]))
+            st.page_link(REGION_PAGE, label=f"{md(r['name'])}　{md(r['value'])}", query_params=url_params(filters, code=r["code"]))
 
 
 def _block(filters: Filters, scope: Scope, *, prefix: str, width_hint: int, height: int, compact: bool) -> None:
@@ -220,6 +221,7 @@ def _load_button() -> None:
 
 
 @st.fragment
+@guard.checked
 def _panel(filters: Filters, scope: Scope, height: int, width_hint: int) -> None:
     _block(filters, scope, prefix=PANEL_PREFIX, width_hint=width_hint, height=height, compact=True)
 
@@ -227,11 +229,9 @@ def _panel(filters: Filters, scope: Scope, height: int, width_hint: int) -> None
 def render(filters: Filters, scope: Scope, height: int = PANEL_HEIGHT, width_hint: int = PANEL_WIDTH_HINT) -> None:
     """The overview's compact map panel, without controls, in two steps (module docstring): its own keys, and
     its drill state stays in the session."""
-    try:
-        st.html(PANEL_CSS)
-        _panel(filters, scope, height, width_hint)
-    except Exception as exc:  # the overview must survive a map failure; the map page shows the full error
-        st.info(f"进度地图暂不可用：{exc}")
+    # The overview survives a map failure: ui.guard.checked turns it into a message inside the panel.
+    st.html(PANEL_CSS)
+    _panel(filters, scope, height, width_hint)
 
 
 def render_page(filters: Filters, scope: Scope, height: int = PAGE_HEIGHT, width_hint: int = PAGE_WIDTH_HINT) -> None:

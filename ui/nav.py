@@ -19,8 +19,9 @@ EVERYONE = tuple(ROLES)
 # The page files, for links.
 OVERVIEW_PAGE, REGION_PAGE, VILLAGE_PAGE, MAP_PAGE = (
     "pages/overview.py", "pages/region.py", "pages/village.py", "pages/map.py")
-DISPATCH_PAGE, RANKINGS_PAGE, UPLOAD_PAGE, REPORTS_PAGE, AUDIT_PAGE = (
-    "pages/dispatch.py", "pages/rankings.py", "pages/upload.py", "pages/reports.py", "pages/audit.py")
+DISPATCH_PAGE, RANKINGS_PAGE, BRIEFS_PAGE, UPLOAD_PAGE, REPORTS_PAGE, AUDIT_PAGE = (
+    "pages/dispatch.py", "pages/rankings.py", "pages/briefs.py", "pages/upload.py", "pages/reports.py",
+    "pages/audit.py")
 TEAMS_PAGE = "pages/teams.py"
 
 
@@ -44,6 +45,7 @@ PAGES: tuple[PageSpec, ...] = (
              roles=(LEADER, PREFECTURE, COUNTY, ADMIN)),
     PageSpec(RANKINGS_PAGE, "大擂台大比武", "rankings", ":material/leaderboard:"),
     PageSpec(TEAMS_PAGE, "驻村力量", "teams", ":material/groups:"),
+    PageSpec(BRIEFS_PAGE, "调度简报", "briefs", ":material/article:"),
     PageSpec(UPLOAD_PAGE, "报表上传", "upload", ":material/upload_file:", roles=(PREFECTURE, ADMIN)),
     PageSpec(REPORTS_PAGE, "报送记录", "reports", ":material/fact_check:"),
     PageSpec(AUDIT_PAGE, "审计日志", "audit", ":material/policy:", roles=(ADMIN,)),

@@ -24,6 +24,7 @@ from ui.common import url_params
 from ui.nav import REGION_PAGE, VILLAGE_PAGE
 from warehouse import metrics, stages
 from warehouse.scope import Filters
+from ui.text import md
 
 
 # ------------------------------------------------------------------------------------------------------ KPI tiles
@@ -112,7 +113,7 @@ def breadcrumbs(trail: list[Region], filters: Filters, scope_allows: Callable[[s
         for i, region in enumerate(trail):
             last = i == len(trail) - 1
             page, extra = region_link(region.code)
-            st.page_link(page, label=region.name if last else f"{region.name}  ›",
+            st.page_link(page, label=md(region.name) if last else f"{md(region.name)}  ›",
                          query_params=link_params(filters, **extra), disabled=last or not scope_allows(region.code))
 
 
@@ -241,7 +242,7 @@ def alert_buttons(items: pl.DataFrame, prefix: str, allows: Callable[[str], bool
         for i, (row, target) in enumerate(zip(items.iter_rows(named=True), targets)):
             badge = ":red-background[红]" if row["level"] == "红" else ":orange-background[黄]"
             stamp = row["as_of"].strftime("%m-%d") if row["as_of"] else "—"
-            label = f"{badge} **{row['alert_label']}** {row['detail']}（截至 {stamp}）"
+            label = f"{badge} **{md(row['alert_label'])}** {md(row['detail'])}（截至 {stamp}）"
             if st.button(label, key=f"{prefix}_{i}", width="stretch", disabled=not (target and allows(target))):
                 clicked = target
     return clicked

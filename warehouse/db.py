@@ -3,6 +3,11 @@
 A load replaces the warehouse file atomically (warehouse.store.writing). The version of the file is its
 inode and modification time: when it changes, the old connection is closed and a new one opened, so a page
 sees a new load on its next run without a restart, and caches keyed by ``version()`` go stale by themselves.
+
+A file that is missing raises WarehouseMissing; one DuckDB cannot read (zero bytes, truncated, corrupt blocks, not
+this app's warehouse) raises WarehouseDamaged, whose Chinese message names the file but never its server path, and
+the version is remembered as damaged so the pages say so before drawing anything (``check``). A new file (a load, a
+restore) is a new version and is tried afresh.
 """
 
 from __future__ import annotations
@@ -21,7 +26,21 @@ _connections: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}
 
 
 class WarehouseMissing(Exception):
-    pass
+    """No warehouse to read; the message is Chinese and fit to show (no server path)."""
+
+
+class WarehouseDamaged(WarehouseMissing):
+    """The warehouse file exists but DuckDB cannot read it."""
+
+
+# What DuckDB raises for a file it cannot read (as opposed to a wrong query, which stays a bug to see).
+DAMAGE = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
+_damaged: set[str] = set()  # versions found unreadable in this process
+
+
+def _damaged_error(p: Path) -> WarehouseDamaged:
+    return WarehouseDamaged(f"数据仓库文件 {p.name} 已损坏，无法读取（可能被截断或不是本平台的数据仓库）。"
+                            "请管理员从备份恢复，或重新导入报表（python -m pipelines ingest …）。")
 
 
 def version(path: str | Path | None = None) -> str:
@@ -30,8 +49,23 @@ def version(path: str | Path | None = None) -> str:
     try:
         st = p.stat()
     except FileNotFoundError as exc:
-        raise WarehouseMissing(f"数据仓库不存在：{p}。请先导入报表（python -m pipelines ingest …）或运行 make run") from exc
+        raise WarehouseMissing(f"数据仓库 {p.name} 不存在。请先导入报表（python -m pipelines ingest …）或运行 make run") from exc
     return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
+
+def check(path: str | Path | None = None) -> str:
+    """The warehouse's version once it is known to open and to be this app's warehouse; WarehouseMissing or
+    WarehouseDamaged otherwise. Cheap after the first call per version (the connection is kept)."""
+    p = db_path(path)
+    current = version(p)
+    if current in _damaged:
+        raise _damaged_error(p)
+    try:
+        scalar("SELECT value FROM meta WHERE key = 'schema_version'", path=p)
+    except duckdb.CatalogException:
+        _damaged.add(current)
+        raise _damaged_error(p) from None
+    return current
 
 
 def _connection(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -47,7 +81,14 @@ def _connection(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
             # again, or the new connection would still read the replaced file. A query caught mid-way by the
             # close is retried by _run.
             cached[1].close()
-        con = duckdb.connect(str(p), read_only=True)
+            del _connections[key]
+        if current in _damaged:
+            raise _damaged_error(p)
+        try:
+            con = duckdb.connect(str(p), read_only=True)
+        except DAMAGE:
+            _damaged.add(current)
+            raise _damaged_error(p) from None
         _connections[key] = (current, con)
         return con
 
@@ -63,6 +104,11 @@ def _run(fetch, sql: str, params, path, execute: bool = True):
         except duckdb.ConnectionException:
             if attempt == 2:
                 raise
+        except DAMAGE:
+            # A truncated file opens, then fails on the first block it lacks: the same file fails every page.
+            p = db_path(path)
+            _damaged.add(version(p))
+            raise _damaged_error(p) from None
 
 
 def query(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: str | Path | None = None) -> pl.DataFrame:

@@ -2,7 +2,8 @@
 
 - ``file_lock(target)``: an exclusive ``flock`` on ``<target>.lock`` (a separate file, so the target itself can be
   replaced while the lock is held). Waits, fails at once (``wait=False``: BlockingIOError), or waits at most
-  ``timeout`` seconds (TimeoutError). Serialises writers across processes; readers never take it.
+  ``timeout`` seconds (then ``busy()``, TimeoutError by default). Serialises writers across processes (the warehouse,
+  the users file and its lock-outs, the audit log, the briefings' record); readers never take it.
 - ``replace_atomic(tmp, target)``: publish a finished temporary file: fsync it, rename it over the target
   (``os.replace``, atomic on one filesystem) and fsync the folder, so after a crash the target is either the old
   file or the new one, never a torn mix.
@@ -17,7 +18,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 _POLL_S = 0.02
 
@@ -27,8 +28,10 @@ def lock_path(target: Path) -> Path:
 
 
 @contextmanager
-def file_lock(target: str | Path, *, wait: bool = True, timeout: float | None = None) -> Iterator[None]:
-    """Hold an exclusive lock on ``target`` (through ``<target>.lock``) for the block."""
+def file_lock(target: str | Path, *, wait: bool = True, timeout: float | None = None,
+              busy: Callable[[], Exception] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``target`` (through ``<target>.lock``) for the block. With ``timeout``, a holder
+    that does not let go in time raises ``busy()`` (default TimeoutError): a clear error instead of a hung page."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path(target), "a+") as lock:
@@ -40,7 +43,7 @@ def file_lock(target: str | Path, *, wait: bool = True, timeout: float | None = 
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"文件正被另一进程占用：{target}") from None
+                        raise (busy() if busy else TimeoutError(f"文件正被另一进程占用：{target}")) from None
                     time.sleep(_POLL_S)
         else:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

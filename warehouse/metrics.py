@@ -22,6 +22,11 @@ class Count:
     sql: str        # aggregate over village rows (aliased v)
     unit: str = "个"
 
+    @property
+    def counts_villages(self) -> bool:
+        """A number of villages (count(*) …): 0 where a county has none, where a sum of their figures is NULL."""
+        return self.sql.startswith("count(")
+
 
 COUNTS: tuple[Count, ...] = (
     Count("task_villages", "任务村", "count(*)"),

@@ -126,6 +126,10 @@ CREATE TABLE IF NOT EXISTS supervision_events (
 def _views() -> str:
     village_cols = ", ".join(f"v.{c}" for c in VILLAGE_FIELDS if c not in ("prefecture_code", "county_code", "extra"))
     county_aggs = metrics.county_aggregates_sql("v")
+    # A county only in 县级汇总 has no village rows: its counts of villages are 0 (0 task villages), not unknown;
+    # its sums of village figures stay NULL (nothing reported).
+    village_columns = ", ".join(f"coalesce(v.{c.name}, 0) AS {c.name}" if c.counts_villages else f"v.{c.name}"
+                                for c in metrics.COUNTS)
     sum_cols = ", ".join(metrics.sum_sql(c) for c in metrics.SUMMABLE_COLUMNS)
     return f"""
 CREATE OR REPLACE VIEW report_log AS
@@ -170,7 +174,7 @@ WITH v AS (
 SELECT coalesce(v.prefecture_code, k.prefecture_code) AS prefecture_code, p.name AS prefecture_name,
        coalesce(v.county_code, k.county_code) AS county_code, c.name AS county_name,
        coalesce(v.as_of, k.as_of) AS as_of,
-       {", ".join(f"v.{m}" for m in metrics.VILLAGE_COUNTY_COLUMNS)},
+       {village_columns},
        k.identified_civil_servants, k.selected_cadres, k.county_stations, k.township_stations
 FROM v FULL OUTER JOIN k ON v.county_code = k.county_code
 JOIN ref_prefecture p ON p.code = coalesce(v.prefecture_code, k.prefecture_code)
@@ -207,6 +211,19 @@ class WarehouseBusy(Exception):
     pass
 
 
+class WarehouseDamaged(Exception):
+    """The warehouse file exists but DuckDB cannot read it (zero bytes, truncated, corrupt). Nothing was written;
+    the message is Chinese and names the file, not its server path."""
+
+    def __init__(self, db_path: Path | str):
+        super().__init__(f"数据仓库文件 {Path(db_path).name} 已损坏，无法读取（可能被截断或不是本平台的数据仓库），"
+                         "本次未导入任何文件。请从备份恢复，或移走该文件后重新导入全部报表。")
+
+
+# What DuckDB raises for a file it cannot read (as opposed to a wrong statement, which stays a bug to see).
+DAMAGE = (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException)
+
+
 @contextmanager
 def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a private copy of the warehouse, swapped in atomically on success.
@@ -218,19 +235,26 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
         try:
             held.enter_context(file_lock(db_path, wait=wait))
         except BlockingIOError as exc:
-            raise WarehouseBusy(f"数据仓库正在被另一个导入进程写入：{db_path}") from exc
+            raise WarehouseBusy(f"数据仓库 {db_path.name} 正在被另一个导入进程写入，请稍后再试") from exc
         # Copies left by a writer that was killed: nobody else can be writing now, they are garbage.
         for stale in db_path.parent.glob(f".{db_path.name}.*.tmp*"):
             stale.unlink(missing_ok=True)
         tmp = temp_path(db_path)
         if db_path.exists():
             shutil.copyfile(db_path, tmp)
-        con = duckdb.connect(str(tmp))
+        try:
+            con = duckdb.connect(str(tmp))
+        except DAMAGE:
+            tmp.unlink(missing_ok=True)
+            raise WarehouseDamaged(db_path) from None
         try:
             # No checkpoints part-way: the copy is private until the swap, which checkpoints once (and a load of
             # many files would otherwise checkpoint every 16 MB of WAL).
             con.execute("SET checkpoint_threshold = '16GB'").fetchall()
-            ensure_schema(con)
+            try:
+                ensure_schema(con)
+            except DAMAGE:
+                raise WarehouseDamaged(db_path) from None
             yield con
             # The current alerts follow what this write loaded (and the settings ensure_schema copied in), before
             # anyone can open the new file; a no-op when nothing they depend on changed (an order, a duplicate).

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import sys
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,6 +45,7 @@ ACTIONS = {
     "upload": "上传报表",
     "export": "导出文件",
     "order": "督办单操作",
+    "brief": "印发简报",
     "user_admin": "用户管理",
     "denied": "越权访问被拒",
 }
@@ -82,11 +83,8 @@ def _pending_path(p: Path) -> Path:
 @contextmanager
 def _locked(p: Path, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the audit file, held only for the caller's few statements."""
-    with ExitStack() as held:
-        try:
-            held.enter_context(file_lock(p, timeout=LOCK_TIMEOUT_S if timeout is None else timeout))
-        except TimeoutError:
-            raise TimeoutError(f"审计日志正忙：{p}") from None
+    with file_lock(p, timeout=LOCK_TIMEOUT_S if timeout is None else timeout,
+                   busy=lambda: TimeoutError(f"审计日志正忙：{p}")):
         con = duckdb.connect(str(p))
         try:
             con.execute(SCHEMA).fetchall()

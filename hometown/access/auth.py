@@ -5,12 +5,15 @@ No Streamlit here (ui/auth.py draws the form). Owns:
 - the users file, TOML (default ``data/users.toml``, or ``$HOMETOWN_USERS``; git-ignored, never committed): a
   ``[settings]`` table and one ``[[user]]`` per account (username, display_name, role, prefecture_code, county_code,
   bcrypt password_hash, disabled). It works on an offline intranet: no identity provider, no network;
-- the lock-out state next to it (``users.lockout.json``): failed attempts per username and lock-out deadlines,
-  written under a file lock and swapped in atomically, so a restart of the app does not reset a lock-out;
+- the lock-out state next to it (``users.lockout.json``): failed attempts per (username, client address) and per
+  address, and lock-out deadlines, written under a file lock and swapped in atomically, so a restart of the app does
+  not reset a lock-out and several server processes count the same attempts;
 - the Scope of a user (``scope_for``) that every query applies (the roles and what each may do: hometown.access.roles).
 
-When the users file does not exist, or ``HOMETOWN_AUTH=off``, the app runs open (no sign-in, scope ALL): the demo
-and the tests that do not test logins. ``python -m hometown.access.auth`` manages the file (add-user, set-password, …).
+Sign-in fails closed: the app runs open (no sign-in, scope ALL) only when ``HOMETOWN_AUTH=off`` asks for it. Without
+that, a users file that is missing, a folder, a broken link, unreadable, not UTF-8 or not valid lets nobody in
+(``UsersFileError``, a Chinese reason naming the file but never its server path).
+``python -m hometown.access.auth`` manages the file (add-user, set-password, …).
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ import bcrypt
 
 from hometown.access import audit
 from hometown.access.roles import (  # noqa: F401  (auth.ROLES, auth.may … : the names callers of this module use)
-    ADMIN, ANALYST, ANSWER_ORDER, CLOSE_ORDER, COUNTY, EXPORT, ISSUE_ORDER, LEADER, MANAGE_USERS, PERMISSIONS,
-    PREFECTURE, ROLES, UPLOAD, may)
+    ADMIN, ANALYST, ANSWER_ORDER, CLOSE_ORDER, COUNTY, EXPORT, ISSUE_BRIEF, ISSUE_ORDER, LEADER, MANAGE_USERS,
+    PERMISSIONS, PREFECTURE, ROLES, UPLOAD, may)
 from warehouse.files import file_lock as _file_lock, write_atomic
 from warehouse.scope import ALL, Scope
 
@@ -50,7 +53,12 @@ class AuthError(Exception):
 
 
 class LoginFailed(AuthError):
-    pass
+    """A refused sign-in. The message is what the person at the form sees (the same for a wrong name, a wrong
+    password and a disabled account); ``reason`` is the true cause, for the audit log only."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class LockedOut(AuthError):
@@ -66,12 +74,14 @@ class UsersFileError(AuthError):
 @dataclass(frozen=True)
 class Settings:
     idle_minutes: float = 30.0            # signed out after this long without any interaction
-    max_failures: int = 5                 # failed attempts within the window that lock the username
+    max_failures: int = 5                 # failed attempts within the window that lock a username at one address
     failure_window_minutes: float = 15.0
     lockout_minutes: float = 15.0
+    max_address_failures: int = 20       # failed attempts within the window, any usernames, that stop one address
 
     ENV = {"idle_minutes": "HOMETOWN_IDLE_MINUTES", "max_failures": "HOMETOWN_MAX_FAILURES",
-           "failure_window_minutes": "HOMETOWN_FAILURE_WINDOW_MINUTES", "lockout_minutes": "HOMETOWN_LOCKOUT_MINUTES"}
+           "failure_window_minutes": "HOMETOWN_FAILURE_WINDOW_MINUTES", "lockout_minutes": "HOMETOWN_LOCKOUT_MINUTES",
+           "max_address_failures": "HOMETOWN_MAX_ADDRESS_FAILURES"}
 
 
 @dataclass(frozen=True)
@@ -106,11 +116,13 @@ def state_path(path: str | Path | None = None) -> Path:
     return p.with_name(p.stem + ".lockout.json")
 
 
-def auth_enabled(path: str | Path | None = None) -> bool:
-    """Sign-in is required when the users file exists, unless HOMETOWN_AUTH=off."""
-    if os.environ.get(AUTH_ENV, "").strip().lower() in ("off", "0", "false", "no"):
-        return False
-    return users_path(path).is_file()
+OFF_VALUES = ("off", "0", "false", "no")
+
+
+def auth_enabled() -> bool:
+    """Sign-in is required unless HOMETOWN_AUTH=off asks for the open app. Never decided by the users file: a file
+    that disappears, turns into a folder or a broken link must lock everyone out, not let everyone in."""
+    return os.environ.get(AUTH_ENV, "").strip().lower() not in OFF_VALUES
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -156,7 +168,7 @@ def _settings(raw: dict, use_env: bool = True) -> Settings:
         if value is None or value == "":
             continue
         try:
-            values[name] = int(value) if name == "max_failures" else float(value)
+            values[name] = int(value) if name.startswith("max_") else float(value)
         except (TypeError, ValueError):
             raise UsersFileError(f"设置项 {name} 应为数字，而不是「{value}」") from None
         if values[name] <= 0:
@@ -164,24 +176,51 @@ def _settings(raw: dict, use_env: bool = True) -> Settings:
     return Settings(**values)
 
 
+def _read_users_text(p: Path) -> str:
+    """The users file's text, or UsersFileError saying in Chinese what is wrong with it. The message names the file
+    (users.toml), never its server path: it is shown on the sign-in page."""
+    name = p.name
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise UsersFileError(f"用户文件 {name} 是失效的链接（指向的文件不存在）") from None
+        raise UsersFileError(f"用户文件 {name} 不存在") from None
+    except IsADirectoryError:
+        raise UsersFileError(f"用户文件 {name} 是一个文件夹，不是文件") from None
+    except PermissionError:
+        raise UsersFileError(f"用户文件 {name} 无法读取（权限不足）") from None
+    except UnicodeDecodeError as exc:
+        raise UsersFileError(f"用户文件 {name} 不是 UTF-8 编码的文本（第 {exc.start + 1} 个字节无法解码）") from None
+    except OSError as exc:
+        raise UsersFileError(f"用户文件 {name} 无法读取（{exc.strerror or type(exc).__name__}）") from None
+
+
 def load(path: str | Path | None = None) -> tuple[Settings, dict[str, User]]:
     """Settings and users (by username) of the users file; re-read only when the file changes."""
     p = users_path(path)
     try:
         st = p.stat()
-    except FileNotFoundError:
-        raise UsersFileError(f"用户文件不存在：{p}") from None
+    except OSError:
+        st = None  # missing or a broken link: _read_users_text says which
+    if st is not None and not p.is_file():
+        raise UsersFileError(f"用户文件 {p.name} 是一个文件夹，不是文件" if p.is_dir() else f"用户文件 {p.name} 不是普通文件")
     env = tuple(os.environ.get(e) for e in Settings.ENV.values())
-    key = (st.st_ino, st.st_mtime_ns, st.st_size, env)
+    key = (st.st_ino, st.st_mtime_ns, st.st_size, env) if st else None
     cached = _cache.get(str(p))
-    if cached and cached[0] == key:
+    if key and cached and cached[0] == key:
         return cached[1]
+    text = _read_users_text(p)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsersFileError(f"用户文件格式错误（{p}）：{exc}") from None
+        raise UsersFileError(f"用户文件 {p.name} 格式错误：{exc}") from None
+    entries = raw.get("user", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries) \
+            or not isinstance(raw.get("settings", {}), dict):
+        raise UsersFileError(f"用户文件 {p.name} 格式错误：用户应写作 [[user]] 表，设置应写作 [settings] 表")
     users: dict[str, User] = {}
-    for i, entry in enumerate(raw.get("user", []), start=1):
+    for i, entry in enumerate(entries, start=1):
         user = _validate(entry, f"{p.name} 第{i}个用户")
         if user.username in users:
             raise UsersFileError(f"{p.name}: 用户名「{user.username}」重复")
@@ -216,6 +255,7 @@ def _dump(s: Settings, users: dict[str, User]) -> str:
         f"max_failures = {s.max_failures}           # failed sign-ins within the window that lock the account",
         f"failure_window_minutes = {s.failure_window_minutes:g}",
         f"lockout_minutes = {s.lockout_minutes:g}",
+        f"max_address_failures = {s.max_address_failures}   # failed sign-ins from one address (any names)",
     ]
     for u in users.values():
         lines += ["", "[[user]]", f"username = {_toml_str(u.username)}", f"display_name = {_toml_str(u.display_name)}",
@@ -291,6 +331,17 @@ def _key(username: str) -> str:
     return (username or "").strip().lower()[:64]
 
 
+def _address(client: str | None) -> str:
+    """The client address as counted for lock-outs ("-" when the server cannot tell, e.g. the command line)."""
+    return (client or "").strip()[:64] or "-"
+
+
+def _pair(username: str, client: str | None) -> str:
+    """A username at one client address: the unit a run of wrong passwords locks. Locking the name alone would let
+    anyone who knows it (``admin``) lock its owner out from everywhere with five guesses."""
+    return f"{_key(username)}|{_address(client)}"
+
+
 def _read_state(p: Path) -> dict:
     try:
         state = json.loads(p.read_text(encoding="utf-8"))
@@ -299,46 +350,84 @@ def _read_state(p: Path) -> dict:
         return {}
 
 
+STATE_TABLES = ("failures", "locked_until", "address_failures", "address_locked_until")
+
+
 def _prune(state: dict, now: float, s: Settings) -> dict:
+    """The state without attempts older than the window and lock-outs that have ended (and without entries of the
+    format before per-address lock-outs, keyed by the name alone)."""
     window = s.failure_window_minutes * 60
-    failures = {k: [t for t in v if now - t < window] for k, v in state.get("failures", {}).items()}
-    locked = {k: t for k, t in state.get("locked_until", {}).items() if t > now}
-    return {"failures": {k: v for k, v in failures.items() if v}, "locked_until": locked}
+    out: dict[str, dict] = {}
+    for table in STATE_TABLES:
+        entries = state.get(table, {})
+        entries = entries if isinstance(entries, dict) else {}
+        if table.endswith("failures"):
+            kept = {k: [t for t in v if now - t < window] for k, v in entries.items() if isinstance(v, list)}
+            out[table] = {k: v for k, v in kept.items() if v}
+        else:
+            out[table] = {k: t for k, t in entries.items() if isinstance(t, (int, float)) and t > now}
+    for table in ("failures", "locked_until"):
+        out[table] = {k: v for k, v in out[table].items() if "|" in k}
+    return out
 
 
-def locked_until(username: str, path: str | Path | None = None, now: float | None = None) -> float | None:
-    """The time (epoch seconds) until which the username is locked, or None."""
+def locked_until(username: str, path: str | Path | None = None, now: float | None = None,
+                 client: str | None = None) -> float | None:
+    """The time (epoch seconds) until which sign-ins of the username from the client address are refused (the pair
+    locked, or the address stopped), or None."""
     now = time.time() if now is None else now
-    until = _read_state(state_path(path)).get("locked_until", {}).get(_key(username))
-    return until if until and until > now else None
+    state = _read_state(state_path(path))
+    until = max(state.get("locked_until", {}).get(_pair(username, client)) or 0,
+                state.get("address_locked_until", {}).get(_address(client)) or 0)
+    return until if until > now else None
 
 
-def _locked_message(until: float, now: float) -> str:
+def _locked_message(until: float, now: float, address: bool = False) -> str:
     minutes = max(1, int((until - now + 59) // 60))
+    if address:
+        return f"本机登录失败次数过多，已暂停登录，请 {minutes} 分钟后再试（或联系管理员解锁）"
     return f"登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试（或联系管理员解锁）"
 
 
-def unlock(username: str, path: str | Path | None = None) -> None:
+def unlock(name_or_address: str, path: str | Path | None = None) -> None:
+    """Lift the lock-outs of a username (at every address) or of a client address."""
     sp = state_path(path)
     with _file_lock(sp):
         state = _read_state(sp)
+        key, address = _key(name_or_address), _address(name_or_address)
         for table in ("failures", "locked_until"):
-            state.get(table, {}).pop(_key(username), None)
+            entries = state.get(table, {})
+            for k in [k for k in entries if k.split("|", 1)[0] == key or k == key]:
+                entries.pop(k)
+        for table in ("address_failures", "address_locked_until"):
+            state.get(table, {}).pop(address, None)
         _write_atomic(sp, json.dumps(state, ensure_ascii=False))
 
 
-def verify(username: str, password: str, path: str | Path | None = None, now: float | None = None) -> User:
-    """The user when the password is right; LoginFailed or LockedOut (Chinese messages) otherwise.
+WRONG = "用户名或密码错误"
 
-    A username with ``max_failures`` failures within the window is locked for ``lockout_minutes``, whether it exists
-    or not (the answer never tells which usernames exist). The state is on disk: a restart does not reset it.
+
+def verify(username: str, password: str, path: str | Path | None = None, now: float | None = None,
+           client: str | None = None) -> User:
+    """The user when the password is right and the account enabled; LoginFailed or LockedOut otherwise.
+
+    The answer never tells which usernames exist or which accounts are disabled: an unknown name, a wrong password
+    and a disabled account (even with its right password) get the same message, take as long and count as the same
+    failure (``LoginFailed.reason`` keeps the true cause for the audit log). ``max_failures`` failures within the
+    window lock the username at that client address for ``lockout_minutes``; ``max_address_failures`` failures from
+    one address, whatever the names, stop that address as long. The state is on disk, under a file lock: a restart
+    does not reset it and several server processes share it.
     """
     now = time.time() if now is None else now
     s, users = load(path)
-    key = _key(username)
+    pair, address = _pair(username, client), _address(client)
     sp = state_path(path)
     with _file_lock(sp):
-        until = _prune(_read_state(sp), now, s)["locked_until"].get(key)
+        state = _prune(_read_state(sp), now, s)
+    stopped = state["address_locked_until"].get(address)
+    if stopped:
+        raise LockedOut(_locked_message(stopped, now, address=True), stopped)
+    until = state["locked_until"].get(pair)
     if until:
         raise LockedOut(_locked_message(until, now), until)
     # The slow bcrypt check runs outside the lock, so one sign-in never holds up another.
@@ -346,23 +435,38 @@ def verify(username: str, password: str, path: str | Path | None = None, now: fl
     good = check_password(password, user.password_hash if user else _dummy_hash(users)) and user is not None
     with _file_lock(sp):
         state = _prune(_read_state(sp), now, s)
+        # Locked meanwhile by a concurrent attempt (another tab, another server process): the lock wins, and this
+        # attempt, already judged by it, does not start a new count.
+        stopped = state["address_locked_until"].get(address)
+        if stopped:
+            raise LockedOut(_locked_message(stopped, now, address=True), stopped)
+        until = state["locked_until"].get(pair)
+        if until:
+            raise LockedOut(_locked_message(until, now), until)
         if good and not user.disabled:
-            if key in state["failures"]:
-                state["failures"].pop(key)
+            if pair in state["failures"]:
+                state["failures"].pop(pair)
                 _write_atomic(sp, json.dumps(state, ensure_ascii=False))
             return user
-        attempts = state["failures"].get(key, []) + [now]
-        state["failures"][key] = attempts
+        attempts = state["failures"].get(pair, []) + [now]
+        state["failures"][pair] = attempts
+        from_address = state["address_failures"].get(address, []) + [now]
+        state["address_failures"][address] = from_address
+        locked = None
+        if len(from_address) >= s.max_address_failures:
+            state["address_failures"].pop(address)
+            until = state["address_locked_until"][address] = now + s.lockout_minutes * 60
+            locked = LockedOut(_locked_message(until, now, address=True), until)
         if len(attempts) >= s.max_failures:
-            state["failures"].pop(key)
-            until = state["locked_until"][key] = now + s.lockout_minutes * 60
-            _write_atomic(sp, json.dumps(state, ensure_ascii=False))
-            raise LockedOut(_locked_message(until, now), until)
+            state["failures"].pop(pair)
+            until = state["locked_until"][pair] = now + s.lockout_minutes * 60
+            locked = locked or LockedOut(_locked_message(until, now), until)
         _write_atomic(sp, json.dumps(state, ensure_ascii=False))
-    if good and user.disabled:
-        raise LoginFailed("该账号已停用，请联系管理员")
+    if locked:
+        raise locked
+    reason = "账号已停用（密码正确）" if good else ("用户名不存在" if user is None else "密码错误")
     left = s.max_failures - len(attempts)
-    raise LoginFailed(f"用户名或密码错误（再失败 {left} 次将锁定 {s.lockout_minutes:g} 分钟）")
+    raise LoginFailed(f"{WRONG}（再失败 {left} 次将锁定 {s.lockout_minutes:g} 分钟）", reason=reason)
 
 
 # ----------------------------------------------------------------------------------------------- sessions
@@ -491,8 +595,10 @@ def main(argv: list[str] | None = None) -> int:
     pw = sub.add_parser("set-password", help="重置用户密码")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true")
-    for name, text in (("disable", "停用用户"), ("enable", "启用用户"), ("unlock", "解除登录锁定")):
+    for name, text in (("disable", "停用用户"), ("enable", "启用用户")):
         sub.add_parser(name, help=text).add_argument("username")
+    sub.add_parser("unlock", help="解除登录锁定（用户名：该用户在所有地址的锁定；或客户端地址）").add_argument(
+        "username", metavar="USERNAME_OR_ADDRESS")
     sub.add_parser("list", help="列出用户")
     args = parser.parse_args(argv)
     path = users_path(args.users)
@@ -522,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
                          detail="停用用户" if args.command == "disable" else "启用用户")
         elif args.command == "unlock":
             unlock(args.username, path)
-            print(f"已解除 {args.username} 的登录锁定")
+            print(f"已解除 {args.username} 的登录锁定")  # a username's at every address, or an address's
             audit.record("user_admin", username="(命令行)", target=args.username, detail="解除登录锁定")
         elif args.command == "list":
             for u in load(path)[1].values():

@@ -12,12 +12,14 @@ ROLES = {LEADER: "省级领导", PREFECTURE: "州市项目组", COUNTY: "县级�
 # What each role may do besides reading the pages it is given (ui/nav.py decides the pages).
 UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, EXPORT, MANAGE_USERS = (
     "upload", "issue_order", "answer_order", "close_order", "export", "manage_users")
+# Issuing a 调度简报 (hometown.briefs) for a region inside the user's scope: a county task force its county's.
+ISSUE_BRIEF = "issue_brief"
 PERMISSIONS: dict[str, frozenset[str]] = {
     LEADER: frozenset(),
-    PREFECTURE: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER}),
-    COUNTY: frozenset({ANSWER_ORDER}),
+    PREFECTURE: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, ISSUE_BRIEF}),
+    COUNTY: frozenset({ANSWER_ORDER, ISSUE_BRIEF}),
     ANALYST: frozenset({EXPORT}),
-    ADMIN: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, EXPORT, MANAGE_USERS}),
+    ADMIN: frozenset({UPLOAD, ISSUE_ORDER, ANSWER_ORDER, CLOSE_ORDER, EXPORT, MANAGE_USERS, ISSUE_BRIEF}),
 }
 
 

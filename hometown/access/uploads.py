@@ -9,6 +9,9 @@ Accepted files (accepted, or a correction that superseded an earlier one) are ke
 ``data/uploads/<prefecture>/<YYYYmmdd-HHMMSS>_<name>`` (``$HOMETOWN_UPLOADS``), so the warehouse can be rebuilt from
 the originals; refused files and duplicates are not kept (a duplicate's bytes are already there; a refused file may be
 junk or hostile, and its reasons are in report_log and the audit log).
+
+The screen folds each kind of problem after 20; ``reasons_frame`` / ``reasons_file`` give the whole list (every
+reason, its sheet, Excel row and column) as the Excel or CSV file an office fixes its report from.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from pathlib import Path
 import polars as pl
 
 from geo import reference
+from hometown import export
 from hometown.access import audit
 from hometown.access.auth import ADMIN, PREFECTURE, UPLOAD, may
 from pipelines import safety
 from pipelines.ingest import ACCEPTED, REFUSED, STATUS_LABELS, SUPERSEDED, IngestResult, ingest
+from pipelines.report import fold, split_message
 from warehouse.files import write_atomic
 
 UPLOADS_ENV = "HOMETOWN_UPLOADS"
@@ -119,11 +124,50 @@ def results_table(uploads: list[Upload]) -> pl.DataFrame:
                                       "任务村数": pl.Int64, "拒收原因": pl.Int64, "提示": pl.Int64})
 
 
-def reasons_table(uploads: list[Upload]) -> pl.DataFrame:
-    """Every reason and note, one per row: 文件, 结果, 类别 (拒收原因 / 提示), 内容."""
+def reasons_table(uploads: list[Upload], folded: bool = True) -> pl.DataFrame:
+    """Every reason and note, one per row: 文件, 结果, 类别 (拒收原因 / 提示), 内容. ``folded`` (the screen): each kind
+    of problem after 20 is one line saying how many more (pipelines.report.fold); the download has them all."""
+    show = fold if folded else list
     rows = []
     for u in uploads:
         label = STATUS_LABELS[u.result.status]
-        rows += [{"文件": u.result.file_name, "结果": label, "类别": "拒收原因", "内容": e} for e in u.result.errors]
-        rows += [{"文件": u.result.file_name, "结果": label, "类别": "提示", "内容": w} for w in u.result.warnings]
+        rows += [{"文件": u.result.file_name, "结果": label, "类别": "拒收原因", "内容": e} for e in show(u.result.errors)]
+        rows += [{"文件": u.result.file_name, "结果": label, "类别": "提示", "内容": w} for w in show(u.result.warnings)]
     return pl.DataFrame(rows, schema={"文件": pl.Utf8, "结果": pl.Utf8, "类别": pl.Utf8, "内容": pl.Utf8})
+
+
+REASON_COLUMNS = {"文件": export.TEXT, "结果": export.TEXT, "类别": export.TEXT, "工作表": export.TEXT,
+                  "行": export.INT, "列": export.TEXT, "问题": export.TEXT}
+
+
+def reasons_frame(files: list[tuple[str, str, list[str], list[str]]]) -> pl.DataFrame:
+    """The whole list to fix a file from, one reason per row with its sheet, Excel row and column apart so that it
+    sorts and filters: (file name, result label, reasons, notes) per file, every reason (report_log's, unfolded)."""
+    rows = []
+    for file_name, label, errors, warnings in files:
+        for category, messages in (("拒收原因", errors), ("提示", warnings)):
+            for text in messages:
+                part = split_message(text)
+                rows.append({"文件": part["file"] or file_name, "结果": label, "类别": category, "工作表": part["sheet"],
+                             "行": part["row"], "列": part["column"], "问题": part["text"]})
+    return pl.DataFrame(rows, schema={"文件": pl.Utf8, "结果": pl.Utf8, "类别": pl.Utf8, "工作表": pl.Utf8,
+                                      "行": pl.Int64, "列": pl.Utf8, "问题": pl.Utf8})
+
+
+def upload_reasons(uploads: list[Upload]) -> pl.DataFrame:
+    """``reasons_frame`` of one upload batch: every file's reasons and notes, unfolded."""
+    return reasons_frame([(u.result.file_name, STATUS_LABELS[u.result.status], u.result.errors, u.result.warnings)
+                          for u in uploads])
+
+
+def reasons_file(frame: pl.DataFrame, suffix: str, title: str = "报表检查结果：拒收原因与提示") -> bytes:
+    """The list as an Excel workbook or a CSV with a BOM, through hometown.export (formula-like text neutralised)."""
+    if suffix == "csv":
+        return export.csv_bytes(frame)
+    subtitle = f"共 {frame.height} 条；行号为 Excel 中的行号；导出时间：{datetime.now():%Y-%m-%d %H:%M}"
+    return export.xlsx_bytes([export.Sheet("原因清单", frame, REASON_COLUMNS, title, subtitle)])
+
+
+def reasons_file_name(suffix: str, stem: str | None = None, now: datetime | None = None) -> str:
+    stem = Path(stem).stem if stem else f"报表检查_{(now or datetime.now()):%Y%m%d-%H%M%S}"
+    return f"{stem}_原因清单.{suffix}"

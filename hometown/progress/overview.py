@@ -248,14 +248,22 @@ def report_log(scope: Scope, status: str | None = None, prefecture_code: str | N
     """The report log (newest first): every file loaded, accepted or not, with the reasons (messages) in Chinese.
 
     A prefecture or county user sees the files of their prefecture; files whose prefecture could not be told are
-    seen by province users only. A county user does not get the reasons (messages, warnings): they quote rows of
-    every county of the prefecture's file, other counties' figures included.
+    seen by province users only. A county user sees what of each file concerns its county: ``village_rows`` counts
+    its own county's villages in an accepted (or since superseded) file, and is null for refused and duplicate files
+    (nothing of them was loaded); the reasons (messages, warnings) are not given, as they quote rows of every county
+    of the prefecture's file, other counties' figures included. The refused files are still listed: a refusal holds
+    the county's figures back too, and its prefecture's project group has the reasons.
     """
     where, params = _ref_scope_sql(scope, "l.prefecture_code")
     messages, warnings = ("CAST(NULL AS VARCHAR)",) * 2 if scope.county_code else ("l.messages", "l.warnings")
+    rows, row_params = "l.village_rows", []
+    if scope.county_code:
+        rows = ("CASE WHEN l.status IN ('accepted', 'superseded') THEN (SELECT count(*) FROM village_rows v "
+                "WHERE v.report_id = l.report_id AND v.county_code = ?) END")
+        row_params = [scope.county_code]
     sql = f"""
         SELECT l.report_id, l.file_name, l.prefecture_code, p.common_name AS prefecture_name, l.as_of, l.loaded_at,
-               l.status, l.village_rows, {messages} AS messages, {warnings} AS warnings, l.superseded_by,
+               l.status, {rows} AS village_rows, {messages} AS messages, {warnings} AS warnings, l.superseded_by,
                l.loaded_by, l.sha256
         FROM report_log l LEFT JOIN ref_prefecture p ON p.code = l.prefecture_code
         WHERE {where} AND (CAST(? AS VARCHAR) IS NULL OR l.status = CAST(? AS VARCHAR))
@@ -263,7 +271,7 @@ def report_log(scope: Scope, status: str | None = None, prefecture_code: str | N
         ORDER BY l.loaded_at DESC, l.report_id DESC
         LIMIT ?
     """
-    return db.query(sql, params + [status, status, prefecture_code, prefecture_code, limit])
+    return db.query(sql, row_params + params + [status, status, prefecture_code, prefecture_code, limit])
 
 
 def report_log_counts(scope: Scope) -> pl.DataFrame:

@@ -373,19 +373,19 @@ def _read_presets(path: Path, source: str) -> list[Preset]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RankingError(f"权重方案文件格式错误：{path}：{exc}") from None
+        raise RankingError(f"权重方案文件格式错误：{path.name}：{exc}") from None
     out = []
     for i, item in enumerate(data.get("preset", []), start=1):
         name = str(item.get("name") or "").strip()
         if not name:
-            raise RankingError(f"权重方案文件 {path} 第{i}个方案缺少名称（name）")
+            raise RankingError(f"权重方案文件 {path.name} 第{i}个方案缺少名称（name）")
         try:
             weights = check_weights(item.get("weights", {}))
         except RankingError as exc:
-            raise RankingError(f"权重方案文件 {path} 方案“{name}”：{exc}") from None
+            raise RankingError(f"权重方案文件 {path.name} 方案“{name}”：{exc}") from None
         norm = item.get("normalisation", MINMAX)
         if norm not in NORMALISATIONS:
-            raise RankingError(f"权重方案文件 {path} 方案“{name}”：未知的标准化方法 {norm}")
+            raise RankingError(f"权重方案文件 {path.name} 方案“{name}”：未知的标准化方法 {norm}")
         out.append(Preset(name, tuple(weights.items()), norm, str(item.get("description", "")), source))
     return out
 
