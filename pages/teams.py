@@ -20,6 +20,7 @@ from hometown.teams import queries as teams
 from ui import auth as ui_auth
 from ui import widgets
 from ui.common import current_role, current_scope, run, warehouse_ready
+from ui.text import md
 from warehouse.scope import OutOfScope, Scope
 
 RATES = ("staffing_met_rate", "attendance_met_rate", "households_visited_rate")
@@ -76,15 +77,16 @@ def person_card(person_key: str, scope, role) -> None:
         st.error(str(exc))
         ui_auth.denied("teams-person", "驻村人员卡片：不在权限范围内")
         return
-    st.subheader(f"人员卡片：{card['name']}", anchor=False)
-    state = "在岗" if card["in_post"] else (card["status"] or "—")
+    # Everything from the workbook goes through md(): a name or unit is shown as typed, never as Markdown.
+    st.subheader(f"人员卡片：{md(card['name'])}", anchor=False)
+    state = "在岗" if card["in_post"] else md(card["status"] or "—")
     st.markdown(
-        f"**驻村身份**：{card['role']}　**状态**：{state}　**驻村**：{reference.county_name(card['county_code'])}"
-        f"{card['township'] or ''}{card['village']}（{card['village_type']}）  \n"
-        f"**派出单位**：{card['sending_unit'] or '—'}（{card['sending_level']}级）　**职级**：{card['rank'] or '—'}　"
-        f"**政治面貌**：{card['party_status']}  \n"
+        f"**驻村身份**：{md(card['role'])}　**状态**：{state}　**驻村**：{md(reference.county_name(card['county_code']))}"
+        f"{md(card['township'] or '')}{md(card['village'])}（{md(card['village_type'])}）  \n"
+        f"**派出单位**：{md(card['sending_unit'] or '—')}（{md(card['sending_level'])}级）　**职级**：{md(card['rank'] or '—')}　"
+        f"**政治面貌**：{md(card['party_status'])}  \n"
         f"**驻村期间**：{fmt.date(card['start_date'])} 至 {fmt.date(card['end_date']) if card['end_date'] else '今'}　"
-        f"**身份证号**：{card['id_number'] or '—'}　**联系电话**：{card['phone'] or '—'}")
+        f"**身份证号**：{md(card['id_number'] or '—')}　**联系电话**：{md(card['phone'] or '—')}")
     st.caption("近24个月考勤（计补天数/应在村天数）：绿色达标，红色不足，灰色未报")
     st.markdown(strip_html(card["attendance"]), unsafe_allow_html=True)
 
@@ -148,11 +150,12 @@ def main() -> None:
             pl.first("village"), pl.first("village_type"), pl.col("in_post").sum().alias("in_post"))
         with st.container(key="tm_village_buttons", horizontal=True):
             for vk, vname, vtype, n in villages.rows():
-                if st.button(f"{vname}（{n}人）", key=f"tm_v_{vk}", type="primary" if vk == village else "secondary"):
+                if st.button(f"{md(vname)}（{n}人）", key=f"tm_v_{vk}",
+                             type="primary" if vk == village else "secondary"):
                     set_params(village=vk, person=None)
         if village:
             team = roster.filter(pl.col("village_key") == village)
-            st.markdown(f"**{team['village'][0] if team.height else village} 驻村工作队**")
+            st.markdown(f"**{md(team['village'][0] if team.height else village)} 驻村工作队**")
             shown, config = widgets.table_frame(team.with_columns(
                 state=pl.when(pl.col("in_post")).then(pl.lit("在岗")).otherwise(pl.col("status"))), {
                 "name": "姓名", "role": "驻村身份", "state": "状态", "party_status": "政治面貌",
@@ -161,7 +164,7 @@ def main() -> None:
             st.dataframe(shown, hide_index=True, column_config=config, key="tm_team")
             with st.container(key="tm_person_buttons", horizontal=True):
                 for pk, name in team.select("person_key", "name").rows():
-                    if st.button(f"查看 {name}", key=f"tm_p_{pk}"):
+                    if st.button(f"查看 {md(name)}", key=f"tm_p_{pk}"):
                         set_params(person=pk)
 
     tab_lack, tab_short, tab_term = st.tabs(["缺少驻村力量的村", "在村天数不足（本月及上月）", "90天内任期届满"])
