@@ -137,14 +137,27 @@ SELECT a.* FROM team_attendance_rows a JOIN team_reports t USING (report_id)
 QUALIFY row_number() OVER (PARTITION BY a.prefecture_code, a.person_key, a.month ORDER BY a.report_id DESC) = 1;
 
 CREATE OR REPLACE VIEW team_attendance AS
-WITH posting AS (
-    -- The person's posting for the month: the roster of that month, else the person's latest roster.
-    SELECT a.prefecture_code, a.person_key, a.month, h.county_code, h.village_code, h.village_key, h.village,
-           h.sending_unit, h.start_date, h.end_date, h.name
+WITH month_roster AS (
+    -- Each person's roster row of each month (the month's workbook in force), one per person-month.
+    SELECT h.* FROM team_roster_history h
+    QUALIFY row_number() OVER (PARTITION BY h.prefecture_code, h.person_key, h.month ORDER BY h.report_id DESC) = 1
+), latest_roster AS (
+    SELECT * FROM month_roster
+    QUALIFY row_number() OVER (PARTITION BY prefecture_code, person_key ORDER BY month DESC) = 1
+), posting AS (
+    -- The person's posting for the month: the roster of that month, else the person's latest roster. Two
+    -- equality joins (not every roster row of the person), so the cost follows the attendance rows.
+    SELECT a.prefecture_code, a.person_key, a.month,
+           coalesce(m.county_code, l.county_code) AS county_code, coalesce(m.village_code, l.village_code)
+               AS village_code, coalesce(m.village_key, l.village_key) AS village_key,
+           coalesce(m.village, l.village) AS village, coalesce(m.sending_unit, l.sending_unit) AS sending_unit,
+           CASE WHEN m.person_key IS NOT NULL THEN m.start_date ELSE l.start_date END AS start_date,
+           CASE WHEN m.person_key IS NOT NULL THEN m.end_date ELSE l.end_date END AS end_date,
+           coalesce(m.name, l.name) AS name
     FROM team_attendance_current a
-    JOIN team_roster_history h ON h.prefecture_code = a.prefecture_code AND h.person_key = a.person_key
-    QUALIFY row_number() OVER (PARTITION BY a.prefecture_code, a.person_key, a.month
-                               ORDER BY (h.month = a.month) DESC, h.month DESC, h.report_id DESC) = 1
+    JOIN latest_roster l ON l.prefecture_code = a.prefecture_code AND l.person_key = a.person_key
+    LEFT JOIN month_roster m ON m.prefecture_code = a.prefecture_code AND m.person_key = a.person_key
+                            AND m.month = a.month
 ), days AS (
     SELECT a.*, p.county_code, p.village_code, p.village_key, p.village, p.sending_unit, p.name,
            greatest(date_diff('day', greatest(p.start_date, a.month),
