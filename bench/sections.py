@@ -104,14 +104,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_TIMEOUT = 600  # seconds; a hung writer (e.g. a forked worker) must not hang the benchmark
 
 
-def _demo_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("pipelines.demo") is not None
-
-
 def _demo_write_cmd(out: Path) -> list[str]:
-    return [sys.executable, "-m", "pipelines", "demo", "--out", str(out), "--seed", str(DEMO_SEED)]
+    return [sys.executable, "-m", "demo", "--out", str(out), "--seed", str(DEMO_SEED)]
 
 
 def _ingest_cmd(folder: Path, db: Path) -> list[str]:
@@ -145,13 +139,9 @@ def _warehouse_counts(db: Path) -> tuple[int, int, int]:
 
 @register("demo", "the built-in demo as `make demo` builds it: write, then ingest into a fresh warehouse")
 def demo_section(ctx: Context) -> list[Row]:
-    """Fresh processes (`python -m pipelines demo`, then `python -m pipelines ingest`), so that each run pays
+    """Fresh processes (`python -m demo`, then `python -m pipelines ingest`), so that each run pays
     what a user pays (interpreter, imports, the demo plan, reference data) and no cache of this process helps."""
     case = "full demo (fresh processes)"
-    if not _demo_available():
-        ctx.log("demo: pipelines.demo not found")
-        return [Row("demo", "full demo: demo not available (pipelines.demo missing)", "skipped", None, "",
-                    f"< {DEMO_TARGET_SECONDS:g} s", None)]
     repeats = 1 if ctx.quick else ctx.repeats  # the demo load alone is ~15 s: one run in a quick check
     cpu: dict[str, list[float]] = {"write": [], "ingest": []}
 
@@ -163,7 +153,7 @@ def demo_section(ctx: Context) -> list[Row]:
         cpu["ingest"].append(_run(_ingest_cmd(demo_dir, db), (0, 1)))  # 1: some file refused, counted below
         return db
 
-    ctx.log("demo: python -m pipelines demo …")
+    ctx.log("demo: python -m demo …")
     write = measure(write_demo, repeats, ctx.budget(40, 20), setup=lambda: ctx.new_dir("demo") / "demo")
     demo_dir = write.result
     ctx.log("demo: python -m pipelines ingest …")
@@ -172,7 +162,7 @@ def demo_section(ctx: Context) -> list[Row]:
     total = write.median + load.median
     return [
         Row("demo", case, "files / village rows", f"{files} / {rows:,}"),
-        Row("demo", case, f"write: python -m pipelines demo ({_runs(write)})", write.median, "s"),
+        Row("demo", case, f"write: python -m demo ({_runs(write)})", write.median, "s"),
         Row("demo", case, f"ingest: python -m pipelines ingest ({_runs(load)})", load.median, "s"),
         Row("demo", case, "CPU seconds, all processes: write / ingest",
             f"{statistics.median(cpu['write']):.2f} / {statistics.median(cpu['ingest']):.2f}", "s"),

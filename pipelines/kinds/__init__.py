@@ -97,7 +97,9 @@ def _sheet_names(path: Path, data: bytes | None) -> list[str]:
         import fastexcel
 
         return list(fastexcel.read_excel(data if data is not None else path.read_bytes()).sheet_names)
-    except Exception:  # unreadable: the fallback kind's checks say why, in Chinese
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # unreadable (calamine may even panic on a damaged file): the kind's checks say why
         return []
 
 
