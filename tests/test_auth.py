@@ -209,7 +209,7 @@ def test_lock_out_is_per_username_and_address_with_a_limit_per_address(users):
 def test_lock_out_counts_stay_right_with_several_processes(users):
     """Four processes guess at once (as several server workers would): every failure is counted, under the file
     lock, so the pair is locked after exactly max_failures, never later."""
-    code = ("import sys\nfrom hometown import auth\n"
+    code = ("import sys\nfrom hometown.access import auth\n"
             "for _ in range(3):\n"
             "    try:\n        auth.verify('mile', 'guess-1234', client='10.3.3.3')\n"
             "    except auth.LockedOut:\n        print('L')\n"
