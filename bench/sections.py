@@ -379,3 +379,5 @@ register("maps", "map payload per level and the map page's time to ready in Chro
 register("briefs", "the province's 调度简报 (Word + PDF) on the demo and at national scale")(_section_of("bench.briefs"))
 register("commitments", "任期承诺: demo workbooks written and ingested; /commitments query medians on the demo and at "
          "national scale (10 M items)")(_section_of("bench.commitments"))
+register("teams", "驻村力量: a year of monthly workbooks for 200,000 people through ingest, and each /teams query's "
+         "median on the demo and at national scale")(_section_of("bench.teams"))

@@ -18,15 +18,17 @@ def _arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from demo.generate import write_demo
-
     from demo.commitments import SUBFOLDER, write_commitments
+    from demo.generate import write_demo
+    from demo.teams import write_teams
 
     files = write_demo(args.out, seed=args.seed)
     print(f"已生成 {len(files)} 个演示报表文件：{args.out}")
     # The 任期承诺 workbooks of the same villages, in a folder of their own (ingest takes folders recursively).
     commitments = write_commitments(Path(args.out) / SUBFOLDER, seed=args.seed)
     print(f"已生成 {len(commitments)} 个任期承诺演示文件：{Path(args.out) / SUBFOLDER}")
+    teams = write_teams(args.out, seed=args.seed)  # 驻村力量 monthly workbooks, in <out>/驻村力量/
+    print(f"已生成 {len(teams)} 个驻村力量月报：{args.out}")
     return 0
 
 

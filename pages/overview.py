@@ -19,10 +19,11 @@ import streamlit as st
 
 from hometown import fmt
 from hometown.progress import overview
+from hometown.teams import queries as teams
 from warehouse.scope import Filters, Scope
 from ui import charts, guard, map_panel, widgets
 from ui.common import current_scope, filters_from_url, run, url_params, warehouse_ready
-from ui.nav import OVERVIEW_PAGE, REGION_PAGE, REPORTS_PAGE
+from ui.nav import OVERVIEW_PAGE, REGION_PAGE, REPORTS_PAGE, TEAMS_PAGE
 from ui.text import markup, md
 
 BARS = "ov_bars"                # the ranking's bar buttons: keys ov_bars_<code> (ui.charts.bar_key)
@@ -92,6 +93,20 @@ def reporting_block(filters: Filters, scope: Scope) -> None:
                  query_params=url_params(filters))
 
 
+def team_tile(scope: Scope) -> None:
+    """驻村力量 in one line: people in post and the two met shares, a link to /teams (absent without a monthly report)."""
+    k = run(teams.kpis, scope)
+    if k.as_of is None:
+        return
+    def pct(v):
+        return "—" if v is None else f"{100 * v:.1f}%"
+
+    with st.container(border=True, key="ov_teams_tile"):
+        st.page_link(TEAMS_PAGE, icon=":material/groups:", label=(
+            f"驻村力量：在岗 {k.in_post} 人（第一书记 {k.first_secretaries} 人）· 力量配备达标率 {pct(k.staffing_met_rate)}"
+            f" · 本月在村天数达标率 {pct(k.attendance_met_rate)} · 截至 {fmt.date(k.as_of)}"))
+
+
 def normal_page(filters: Filters, scope: Scope) -> None:
     widgets.inject_css(widgets.PAGE_CSS + charts.CSS)
     head, bar = st.columns([3, 2], vertical_alignment="bottom")
@@ -110,6 +125,7 @@ def normal_page(filters: Filters, scope: Scope) -> None:
         if not totals["task_villages"]:
             st.info("所选任务年度和数据日期下没有已受理报表中的任务村")
         widgets.kpi_tiles(totals)
+        team_tile(scope)
 
     ranking = run(overview.ranking, filters, scope)
     unit = "州市" if scope.home_prefecture is None else "县市区"

@@ -17,8 +17,9 @@ from hometown.progress import village
 from hometown.progress.region import check_scope, resolve, trail
 from ui import auth as ui_auth
 from ui import widgets
-from ui.common import current_scope, filters_from_url, run, warehouse_ready
-from ui.nav import REGION_PAGE
+from hometown.teams import queries as teams
+from ui.common import current_role, current_scope, filters_from_url, run, warehouse_ready
+from ui.nav import REGION_PAGE, TEAMS_PAGE
 from ui.text import md
 from warehouse import metrics
 from warehouse.scope import OutOfScope
@@ -120,6 +121,19 @@ def main() -> None:
 
     st.subheader("备注", anchor=False)
     st.markdown(md(v["notes"], multiline=True) or "（无）")
+
+    # 驻村力量: the village's current team (hometown.teams), numbers masked unless the role may see them.
+    team = run(teams.members, scope, None, region.code, current_role())
+    st.subheader(f"驻村工作队（{int(team['in_post'].sum()) if team.height else 0} 人在岗）", anchor=False)
+    if team.height:
+        table, config = widgets.table_frame(team, {"name": "姓名", "role": "驻村身份", "status": "在岗状态",
+                                                   "sending_unit": "派出单位", "start_date": "驻村开始",
+                                                   "term_end": "两年期满", "phone": "联系电话"})
+        st.dataframe(table, hide_index=True, key="vg_team", column_config=config)
+        st.page_link(TEAMS_PAGE, label="在驻村力量页面查看", query_params={
+            "county": team["county_code"][0], "village": region.code})
+    else:
+        st.caption("驻村力量月报中没有派驻该村的人员")
 
 
 if warehouse_ready():

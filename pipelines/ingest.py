@@ -172,6 +172,10 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: Che
     try:
         result = _store(con, checked, loaded_by)
         con.execute("COMMIT").fetchall()
+    except kinds.LoadRefusal as exc:  # wrong against the warehouse: refused like a failed check
+        con.execute("ROLLBACK").fetchall()
+        result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of, errors=exc.reasons,
+                              warnings=checked.warnings)
     except Exception as exc:
         con.execute("ROLLBACK").fetchall()
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of,

@@ -424,6 +424,7 @@ def test_optional_sections_appear_only_with_their_data(demo_db_copy, monkeypatch
         assert "驻村力量" not in writer.compose(m, None, charts={}).text()
         db.close_all()
         con = duckdb.connect(str(demo_db_copy))
+        con.execute("DROP VIEW IF EXISTS team_summary")  # the teams part's view: this test stands in a table
         con.execute("CREATE TABLE team_summary AS SELECT * FROM (VALUES ('prefecture', '532500', '红河州', "
                     "DATE '2023-12-31', 3120, 1160, 1200, 1100)) t(level, code, name, as_of, in_post, "
                     "first_secretaries, villages_required, villages_met)")

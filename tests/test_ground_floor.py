@@ -108,6 +108,6 @@ def test_commands_registered_from_higher_floors(tmp_path):
     demo = subprocess.run([sys.executable, "-m", "demo", "--help"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert demo.returncode == 0 and "--out" in demo.stdout
-    unknown = subprocess.run([sys.executable, "-m", "pipelines", "export", "allowances"], cwd=ROOT,
+    unknown = subprocess.run([sys.executable, "-m", "pipelines", "export", "no_such_export"], cwd=ROOT,
                              capture_output=True, text=True, timeout=60)
-    assert unknown.returncode == 2 and "rankings" in unknown.stderr
+    assert unknown.returncode == 2 and "rankings" in unknown.stderr and "allowances" in unknown.stderr

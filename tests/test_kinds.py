@@ -18,7 +18,7 @@ from pipelines import kinds
 from reportfiles import PUBLIC_VIEWS, SheetSpec, fetch, load, simple_report, village, write_report, write_xlsx
 
 TEAMS_KIND = '''
-"""A test kind: one sheet 驻村工作队, every row a team; loaded into its own table."""
+"""A test kind: one sheet 测试队伍, every row a team; loaded into its own table."""
 import hashlib
 from datetime import date
 from pathlib import Path
@@ -33,7 +33,7 @@ def check(path, data, as_of_limit):
     checked = CheckedReport(Path(path).name, hashlib.sha256(data).hexdigest(), "532500", date(2024, 3, 31))
     rows = [r for s in read_sheets(Path(path), data) for r in s.head_rows(100)[1:] if any(r)]
     if not rows:
-        checked.errors.append(f"{Path(path).name}: 驻村工作队 表没有数据")
+        checked.errors.append(f"{Path(path).name}: 测试队伍 表没有数据")
     checked.frames = {"teams": rows}
     return checked
 
@@ -44,9 +44,9 @@ def load(con, checked, report_id):
         con.execute("INSERT INTO test_teams VALUES (?, ?, ?)", [report_id, team, leader]).fetchall()
 
 
-KIND = ReportKind(key="teams_test", label="驻村力量（测试）", sheets=("驻村工作队",), check=check, load=load,
+KIND = ReportKind(key="teams_test", label="驻村力量（测试）", sheets=("测试队伍",), check=check, load=load,
                   template=lambda code: b"", template_name=lambda code: "teams.xlsx", template_note="测试",
-                  views=("test_teams",), order=10)
+                  views=("test_teams",), order=90)
 '''
 
 
@@ -65,13 +65,13 @@ def with_teams(tmp_path, monkeypatch):
 
 
 def test_the_progress_kind_is_registered_with_its_template_and_views():
-    progress = kinds.kinds()[0]  # the first (the fallback); other kinds are rooms of their own (任期承诺 …)
+    progress = kinds.kinds()[0]  # the first kind: the fallback (驻村力量 teams is registered after it)
     assert progress.key == "progress" and kinds.kind("progress") is progress
     assert {"村庄进度", "县级汇总", "需求清单", "项目资金"} <= set(progress.sheets)
     assert progress.views == PUBLIC_VIEWS
     assert progress.template(None)[:2] == b"PK" and progress.template_name(None).endswith(".xlsx")
     with pytest.raises(KeyError):
-        kinds.kind("teams")
+        kinds.kind("no_such_kind")
 
 
 def test_a_checked_report_says_its_kind(tmp_path):
@@ -81,9 +81,9 @@ def test_a_checked_report_says_its_kind(tmp_path):
 
 
 def test_recognise_goes_by_most_sheets_and_falls_back_to_the_first(with_teams):
-    progress, teams = kinds.kinds()[:2]
-    assert (progress.key, teams.key) == ("progress", "teams_test")
-    assert kinds.recognise(["驻村工作队"]) is teams
+    progress, teams = kinds.kinds()[0], kinds.kind("teams_test")
+    assert progress.key == "progress" and kinds.kinds()[-1] is teams
+    assert kinds.recognise(["测试队伍"]) is teams
     assert kinds.recognise(["村庄进度", "县级汇总"]) is progress
     assert kinds.recognise(["Sheet1"]) is progress  # nobody's: the first kind's checks say what is missing
     assert kinds.recognise([]) is progress
@@ -93,7 +93,7 @@ def test_a_second_kind_loads_beside_progress_without_editing_the_core(with_teams
     folder = tmp_path / "in"
     folder.mkdir()
     progress_file = write_report(folder / "a_红河州_20220331.xlsx", simple_report([village()]))
-    teams_file = write_xlsx(folder / "b_红河州驻村力量.xlsx", [SheetSpec("驻村工作队", [
+    teams_file = write_xlsx(folder / "b_红河州驻村力量.xlsx", [SheetSpec("测试队伍", [
         ["工作队", "队长"], ["花口村工作队", "张三"], ["可邑村工作队", "李四"]])])
     db = tmp_path / "w.duckdb"
     results = load(db, folder, workers=1)
@@ -111,7 +111,7 @@ def test_the_checker_processes_check_through_the_registry(with_teams, tmp_path):
     """What a spawned checker runs (checks._check) asks the registry too: a kind's room is checked there as well."""
     from pipelines import checks
 
-    teams_file = write_xlsx(tmp_path / "驻村力量.xlsx", [SheetSpec("驻村工作队", [["工作队", "队长"], ["一队", "王五"]])])
+    teams_file = write_xlsx(tmp_path / "驻村力量.xlsx", [SheetSpec("测试队伍", [["工作队", "队长"], ["一队", "王五"]])])
     checked = checks._check((teams_file, teams_file.read_bytes(), date(2030, 1, 1)))
     assert checked.kind == "teams_test" and checked.frames["teams"] == [["一队", "王五"]]
 

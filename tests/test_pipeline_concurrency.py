@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from teamfiles import attendance_of, person, workbook
 from reportfiles import fetch, load_one, simple_report, three_villages, village, warehouse_state, write_csv, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,11 @@ def folder(tmp_path_factory) -> Path:
         rows = [village(county=COUNTIES[i % len(COUNTIES)], township=f"第{i // 50}镇", village=f"第{i}村",
                         stage=4, steps=12 + (i + k) % 5, visits=k) for i in range(ROWS_PER_FILE)]
         write_csv(out / f"红河州_{d:%Y%m%d}.csv", simple_report(rows, as_of=f"截至{d.year}年{d.month}月{d.day}日"))
+    # 驻村力量 workbooks in the same batch (named to sort first: the kill lands after some of them loaded).
+    roster = [person(i, f"队员{i}", village=v, role="第一书记" if i % 4 == 0 else "工作队员")
+              for i, v in enumerate(["城东社区", "城西社区", "城关社区", "铺田社区"] * 15)]
+    for m in range(7, 13):
+        workbook(out / f"红河州_1_驻村力量_2021{m:02d}.xlsx", roster, attendance_of(roster, month=f"2021-{m:02d}"))
     return out
 
 
@@ -103,11 +109,13 @@ def test_load_killed_half_way_leaves_the_warehouse_as_it_was(tmp_path, db, folde
             assert time.monotonic() < deadline, "the load never started"
             time.sleep(0.005)
         # Let it load a few files into its copy first, so the kill lands in the middle of real work.
-        loaded = 0
+        loaded, accepted = 0, []
         while loaded < 3:
             line = out.get(timeout=max(0.1, deadline - time.monotonic()))
             assert line is not None, "the load finished before it could be killed"
             loaded += line.startswith("✔ 已接收")
+            accepted += [line] if line.startswith("✔ 已接收") else []
+        assert any("驻村力量" in line for line in accepted), accepted  # teams workbooks were loaded into the copy
         assert tmp.exists() and proc.poll() is None
         checkers = children_of(proc.pid)
         assert checkers, "the folder's files are checked in worker processes"

@@ -23,6 +23,7 @@ DISPATCH_PAGE, RANKINGS_PAGE, BRIEFS_PAGE, UPLOAD_PAGE, REPORTS_PAGE, AUDIT_PAGE
     "pages/dispatch.py", "pages/rankings.py", "pages/briefs.py", "pages/upload.py", "pages/reports.py",
     "pages/audit.py")
 COMMITMENTS_PAGE = "pages/commitments.py"
+TEAMS_PAGE = "pages/teams.py"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(DISPATCH_PAGE, "调度督办", "dispatch", ":material/assignment_late:",
              roles=(LEADER, PREFECTURE, COUNTY, ADMIN)),
     PageSpec(RANKINGS_PAGE, "大擂台大比武", "rankings", ":material/leaderboard:"),
+    PageSpec(TEAMS_PAGE, "驻村力量", "teams", ":material/groups:"),
     PageSpec(BRIEFS_PAGE, "调度简报", "briefs", ":material/article:"),
     PageSpec(COMMITMENTS_PAGE, "任期承诺", "commitments", ":material/checklist:"),
     PageSpec(UPLOAD_PAGE, "报表上传", "upload", ":material/upload_file:", roles=(PREFECTURE, ADMIN)),

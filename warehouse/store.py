@@ -189,6 +189,7 @@ FROM county_summary GROUP BY prefecture_code;
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Every table and view: the core's, then each schema part's (warehouse/parts/), then the alert rules."""
     con.execute(TABLES).fetchall()
+    con.execute(alerts.TABLES).fetchall()  # alert_config before the parts: a part's view may read a rule's setting
     for part in parts.parts():
         con.execute(part.tables).fetchall()
     if con.execute("SELECT count(*) FROM ref_prefecture").fetchall()[0][0] == 0:
@@ -200,7 +201,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_c")
     con.execute(_views()).fetchall()
     for part in parts.parts():
-        con.execute(part.views).fetchall()
+        con.execute(parts.views_sql(part)).fetchall()
     alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
     con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()

@@ -85,7 +85,13 @@ METRICS: dict[str, MapMetric] = {m.name: m for m in (
               (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "纳入规划的需求占收集需求的比例"),
     MapMetric("funding_wan", metrics.LABELS["funding_wan"], "funding_wan", _PURPLES, None,
               "项目资金合计（万元），按分位数分级"),
+    # 驻村力量 (warehouse/parts/teams.py team_summary), joined by region code in region_figures.
+    MapMetric("team_staffing_rate", "驻村力量配备达标率", "team_staffing_rate", _RD_YL_GN,
+              (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "有配备要求的村中，驻村工作队或第一书记配备达标的比例（驻村力量月报）"),
+    MapMetric("team_attendance_rate", "驻村在村天数达标率", "team_attendance_rate", _RD_YL_GN,
+              (0.0, 0.2, 0.4, 0.6, 0.8, 1.0), "最新月份在岗驻村人员中在村天数（含公务外出）达到要求的比例"),
 )}
+PERCENT_METRICS = ("completion_rate", "adoption_rate", "team_staffing_rate", "team_attendance_rate")
 DEFAULT_METRIC = "completion_rate"
 
 # Village points: one colour per stage, light to dark blue (ColorBrewer Blues) — a hue the red-to-green region
@@ -139,7 +145,7 @@ def quantile_edges(values: Iterable[float | None], classes: int) -> tuple[float,
 
 
 def _format_edge(metric: MapMetric, x: float) -> str:
-    if metric.name in ("completion_rate", "adoption_rate"):
+    if metric.name in PERCENT_METRICS:
         return f"{x * 100:.0f}%"
     if metric.name == "lag":
         return f"{x * 100:+.0f}".replace("-", "−")
@@ -220,8 +226,10 @@ def region_figures(filters: Filters, scope: Scope, level: Level) -> pl.DataFrame
         acc[1] += n
     expected = pl.DataFrame({"code": list(weighted), "expected": [s / n for s, n in weighted.values()]},
                             schema={"code": pl.String, "expected": pl.Float64})
+    teams = query("SELECT code, staffing_met_rate AS team_staffing_rate, attendance_met_rate AS team_attendance_rate "
+                  "FROM team_summary WHERE level = ?", [level])
     return figures.join(expected, on="code", how="left").with_columns(
-        lag=pl.col("progress") - pl.col("expected"))
+        lag=pl.col("progress") - pl.col("expected")).join(teams, on="code", how="left")
 
 
 def reported_prefectures(filters: Filters, scope: Scope) -> dict[str, date]:
@@ -418,7 +426,7 @@ class Legend:
 def _value_text(metric: str, value: float | None) -> str:
     if value is None:
         return "—"
-    if metric in ("completion_rate", "adoption_rate"):
+    if metric in PERCENT_METRICS:
         return fmt.percent(value)
     if metric == "avg_stage":
         return f"第{value:.1f}环节"

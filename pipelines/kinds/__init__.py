@@ -30,6 +30,15 @@ from geo.text import normalise_text
 from pipelines.report import CheckedReport
 
 
+class LoadRefusal(Exception):
+    """Raised by a kind's loader when a file proves wrong only against the warehouse (e.g. an attendance row for a
+    person no roster of the prefecture holds): the file is refused with these reasons, nothing of it loaded."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = list(reasons)
+
+
 @dataclass(frozen=True)
 class ReportKind:
     key: str                                    # "progress"; stored on CheckedReport.kind
@@ -91,7 +100,9 @@ def _sheet_names(path: Path, data: bytes | None) -> list[str]:
         import fastexcel
 
         return list(fastexcel.read_excel(data if data is not None else path.read_bytes()).sheet_names)
-    except Exception:  # unreadable: the fallback kind's checks say why, in Chinese
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # unreadable (calamine may even panic on a damaged file): the kind's checks say why
         return []
 
 

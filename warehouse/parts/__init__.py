@@ -42,7 +42,7 @@ class AlertRule:
 class SchemaPart:
     key: str                        # the kind's key, e.g. teams
     tables: str                     # DDL, idempotent (CREATE TABLE IF NOT EXISTS …)
-    views: str                      # DDL, CREATE OR REPLACE VIEW …
+    views: str | Callable[[], str]  # DDL, CREATE OR REPLACE VIEW … (a callable: built at each write, e.g. from config)
     rules: tuple[AlertRule, ...] = ()
     order: int = 100
     # Run at the end of every warehouse write, before the alerts are refreshed (warehouse.store.writing): a part that
@@ -62,6 +62,10 @@ def parts() -> tuple[SchemaPart, ...]:
     if len(set(keys)) != len(keys):
         raise RuntimeError(f"schema parts registered twice: {sorted(keys)}")
     return tuple(sorted(found, key=lambda p: (p.order, p.key)))
+
+
+def views_sql(part: SchemaPart) -> str:
+    return part.views() if callable(part.views) else part.views
 
 
 def rules() -> tuple[AlertRule, ...]:
