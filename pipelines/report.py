@@ -16,6 +16,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -143,11 +144,15 @@ def fold(messages: list[str], limit: int = MAX_MESSAGES_PER_PROBLEM) -> list[str
     return out
 
 
-def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None = None) -> CheckedReport:
-    """Check a report file; ``data`` is its bytes when already read (uploads), else the file is read."""
+def check_file(path: Path, data: bytes | None, as_of_limit: date | None, report: type[CheckedReport],
+               body: Callable[..., None]) -> CheckedReport:
+    """The frame every report kind's check runs in: the bytes read once and hashed, the workbook read as what it
+    really is (a misnamed file noted), ``body(file_name, workbook, checked, errors, warnings, as_of_limit)`` run over
+    it, and the reasons rendered in sheet and row order. An unreadable file is one reason; a refused file keeps no
+    frames."""
     path = Path(path)
     data = path.read_bytes() if data is None else data
-    checked = CheckedReport(file_name=path.name, sha256=hashlib.sha256(data).hexdigest())
+    checked = report(file_name=path.name, sha256=hashlib.sha256(data).hexdigest())
     errors, warnings = _Messages(path.name), _Messages(path.name)
     try:
         workbook = read_workbook(path, data)
@@ -155,7 +160,7 @@ def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None
             messages.sheet_order = {sheet.name: i for i, sheet in enumerate(workbook.sheets)}
         if workbook.mismatch:
             warnings.add(workbook.mismatch)
-        _check_sheets(path.name, workbook, checked, errors, warnings, as_of_limit or today())
+        body(path.name, workbook, checked, errors, warnings, as_of_limit or today())
     except UnreadableFile as exc:
         # The reader names the file (and the sheet, for a damaged sheet); the message adds the file itself.
         text = str(exc)
@@ -169,6 +174,11 @@ def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None
     if checked.errors:
         checked.frames = {}
     return checked
+
+
+def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None = None) -> CheckedReport:
+    """Check a progress report file; ``data`` is its bytes when already read (uploads), else the file is read."""
+    return check_file(path, data, as_of_limit, CheckedReport, _check_sheets)
 
 
 def _check_sheets(file_name, workbook: Workbook, checked, errors, warnings, as_of_limit: date) -> None:

@@ -10,7 +10,6 @@ for an item neither in this file nor already loaded) are in ``check_against``, r
 from __future__ import annotations
 
 import calendar
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,12 +22,11 @@ import polars as pl
 from geo import reference
 from pipelines.columns import CHOICE, CODE, DATE, TEXT, header_key, split_unit
 from pipelines.header import MappedColumn, detect_layout
-from pipelines.read import UnreadableFile, read_sheets
 from pipelines.report import (
-    CheckedReport, _attach_village_keys, _check_places, _data_rows, _Messages, _resolve_as_of,
+    CheckedReport, check_file, _attach_village_keys, _check_places, _data_rows, _resolve_as_of,
     _resolve_report_prefecture,
 )
-from pipelines.values import NOT_REPORTED, normalised_lookup, number_expr, parse_date_text, today
+from pipelines.values import NOT_REPORTED, normalised_lookup, number_expr, parse_date_text
 from pipelines.kinds.commitments.columns import (
     CLOSED, ITEMS_SHEET, NUMBER, ORDINALS, PROGRESS_SHEET, SHEETS, YEAR_RANGE, YEARLY_TARGET,
 )
@@ -80,21 +78,9 @@ def parse_range(text: str | None) -> tuple[date, date] | None:
 
 
 def check_commitments(path: Path, data: bytes | None = None, as_of_limit: date | None = None) -> CommitmentReport:
-    path = Path(path)
-    data = path.read_bytes() if data is None else data
-    checked = CommitmentReport(file_name=path.name, sha256=hashlib.sha256(data).hexdigest())
-    errors, warnings = _Messages(path.name), _Messages(path.name)
-    try:
-        _check(path.name, read_sheets(path, data), checked, errors, warnings, as_of_limit or today())
-    except UnreadableFile as exc:
-        text = str(exc)
-        for prefix in (f"{path.name}: ", f"{path.name} / "):
-            text = text[len(prefix):] if text.startswith(prefix) else text
-        errors.add(text)
-    checked.errors, checked.warnings = errors.render(), warnings.render()
-    if checked.errors:
-        checked.frames = {}
-    return checked
+    """Check one file of this kind in the frame every kind shares (pipelines.report.check_file)."""
+    return check_file(path, data, as_of_limit, CommitmentReport,
+                      lambda name, workbook, *rest: _check(name, workbook.sheets, *rest))
 
 
 def _find_ordinal(sheet, layout) -> MappedColumn | None:

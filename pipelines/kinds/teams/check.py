@@ -13,7 +13,6 @@ What needs the warehouse (an attendance row for a person of an earlier roster) i
 from __future__ import annotations
 
 import calendar
-import hashlib
 import re
 import unicodedata
 from datetime import date
@@ -27,11 +26,11 @@ from pipelines.kinds.teams.contract import (
     ASSESSMENT, ASSESSMENT_RESULTS, ATTENDANCE, DAY_FIELDS, IN_POST, PARTY_DATE_NEEDED, PARTY_STATUSES, RESETTLEMENT,
     ROLES, ROSTER, SENDING_LEVELS, STATUSES, TEAM_SHEETS, VILLAGE_TYPES,
 )
-from pipelines.read import Sheet, UnreadableFile, read_sheets
+from pipelines.read import Sheet
 from pipelines.report import (
-    CheckedReport, _attach_village_keys, _data_rows, _header_of, _Messages, _resolve_report_prefecture, _typed_rows,
+    CheckedReport, check_file, _attach_village_keys, _data_rows, _header_of, _resolve_report_prefecture, _typed_rows,
 )
-from pipelines.values import normalise_series, parse_date_text, today
+from pipelines.values import normalise_series, parse_date_text
 from warehouse.parts.teams import mask_id
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -105,22 +104,9 @@ def days_in_post(month: date, start: date | None, end: date | None) -> int:
 
 
 def check_teams(path: Path, data: bytes | None = None, as_of_limit: date | None = None) -> CheckedReport:
-    path = Path(path)
-    data = path.read_bytes() if data is None else data
-    checked = CheckedReport(file_name=path.name, sha256=hashlib.sha256(data).hexdigest())
-    errors, warnings = _Messages(path.name), _Messages(path.name)
-    try:
-        _check(path.name, read_sheets(path, data), checked, errors, warnings, as_of_limit or today())
-    except UnreadableFile as exc:
-        text = str(exc)
-        for prefix in (f"{path.name}: ", f"{path.name} / "):
-            text = text[len(prefix):] if text.startswith(prefix) else text
-        errors.add(text)
-    checked.errors = errors.render()
-    checked.warnings = warnings.render()
-    if checked.errors:
-        checked.frames = {}
-    return checked
+    """Check one file of this kind in the frame every kind shares (pipelines.report.check_file)."""
+    return check_file(path, data, as_of_limit, CheckedReport,
+                      lambda name, workbook, *rest: _check(name, workbook.sheets, *rest))
 
 
 def _layouts(sheets: list[Sheet], errors, warnings) -> dict[str, tuple[Sheet, Layout]]:
