@@ -407,6 +407,16 @@ def unlock(name_or_address: str, path: str | Path | None = None) -> None:
 WRONG = "用户名或密码错误"
 
 
+def _refuse_if_locked(state: dict, pair: str, address: str, now: float) -> None:
+    """Raise LockedOut when the client address is stopped or the (username, address) pair is locked."""
+    stopped = state["address_locked_until"].get(address)
+    if stopped:
+        raise LockedOut(_locked_message(stopped, now, address=True), stopped)
+    until = state["locked_until"].get(pair)
+    if until:
+        raise LockedOut(_locked_message(until, now), until)
+
+
 def verify(username: str, password: str, path: str | Path | None = None, now: float | None = None,
            client: str | None = None) -> User:
     """The user when the password is right and the account enabled; LoginFailed or LockedOut otherwise.
@@ -424,12 +434,7 @@ def verify(username: str, password: str, path: str | Path | None = None, now: fl
     sp = state_path(path)
     with _file_lock(sp):
         state = _prune(_read_state(sp), now, s)
-    stopped = state["address_locked_until"].get(address)
-    if stopped:
-        raise LockedOut(_locked_message(stopped, now, address=True), stopped)
-    until = state["locked_until"].get(pair)
-    if until:
-        raise LockedOut(_locked_message(until, now), until)
+    _refuse_if_locked(state, pair, address, now)
     # The slow bcrypt check runs outside the lock, so one sign-in never holds up another.
     user = users.get((username or "").strip())
     good = check_password(password, user.password_hash if user else _dummy_hash(users)) and user is not None
@@ -437,12 +442,7 @@ def verify(username: str, password: str, path: str | Path | None = None, now: fl
         state = _prune(_read_state(sp), now, s)
         # Locked meanwhile by a concurrent attempt (another tab, another server process): the lock wins, and this
         # attempt, already judged by it, does not start a new count.
-        stopped = state["address_locked_until"].get(address)
-        if stopped:
-            raise LockedOut(_locked_message(stopped, now, address=True), stopped)
-        until = state["locked_until"].get(pair)
-        if until:
-            raise LockedOut(_locked_message(until, now), until)
+        _refuse_if_locked(state, pair, address, now)
         if good and not user.disabled:
             if pair in state["failures"]:
                 state["failures"].pop(pair)
