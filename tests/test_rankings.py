@@ -19,6 +19,7 @@ from reportfiles import SheetSpec, simple_report, village_row, write_xlsx
 
 from hometown.rankings import index as rankings
 from warehouse import metrics
+from warehouse.parts import teams as teams_part
 from warehouse.scope import Filters, OutOfScope, Scope
 
 D1, D_YUXI, D2 = date(2022, 3, 31), date(2022, 4, 30), date(2022, 6, 30)
@@ -90,8 +91,10 @@ def by_name(r: rankings.Ranking, column: str = "county_name") -> dict[str, dict]
 def test_indicators_are_metrics_rates():
     names = {r.name for r in metrics.RATES}
     assert set(rankings.PROGRESS_INDICATORS) <= names and len(rankings.PROGRESS_INDICATORS) == 8
-    # …and 承诺兑现率, the one rate of 任期承诺 offered as an indicator (one definition: warehouse/parts/commitments.py).
-    assert set(rankings.INDICATORS) - set(rankings.PROGRESS_INDICATORS) == {"fulfilment_rate"}
+    # …and 承诺兑现率 of 任期承诺 and 驻村在村天数达标率 of 驻村力量, each a rate of its schema part (one definition:
+    # warehouse/parts/commitments.py, warehouse/parts/teams.py).
+    assert set(rankings.INDICATORS) - set(rankings.PROGRESS_INDICATORS) == {"fulfilment_rate", "attendance_met_rate"}
+    assert rankings.PART_INDICATORS["attendance_met_rate"].rate in teams_part.RATES
 
 
 def test_minmax_normalisation():

@@ -8,10 +8,18 @@ A file that is missing raises WarehouseMissing; one DuckDB cannot read (zero byt
 this app's warehouse) raises WarehouseDamaged, whose Chinese message names the file but never its server path, and
 the version is remembered as damaged so the pages say so before drawing anything (``check``). A new file (a load, a
 restore) is a new version and is tried afresh.
+
+A warehouse written by an older version of the platform lacks the schema parts added since (warehouse/parts/: the
+驻村力量 and 任期承诺 tables and views); a reader cannot add them (it opens the file read-only, and the next load
+will). ``part_state`` tells whether a part is there (ABSENT, OUTDATED: written by a version whose part had fewer
+views, CURRENT), and ``query_part`` reads an ABSENT part as one holding no report of that kind yet (the part's query
+runs on an empty warehouse of the current schema, so it returns the columns it always does and no rows) and supplies
+an OUTDATED part's missing views as temporary views of the reading connection.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -130,3 +138,114 @@ def close_all() -> None:
         for _, con in _connections.values():
             con.close()
         _connections.clear()
+
+
+# ------------------------------------------------------------------------------------- schema parts of older files
+
+ABSENT, OUTDATED, CURRENT = "absent", "outdated", "current"
+_relations: dict[str, tuple[str, frozenset[str]]] = {}
+_empty: list[duckdb.DuckDBPyConnection] = []
+
+
+def relations(path: str | Path | None = None) -> frozenset[str]:
+    """The names of the warehouse's tables and views (cached per warehouse version)."""
+    p = db_path(path)
+    key, current = str(p.resolve()), version(p)
+    cached = _relations.get(key)
+    if cached and cached[0] == current:
+        return cached[1]
+    names = frozenset(query("SELECT table_name AS name FROM duckdb_tables() UNION ALL "
+                            "SELECT view_name FROM duckdb_views() WHERE NOT internal", path=p)["name"].to_list())
+    _relations[key] = (current, names)
+    return names
+
+
+def _part(key: str):
+    from warehouse import parts
+
+    for part in parts.parts():
+        if part.key == key:
+            return part
+    raise KeyError(f"no schema part {key!r}")
+
+
+def _views_of(key: str) -> list[tuple[str, str]]:
+    """(view name, its CREATE statement) of the part's current DDL, in order."""
+    from warehouse import parts
+
+    out = []
+    for statement in duckdb.extract_statements(parts.views_sql(_part(key))):
+        m = re.search(r"CREATE OR REPLACE VIEW (\w+)", statement.query)
+        if m:
+            out.append((m.group(1), statement.query))
+    return out
+
+
+def part_state(key: str, path: str | Path | None = None) -> str:
+    """ABSENT: the file was written before schema part ``key`` existed (none of its tables); OUTDATED: by a version
+    whose part lacked some of today's views; CURRENT otherwise."""
+    names = relations(path)
+    if not set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _part(key).tables)) <= names:
+        return ABSENT
+    return CURRENT if {n for n, _ in _views_of(key)} <= names else OUTDATED
+
+
+def part_loaded(key: str, path: str | Path | None = None) -> bool:
+    return part_state(key, path) != ABSENT
+
+
+def _prelude(keys: Sequence[str], path: str | Path | None) -> list[str]:
+    """For each OUTDATED part: its missing views as temporary views of the reading connection (a read-only file
+    takes those), computed live from the part's tables; the next load writes them into the file."""
+    names = relations(path)
+    return [sql.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1)
+            for key in keys if part_state(key, path) == OUTDATED
+            for name, sql in _views_of(key) if name not in names]
+
+
+def _empty_warehouse() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with every table and view of the current schema and no rows (built once)."""
+    with _lock:
+        if not _empty:
+            # Imported here: the readers of this module need none of the writer's machinery unless a file is old.
+            from warehouse import alerts, parts, store
+
+            con = duckdb.connect(":memory:")
+            con.execute(store.TABLES).fetchall()
+            con.execute(alerts.TABLES).fetchall()
+            for part in parts.parts():
+                con.execute(part.tables).fetchall()
+            for part in parts.parts():
+                con.execute(parts.views_sql(part)).fetchall()
+            _empty.append(con)
+        return _empty[0]
+
+
+def query_parts(keys: Sequence[str], sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
+                path: str | Path | None = None) -> pl.DataFrame:
+    """``query`` for SQL that reads the views of schema parts ``keys`` (none ABSENT: the caller checks
+    ``part_loaded``): an OUTDATED part's missing views are supplied for this query."""
+    prelude = _prelude(keys, path)
+    if not prelude:
+        return query(sql, params, path)
+
+    def run(cursor):
+        for statement in prelude:
+            cursor.execute(statement).fetchall()
+        return cursor.sql(sql, params=params or None).pl()
+
+    return _run(run, sql, params, path, execute=False)
+
+
+def query_part(key: str, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
+               path: str | Path | None = None) -> pl.DataFrame:
+    """``query`` for SQL that reads only schema part ``key``'s relations (and the reference tables): on a
+    warehouse without the part, the same columns and no rows (no report of that kind yet); on one written by an
+    older version of the part, its missing views are supplied (``query_parts``)."""
+    if part_loaded(key, path):
+        return query_parts((key,), sql, params, path)
+    cursor = _empty_warehouse().cursor()
+    try:
+        return cursor.sql(sql, params=params or None).pl()
+    finally:
+        cursor.close()

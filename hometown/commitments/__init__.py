@@ -12,8 +12,15 @@ from datetime import timedelta
 import polars as pl
 
 from warehouse import db
-from warehouse.parts.commitments import LISTS, PROVINCE_CODE
+from warehouse.parts.commitments import KIND, LISTS, PROVINCE_CODE
 from warehouse.scope import OutOfScope, Scope
+
+
+def _query(sql: str, params=None) -> pl.DataFrame:
+    """Every read of this package: a warehouse written before the 任期承诺 part existed reads as one without a
+    任期承诺 report yet (warehouse.db.query_part)."""
+    return db.query_part(KIND, sql, params)
+
 
 UPCOMING_DAYS = 60  # the 挂图作战 window: items due within this many days of the as-of date
 CHILD_LEVEL = {"province": "prefecture", "prefecture": "county", "county": "township", "township": "village"}
@@ -64,7 +71,7 @@ def summary(scope: Scope, code: str | None = None) -> dict | None:
     """The KPIs of a region (or a village): one summary row, all lists; None when it has no items."""
     level = _check(scope, code)
     where, params = _where(level, code)
-    frame = db.query(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM commitment_summary "
+    frame = _query(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM commitment_summary "
                      f"WHERE level = ? AND list_name IS NULL AND {where}", [level, *params])
     return frame.row(0, named=True) if frame.height else None
 
@@ -78,7 +85,7 @@ def children(scope: Scope, code: str | None = None) -> pl.DataFrame:
         return pl.DataFrame()
     where, params = _where(level, code)
     scope_where, scope_params = scope.sql()
-    return db.query(f"""
+    return _query(f"""
         SELECT CASE WHEN due > 0 THEN rank() OVER (ORDER BY due > 0 DESC, fulfilment_rate DESC NULLS LAST,
                                                    on_time_rate DESC NULLS LAST) END AS rank,
                {', '.join(SUMMARY_COLUMNS)}
@@ -92,7 +99,7 @@ def by_list(scope: Scope, code: str | None = None) -> pl.DataFrame:
     level = _check(scope, code)
     where, params = _where(level, code)
     order = " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(LISTS))
-    return db.query(f"SELECT list_name, {', '.join(SUMMARY_COLUMNS)} FROM commitment_summary "
+    return _query(f"SELECT list_name, {', '.join(SUMMARY_COLUMNS)} FROM commitment_summary "
                     f"WHERE level = ? AND list_name IS NOT NULL AND {where} ORDER BY CASE list_name {order} END",
                     [level, *params])
 
@@ -100,7 +107,7 @@ def by_list(scope: Scope, code: str | None = None) -> pl.DataFrame:
 def village(scope: Scope, village_key: str) -> dict | None:
     """The village's place and dates (names, as-of), or None when it has no list."""
     _check(scope, village_key)
-    frame = db.query("SELECT prefecture_code, prefecture_name, county_code, county_name, township, village, village_code,"
+    frame = _query("SELECT prefecture_code, prefecture_name, county_code, county_name, township, village, village_code,"
                      " village_key, as_of, min(notice_start) AS notice_start, max(notice_end) AS notice_end,"
                      " min(committed_on) AS committed_on FROM commitment_items WHERE village_key = ? GROUP BY ALL",
                      [village_key])
@@ -111,7 +118,7 @@ def board(scope: Scope, village_key: str) -> pl.DataFrame:
     """The village's items, list by list in the lists' order, each with its light, progress and last evaluation."""
     _check(scope, village_key)
     order = " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(LISTS))
-    return db.query(f"""SELECT {', '.join(BOARD_COLUMNS)} FROM commitment_status WHERE village_key = ?
+    return _query(f"""SELECT {', '.join(BOARD_COLUMNS)} FROM commitment_status WHERE village_key = ?
         ORDER BY CASE list_name {order} END, try_cast(item_no AS INTEGER) NULLS LAST, item_no""", [village_key])
 
 
@@ -120,7 +127,7 @@ def timeline(scope: Scope, code: str | None = None, days: int = UPCOMING_DAYS, l
     level = _check(scope, code)
     where, params = _where(level, code, "s")
     scope_where, scope_params = scope.sql("s")
-    return db.query(f"""
+    return _query(f"""
         SELECT s.county_name, s.township, s.village, s.village_key, s.list_name, s.item_no, s.content, s.owner,
                s.due_date, s.status, s.light, s.progress, s.as_of, s.overdue,
                date_diff('day', s.as_of, s.due_date) AS days_left
@@ -136,7 +143,7 @@ def ledger(scope: Scope, code: str | None = None) -> pl.DataFrame:
     level = _check(scope, code)
     where, params = _where(level, code, "s")
     scope_where, scope_params = scope.sql("s")
-    return db.query(f"""
+    return _query(f"""
         SELECT s.prefecture_name, s.county_name, s.township, s.village, s.village_code, s.list_name, s.item_no,
                s.content, s.owner, s.due_date, s.closed_on, s.closed_on <= s.due_date AS on_time,
                s.last_acceptance AS acceptance, s.actual, s.unit, s.village_key, s.county_code

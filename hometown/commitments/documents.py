@@ -178,7 +178,7 @@ def ledger_frame(scope: Scope, code: str | None) -> pl.DataFrame:
 
 def region_frame(scope: Scope, level: str) -> pl.DataFrame:
     """Every region of ``level`` in the scope, ranked by 承诺兑现率, with its figures."""
-    rows = db.query(f"""
+    rows = cm._query(f"""
         SELECT CASE WHEN due > 0 THEN rank() OVER (ORDER BY due > 0 DESC, fulfilment_rate DESC NULLS LAST,
                                                    on_time_rate DESC NULLS LAST) END AS rank, name, items, due,
                closed_due, on_time_due, closed, overdue, fulfilment_rate, on_time_rate, closed_rate,

@@ -30,6 +30,7 @@ from geo import boundaries, reference
 from hometown import fmt
 from warehouse import metrics, schedule, stages
 from hometown.base import reports_sql, villages_sql
+from hometown.teams import queries as team_queries
 from warehouse.db import query
 from warehouse.scope import Filters, Scope
 
@@ -226,8 +227,7 @@ def region_figures(filters: Filters, scope: Scope, level: Level) -> pl.DataFrame
         acc[1] += n
     expected = pl.DataFrame({"code": list(weighted), "expected": [s / n for s, n in weighted.values()]},
                             schema={"code": pl.String, "expected": pl.Float64})
-    teams = query("SELECT code, staffing_met_rate AS team_staffing_rate, attendance_met_rate AS team_attendance_rate "
-                  "FROM team_summary WHERE level = ?", [level])
+    teams = team_queries.map_rates(level)
     return figures.join(expected, on="code", how="left").with_columns(
         lag=pl.col("progress") - pl.col("expected")).join(teams, on="code", how="left")
 

@@ -25,7 +25,9 @@ import polars as pl
 from geo import reference
 from hometown.base import region_sql, villages_sql
 from hometown.export import DECIMAL, INDEX, INT, PERCENT, TEXT
+from warehouse.metrics import Rate
 from warehouse.parts import commitments as commitment_metrics
+from warehouse.parts import teams as team_metrics
 from warehouse import db, metrics, settings
 from warehouse.files import write_atomic
 from warehouse.scope import ALL, Filters, OutOfScope, Scope
@@ -46,13 +48,35 @@ INDICATORS: tuple[str, ...] = (
     "funding_per_village",
     "special_plans_rate",
     "fulfilment_rate",
+    "attendance_met_rate",
 )
 PERCENT_INDICATORS = frozenset({"completion_rate", "database_rate", "adoption_rate", "special_plans_rate",
-                                "fulfilment_rate"})
-# Indicators of another report kind, from its summary view rather than from village progress rows: 承诺兑现率 of
-# 任期承诺 (warehouse/parts/commitments.py, COMMITMENTS_SPEC §4), each unit's current figure.
-COMMITMENT_INDICATORS = {r.name: r for r in commitment_metrics.RATES if r.name == "fulfilment_rate"}
-PROGRESS_INDICATORS = tuple(n for n in INDICATORS if n not in COMMITMENT_INDICATORS)
+                                "fulfilment_rate", "attendance_met_rate"})
+
+
+@dataclass(frozen=True)
+class PartIndicator:
+    """An indicator of another report kind: a rate of its schema part, read from the part's summary at the unit's
+    level and code (each unit's current figure), never recomputed here."""
+    rate: Rate
+    part: str                             # the schema part (warehouse/parts/<part>.py, its key)
+    sql: str                              # SELECT level, code, <rate> over the part's summary views
+
+
+# 承诺兑现率 of 任期承诺 (COMMITMENTS_SPEC §4; all lists) and 驻村在村天数达标率 of 驻村力量 (TEAMS_SPEC §5, the
+# /teams page's 本月在村天数达标率: person-months meeting the rule ÷ person-months in post, latest month). A warehouse
+# written before a part existed has no such figures: the indicator is missing for every unit (scores 0).
+PART_INDICATORS: dict[str, PartIndicator] = {
+    "fulfilment_rate": PartIndicator(
+        next(r for r in commitment_metrics.RATES if r.name == "fulfilment_rate"), commitment_metrics.KIND,
+        "SELECT level, code, fulfilment_rate FROM commitment_summary WHERE list_name IS NULL"),
+    "attendance_met_rate": PartIndicator(
+        next(r for r in team_metrics.RATES if r.name == "attendance_met_rate"), team_metrics.KIND,
+        "SELECT level, code, attendance_met_rate FROM team_summary UNION ALL "
+        "SELECT level, code, attendance_met_rate FROM team_village_summary"),
+}
+COMMITMENT_INDICATORS = {n: i.rate for n, i in PART_INDICATORS.items() if i.part == commitment_metrics.KIND}
+PROGRESS_INDICATORS = tuple(n for n in INDICATORS if n not in PART_INDICATORS)
 
 MINMAX, PERCENTILE = "minmax", "percentile"
 NORMALISATIONS = {MINMAX: "最小-最大标准化", PERCENTILE: "百分位标准化"}
@@ -93,7 +117,7 @@ class RankingError(ValueError):
 
 
 def label(indicator: str) -> str:
-    return metrics.LABELS.get(indicator) or commitment_metrics.LABELS[indicator]
+    return metrics.LABELS.get(indicator) or PART_INDICATORS[indicator].rate.label
 
 
 # ---------------------------------------------------------------------------------------------------- the method
@@ -206,15 +230,21 @@ def indicators(level: str, filters: Filters = Filters(), scope: Scope = ALL, pre
     vsql, vparams = villages_sql(filters, scope, prefecture)
     keys = ", ".join(f"v.{k}" for k in lv.keys)
     rates = ", ".join(f"{metrics.rate(n).sql()} AS {n}" for n in PROGRESS_INDICATORS)
-    # 承诺兑现率: the unit's row of commitment_summary (all lists), joined by the level's code.
-    joined = ", ".join(f"k.{n}" for n in COMMITMENT_INDICATORS)
+    # Each part indicator: the unit's row of its part's summary, joined by the level's code (NULL without the part).
+    loaded = [k for k in dict.fromkeys(i.part for i in PART_INDICATORS.values()) if db.part_loaded(k, db_path)]
+    joins, joined = [], []
+    for i, (name, ind) in enumerate(PART_INDICATORS.items()):
+        if ind.part in loaded:
+            joins.append(f"LEFT JOIN ({ind.sql}) k{i} ON k{i}.level = '{lv.name}' AND k{i}.code = c.{lv.code}")
+            joined.append(f"k{i}.{name}")
+        else:
+            joined.append(f"NULL::DOUBLE AS {name}")
     sql = (
         f"WITH c AS (SELECT {keys}, max(v.as_of) AS as_of, {metrics.county_aggregates_sql('v')} "
         f"FROM ({vsql}) v GROUP BY {keys}) "
-        f"SELECT c.*, {rates}, {joined} FROM c LEFT JOIN commitment_summary k ON k.level = '{lv.name}' "
-        f"AND k.list_name IS NULL AND k.code = c.{lv.code} ORDER BY c.{lv.code}"
+        f"SELECT c.*, {rates}, {', '.join(joined)} FROM c {' '.join(joins)} ORDER BY c.{lv.code}"
     )
-    frame = db.query(sql, vparams, path=db_path)
+    frame = db.query_parts(loaded, sql, vparams, path=db_path)
     common = dict(reference.prefectures().select("code", "common_name").iter_rows())
     return frame.with_columns(
         pl.col("prefecture_code").replace_strict(common, default=pl.col("prefecture_name")).alias("prefecture"))
@@ -347,18 +377,20 @@ def method_notes(r: Ranking, preset_name: str | None = None) -> list[tuple[str, 
     ]
     for n in INDICATORS:
         share = w[n] / total if total else 0
-        rate = COMMITMENT_INDICATORS.get(n) or metrics.rate(n)
+        rate = PART_INDICATORS[n].rate if n in PART_INDICATORS else metrics.rate(n)
         rows.append((f"权重：{label(n)}",
                      f"{w[n]:g}（占 {share:.1%}）；指标 = {_term(rate.numerator)} ÷ {_term(rate.denominator)}"))
     rows.append(("数据来源", "各州市报送并经校验接收的《村庄进度》报表（数据仓库 village_history）；承诺兑现率取自"
-                             "《任期承诺》报表（commitment_summary，各州市最新报送），取消的事项不计"))
+                             "《任期承诺》报表（commitment_summary，各州市最新报送），取消的事项不计；驻村在村天数达标率"
+                             "取自《驻村力量》月报（team_summary，各州市最新月份：在村天数含公务外出达到要求的在岗人次"
+                             " ÷ 在岗人次）"))
     return rows
 
 
 def _term(expr: str) -> str:
     """A rate's numerator or denominator in words (task_villages * 5 → 任务村 × 5)."""
     name, _, factor = expr.partition(" * ")
-    text = metrics.LABELS.get(name) or commitment_metrics.LABELS.get(name, name)
+    text = metrics.LABELS.get(name) or commitment_metrics.LABELS.get(name) or team_metrics.LABELS.get(name, name)
     return f"（{text} × {factor}）" if factor else text
 
 

@@ -25,7 +25,7 @@ from hometown.privacy import may_see_personal_data
 from pipelines.cli import DB_HELP
 from warehouse import db, settings
 from warehouse.files import write_atomic
-from warehouse.parts.teams import MASK_ID_SQL, allowance_rates
+from warehouse.parts.teams import KIND, MASK_ID_SQL, allowance_rates
 from warehouse.scope import ALL, Scope
 
 COLUMNS = {"name": "姓名", "id_number": "身份证号", "prefecture_name": "州市", "county_name": "县市区", "village": "驻村",
@@ -50,7 +50,7 @@ def allowances(month: date, scope: Scope = ALL, sending_unit: str | None = None,
     if sending_unit:
         where, params = f"{where} AND a.sending_unit = ?", [*params, sending_unit]
     id_col = "p.id_number" if may_see_personal_data(role) else MASK_ID_SQL.format(c="p.id_number")
-    return db.query(f"""
+    return db.query_part(KIND, f"""
 SELECT coalesce(a.sending_unit, '（未填派出单位）') AS sending_unit, a.person_key, a.name, {id_col} AS id_number,
        pr.name AS prefecture_name, c.name AS county_name, a.village, CAST(a.days_counted AS BIGINT) AS days_counted,
        al.living_yuan, al.communication_yuan, CAST(al.trips AS BIGINT) AS trips,

@@ -3,19 +3,26 @@
 A person is addressed by ``person_key`` only (never the ID number); a key outside the user's scope is refused
 (``OutOfScope``), whatever route it came by. Rates are recomputed from their counts when regions are added up, so
 the province's figure is the share of the sums, never a mean of shares. ID and phone numbers leave this module
-masked unless the role may see personal data (hometown.privacy).
+masked unless the role may see personal data (hometown.privacy). A warehouse written before the 驻村力量 part
+existed reads as one without a 驻村力量 report (warehouse.db.query_part): the page, the overview's tile, the map's
+metrics and the village page's team say there is none yet instead of failing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from datetime import date
 
 import polars as pl
 
 from hometown.privacy import may_see_personal_data
 from warehouse import db
+from warehouse.parts.teams import KIND
 from warehouse.scope import OutOfScope, Scope
+
+# Every read of this module: a warehouse written before the 驻村力量 part existed reads as one without a report yet.
+_query = partial(db.query_part, KIND)
 
 CARD_MONTHS = 24
 TERM_WINDOW_DAYS = 90
@@ -48,7 +55,7 @@ def kpis(scope: Scope, db_path: str | None = None) -> Kpis:
         where, params = "level = 'prefecture' AND code = ?", [scope.prefecture_code]
     else:
         where, params = "level = 'prefecture'", []
-    row = db.query(f"""
+    row = _query(f"""
 SELECT max(as_of) AS as_of, sum(in_post) AS in_post, sum(first_secretaries) AS fs, sum(villages_covered) AS covered,
        sum(villages_required) AS required, sum(villages_met) AS met, sum(person_months_met) AS pm_met,
        sum(person_months) AS pm, sum(households_visited) AS visited, sum(households) AS households
@@ -63,7 +70,7 @@ def county_table(scope: Scope, prefecture_code: str | None = None, db_path: str 
     where, params = scope.sql()
     if prefecture_code:
         where, params = f"{where} AND prefecture_code = ?", [*params, prefecture_code]
-    return db.query(f"""
+    return _query(f"""
 SELECT s.code AS county_code, s.name AS county_name, s.prefecture_code, p.name AS prefecture_name, s.as_of,
        s.in_post, s.first_secretaries, s.villages_covered, s.villages_required, s.villages_met,
        s.staffing_met_rate, s.attendance_met_rate, s.households_visited_rate
@@ -85,7 +92,7 @@ def _scoped(scope: Scope, county_code: str | None, village_key: str | None, alia
 def villages_lacking(scope: Scope, county_code: str | None = None, db_path: str | None = None) -> pl.DataFrame:
     """Villages whose type needs a team or a first secretary and that lack it (the 力量配备不足 rule's villages)."""
     where, params = _scoped(scope, county_code, None, "v")
-    frame = db.query(f"""
+    frame = _query(f"""
 SELECT v.prefecture_code, v.county_code, c.name AS county_name, v.township, v.village, v.village_key, v.village_code,
        v.village_type, v.people_in_post, v.first_secretaries, v.required_rule
 FROM team_coverage v JOIN ref_county c ON c.code = v.county_code
@@ -97,7 +104,7 @@ ORDER BY v.county_code, v.village""", params, path=db_path)
 def short_people(scope: Scope, county_code: str | None = None, db_path: str | None = None) -> pl.DataFrame:
     """People short of days in their prefecture's latest month and the month before (one row per person-month)."""
     where, params = _scoped(scope, county_code, None, "a")
-    return db.query(f"""
+    return _query(f"""
 SELECT a.prefecture_code, a.county_code, c.name AS county_name, a.village, a.village_key, a.person_key, a.name,
        a.month, a.days_counted, a.days_required, a.days_absent, a.days_leave,
        a.month = t.month AS this_month
@@ -111,7 +118,7 @@ def terms_ending(scope: Scope, county_code: str | None = None, days: int = TERM_
                  db_path: str | None = None) -> pl.DataFrame:
     """People in post whose two-year term ends within ``days`` of their prefecture's as-of date (or has ended)."""
     where, params = _scoped(scope, county_code, None, "m")
-    return db.query(f"""
+    return _query(f"""
 SELECT m.prefecture_code, m.county_code, m.county_name, m.village, m.village_key, m.person_key, m.name, m.role,
        m.start_date, m.term_end, date_diff('day', m.as_of, m.term_end) AS days_left
 FROM team_members m
@@ -123,7 +130,7 @@ def members(scope: Scope, county_code: str | None = None, village_key: str | Non
             db_path: str | None = None) -> pl.DataFrame:
     """The current roster in scope (a village's team when ``village_key``), ID and phone masked unless allowed."""
     where, params = _scoped(scope, county_code, village_key, "m")
-    frame = db.query(f"""
+    frame = _query(f"""
 SELECT m.prefecture_code, m.county_code, m.county_name, m.township, m.village, m.village_key, m.village_type,
        m.person_key, m.name, m.role, m.party_status, m.sending_level, m.sending_unit, m.rank, m.start_date,
        m.end_date, m.status, m.in_post, m.first_secretary, m.term_end, m.extra_villages, m.id_masked, m.phone_masked
@@ -137,7 +144,7 @@ def _unmask(frame: pl.DataFrame, role: str | None, db_path: str | None) -> pl.Da
     if not may_see_personal_data(role) or frame.is_empty():
         return frame.with_columns(id_number=pl.col("id_masked"), phone=pl.col("phone_masked"))
     keys = frame["person_key"].unique().to_list()
-    personal = db.query("SELECT person_key, id_number, phone FROM team_personal WHERE list_contains(?, person_key)",
+    personal = _query("SELECT person_key, id_number, phone FROM team_personal WHERE list_contains(?, person_key)",
                         [keys], path=db_path)
     return frame.join(personal, on="person_key", how="left")
 
@@ -146,28 +153,18 @@ def person(person_key: str, scope: Scope, role: str | None = None, db_path: str 
     """A person's card: the current posting and 24 months of attendance (oldest first, missing months as null).
 
     A key the user's scope does not reach is refused like an unknown key: the message names neither."""
-    frame = db.query("""
-SELECT * FROM team_roster_history WHERE person_key = ? QUALIFY row_number() OVER (ORDER BY as_of DESC, report_id DESC) = 1
-""", [person_key], path=db_path)
+    frame = _query("SELECT * FROM team_people WHERE person_key = ?", [person_key], path=db_path)
     if frame.is_empty() or not scope.allows(frame["county_code"][0]):
         raise OutOfScope("无法查看该人员：不存在或不在您的权限范围内")
     latest = frame.row(0, named=True)
-    masked = db.query("SELECT id_masked, phone_masked FROM team_members WHERE person_key = ?", [person_key],
-                      path=db_path)
-    card = dict(latest)
-    card["id_masked"] = masked["id_masked"][0] if masked.height else None
-    card["phone_masked"] = masked["phone_masked"][0] if masked.height else None
-    card = _unmask(pl.DataFrame([{"person_key": person_key, "id_masked": card["id_masked"],
-                                  "phone_masked": card["phone_masked"]}]), role, db_path).row(0, named=True) | {
-        k: v for k, v in card.items() if k not in ("id_masked", "phone_masked")} | {
-        "id_masked": card["id_masked"], "phone_masked": card["phone_masked"]}
+    card = _unmask(frame, role, db_path).row(0, named=True)
     card["attendance"] = _attendance_strip(person_key, latest["month"], db_path)
     return card
 
 
 def _attendance_strip(person_key: str, last_month: date, db_path: str | None = None) -> pl.DataFrame:
     """The 24 months up to ``last_month``: each month's days counted, required and whether the rule was met."""
-    return db.query(f"""
+    return _query(f"""
 WITH months AS (
     SELECT (date_trunc('month', CAST(? AS DATE)) - to_months(CAST(i AS INTEGER)))::DATE AS month
     FROM range({CARD_MONTHS}) t(i)
@@ -178,7 +175,8 @@ FROM months m LEFT JOIN team_attendance a ON a.month = m.month AND a.person_key 
 ORDER BY m.month""", [last_month, person_key], path=db_path)
 
 
-def village_metric_frame(scope: Scope, db_path: str | None = None) -> pl.DataFrame:
-    """Per county: staffing and attendance met shares (the map's metrics)."""
-    return county_table(scope, db_path=db_path).select("county_code", "prefecture_code", "staffing_met_rate",
-                                                       "attendance_met_rate")
+def map_rates(level: str, db_path: str | None = None) -> pl.DataFrame:
+    """code, team_staffing_rate, team_attendance_rate of every county or prefecture (``level``): the map's two
+    驻村力量 metrics, from team_summary (regions without a monthly report are absent)."""
+    return _query("SELECT code, staffing_met_rate AS team_staffing_rate, attendance_met_rate AS team_attendance_rate "
+                  "FROM team_summary WHERE level = ?", [level], path=db_path)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tomllib
 
+from warehouse.metrics import Rate
 from warehouse.parts import AlertRule, SchemaPart, num, on
 from warehouse.settings import CONFIG_DIR
 
@@ -84,6 +85,21 @@ CREATE TABLE IF NOT EXISTS team_assessment_rows (
 
 _FS = "('" + "', '".join(FIRST_SECRETARY_ROLES) + "')"
 
+# §5's rates, one definition each (the page, the map, the briefing and the rankings read them from team_summary /
+# team_village_summary): each a share of two counts of the summary, summed over the region before dividing.
+COUNTS = {"in_post": "在岗驻村干部", "first_secretaries": "第一书记", "villages_covered": "覆盖村",
+          "villages_required": "有配备要求的村", "villages_met": "配备达标村", "person_months_met": "在村天数达标人次",
+          "person_months": "在岗人次", "households_visited": "走访户数（每村以全村户数为限）",
+          "households": "全村户数"}
+RATES = (
+    Rate("staffing_met_rate", "驻村力量配备达标率", "villages_met", "villages_required"),
+    Rate("attendance_met_rate", "驻村在村天数达标率", "person_months_met", "person_months"),
+    Rate("households_visited_rate", "农户走访覆盖率", "households_visited", "households"),
+)
+LABELS = COUNTS | {r.name: r.label for r in RATES}
+RATES_SQL = ", ".join(f"{r.sql()} AS {r.name}" for r in RATES)
+SUMS = ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in COUNTS)
+
 
 def _setting(rule: str, name: str, default: float) -> str:
     return (f"coalesce((SELECT value FROM alert_config WHERE alert_type = '{rule}' AND name = '{name}'), {default})")
@@ -111,7 +127,7 @@ SELECT r.* EXCLUDE (id_number, phone), t.as_of,
        (r.status = '{IN_POST}' AND r.end_date IS NULL) AS in_post
 FROM team_roster_rows r JOIN team_reports t USING (report_id);
 
-CREATE OR REPLACE VIEW team_members AS
+CREATE OR REPLACE VIEW team_members_live AS
 SELECT h.prefecture_code, p.name AS prefecture_name, h.county_code, c.name AS county_name, h.township,
        h.village_code, h.village_key, h.village, h.village_type, h.person_key, h.name, h.role, h.party_status,
        h.sending_level, h.sending_unit, h.start_date, h.end_date, h.status, h.extra_villages, h.extra_keys,
@@ -125,6 +141,17 @@ JOIN team_roster_rows r ON r.report_id = h.report_id AND r.person_key = h.person
 JOIN ref_prefecture p ON p.code = h.prefecture_code
 JOIN ref_county c ON c.code = h.county_code;
 
+CREATE OR REPLACE VIEW team_members AS SELECT * FROM team_members_live;
+
+-- Every person's latest roster row (in post or not), the numbers masked: what a person's card shows.
+CREATE OR REPLACE VIEW team_people_live AS
+SELECT h.*, {MASK_ID_SQL.format(c='r.id_number')} AS id_masked, {MASK_PHONE_SQL.format(c='r.phone')} AS phone_masked
+FROM team_roster_history h
+JOIN team_roster_rows r ON r.report_id = h.report_id AND r.person_key = h.person_key
+QUALIFY row_number() OVER (PARTITION BY h.person_key ORDER BY h.as_of DESC, h.report_id DESC) = 1;
+
+CREATE OR REPLACE VIEW team_people AS SELECT * FROM team_people_live;
+
 -- The unmasked numbers, for the match and for a role allowed personal data only (never a default column).
 CREATE OR REPLACE VIEW team_personal AS
 SELECT person_key, any_value(id_number) AS id_number,
@@ -136,7 +163,7 @@ CREATE OR REPLACE VIEW team_attendance_current AS
 SELECT a.* FROM team_attendance_rows a JOIN team_reports t USING (report_id)
 QUALIFY row_number() OVER (PARTITION BY a.prefecture_code, a.person_key, a.month ORDER BY a.report_id DESC) = 1;
 
-CREATE OR REPLACE VIEW team_attendance AS
+CREATE OR REPLACE VIEW team_attendance_live AS
 WITH month_roster AS (
     -- Each person's roster row of each month (the month's workbook in force), one per person-month.
     SELECT h.* FROM team_roster_history h
@@ -174,7 +201,9 @@ SELECT prefecture_code, county_code, village_code, village_key, village, person_
            AS meets_rule
 FROM days;
 
-CREATE OR REPLACE VIEW team_coverage AS
+CREATE OR REPLACE VIEW team_attendance AS SELECT * FROM team_attendance_live;
+
+CREATE OR REPLACE VIEW team_coverage_live AS
 WITH villages AS (
     -- Every village a workbook ever posted someone to, with its latest type.
     SELECT prefecture_code, village_key, arg_max(county_code, report_id) AS county_code,
@@ -212,6 +241,8 @@ SELECT prefecture_code, county_code, township, village_code, village_key, villag
        required_rule <> 'none' AS required, helped_by_other
 FROM judged;
 
+CREATE OR REPLACE VIEW team_coverage AS SELECT * FROM team_coverage_live;
+
 CREATE OR REPLACE VIEW team_allowances AS
 SELECT a.person_key, a.month, a.sending_unit, a.prefecture_code, a.county_code, a.village_code, a.name,
        a.days_counted, CAST({float(rates['living_per_day'])} * a.days_counted AS DOUBLE) AS living_yuan,
@@ -220,20 +251,20 @@ SELECT a.person_key, a.month, a.sending_unit, a.prefecture_code, a.county_code, 
        CAST(least(coalesce(a.trips, 0), {int(rates['trips_cap'])}) AS INTEGER) AS trips
 FROM team_attendance a;
 
-CREATE OR REPLACE VIEW team_summary AS
+-- The figures of team_summary per village (the grain the page's regions add up; also the rankings' village level):
+-- every village of team_coverage, code = village_key.
+CREATE OR REPLACE VIEW team_village_summary_live AS
 WITH cur AS (SELECT prefecture_code, month, as_of FROM team_current_reports),
-members AS (
-    SELECT m.*, greatest(date_diff('day', greatest(m.start_date, c.month),
-                                   least(coalesce(m.end_date, c.as_of), c.as_of)) + 1, 0) AS days_in_post_latest,
-           c.month AS latest_month
-    FROM team_members m JOIN cur c USING (prefecture_code)
-),
 person_month AS (
-    SELECT m.prefecture_code, m.county_code, (a.meets_rule IS TRUE) AS met
-    FROM members m
+    -- Each person in post during the latest month (days in post > 0), met or not: the person-months of the rate.
+    SELECT m.prefecture_code, m.village_key, count(*) AS person_months,
+           count(*) FILTER (WHERE a.meets_rule IS TRUE) AS person_months_met
+    FROM team_members m JOIN cur c USING (prefecture_code)
     LEFT JOIN team_attendance a ON a.prefecture_code = m.prefecture_code AND a.person_key = m.person_key
-                               AND a.month = m.latest_month
-    WHERE m.days_in_post_latest > 0
+                               AND a.month = c.month
+    WHERE greatest(date_diff('day', greatest(m.start_date, c.month), least(coalesce(m.end_date, c.as_of), c.as_of))
+                   + 1, 0) > 0
+    GROUP BY ALL
 ),
 visits AS (
     -- Households visited this year to date per village (its whole team, people who left included), capped at the
@@ -243,55 +274,97 @@ visits AS (
     WHERE year(a.month) = year(c.month) AND a.month <= c.month
     GROUP BY ALL
 ),
+people AS (
+    SELECT prefecture_code, village_key, count(*) FILTER (WHERE in_post) AS in_post,
+           count(*) FILTER (WHERE in_post AND first_secretary) AS first_secretaries
+    FROM team_members GROUP BY ALL
+),
 village AS (
-    SELECT v.*, least(coalesce(x.visited, 0), coalesce(v.households, 0)) AS visited
-    FROM team_coverage v LEFT JOIN visits x USING (prefecture_code, village_key)
-),
-by_county AS (
-    SELECT 'county' AS level, v.county_code AS code, v.prefecture_code,
-           count(*) FILTER (WHERE v.people_in_post > 0) AS villages_covered,
-           count(*) FILTER (WHERE v.required) AS villages_required,
-           count(*) FILTER (WHERE v.required AND v.meets_rule) AS villages_met,
-           CAST(sum(v.visited) AS BIGINT) AS households_visited,
-           CAST(sum(v.households) FILTER (WHERE v.people_in_post > 0 OR v.visited > 0) AS BIGINT) AS households
-    FROM village v GROUP BY ALL
-),
-by_pref AS (
-    SELECT 'prefecture' AS level, prefecture_code AS code, prefecture_code,
-           CAST(sum(villages_covered) AS BIGINT) AS villages_covered,
-           CAST(sum(villages_required) AS BIGINT) AS villages_required, CAST(sum(villages_met) AS BIGINT) AS villages_met,
-           CAST(sum(households_visited) AS BIGINT) AS households_visited, CAST(sum(households) AS BIGINT) AS households
-    FROM by_county GROUP BY ALL
-),
-people_c AS (
-    SELECT 'county' AS level, county_code AS code, count(*) FILTER (WHERE in_post) AS in_post,
-           count(*) FILTER (WHERE in_post AND first_secretary) AS first_secretaries FROM team_members GROUP BY ALL
-    UNION ALL
-    SELECT 'prefecture', prefecture_code, count(*) FILTER (WHERE in_post),
-           count(*) FILTER (WHERE in_post AND first_secretary) FROM team_members GROUP BY ALL
-),
-att AS (
-    SELECT 'county' AS level, county_code AS code, count(*) FILTER (WHERE met) AS met, count(*) AS person_months
-    FROM person_month GROUP BY ALL
-    UNION ALL
-    SELECT 'prefecture', prefecture_code, count(*) FILTER (WHERE met), count(*) FROM person_month GROUP BY ALL
-),
-places AS (SELECT * FROM by_county UNION ALL BY NAME SELECT * FROM by_pref)
-SELECT x.level, x.code, coalesce(c.name, p.name) AS name, x.prefecture_code, cur.as_of,
-       coalesce(pc.in_post, 0) AS in_post, coalesce(pc.first_secretaries, 0) AS first_secretaries,
-       x.villages_covered, x.villages_required, x.villages_met,
-       CASE WHEN x.villages_required > 0 THEN x.villages_met / x.villages_required END AS staffing_met_rate,
-       CASE WHEN a.person_months > 0 THEN a.met / a.person_months END AS attendance_met_rate,
-       CASE WHEN x.households > 0 THEN x.households_visited / x.households END AS households_visited_rate,
-       coalesce(a.met, 0) AS person_months_met, coalesce(a.person_months, 0) AS person_months,
-       x.households_visited, x.households
-FROM places x
-JOIN cur USING (prefecture_code)
-LEFT JOIN people_c pc ON pc.level = x.level AND pc.code = x.code
-LEFT JOIN att a ON a.level = x.level AND a.code = x.code
-LEFT JOIN ref_county c ON x.level = 'county' AND c.code = x.code
-LEFT JOIN ref_prefecture p ON x.level = 'prefecture' AND p.code = x.code;
+    SELECT v.prefecture_code, v.county_code, v.village_key, v.village_code, v.village, cur.as_of,
+           coalesce(p.in_post, 0) AS in_post, coalesce(p.first_secretaries, 0) AS first_secretaries,
+           CAST(v.people_in_post > 0 AS INTEGER) AS villages_covered, CAST(v.required AS INTEGER) AS villages_required,
+           CAST(v.required AND v.meets_rule AS INTEGER) AS villages_met,
+           coalesce(pm.person_months_met, 0) AS person_months_met, coalesce(pm.person_months, 0) AS person_months,
+           least(coalesce(x.visited, 0), coalesce(v.households, 0)) AS households_visited,
+           CASE WHEN v.people_in_post > 0 OR least(coalesce(x.visited, 0), coalesce(v.households, 0)) > 0
+                THEN v.households END AS households
+    FROM team_coverage v JOIN cur USING (prefecture_code)
+    LEFT JOIN people p USING (prefecture_code, village_key)
+    LEFT JOIN person_month pm USING (prefecture_code, village_key)
+    LEFT JOIN visits x USING (prefecture_code, village_key)
+)
+SELECT 'village' AS level, village_key AS code, village AS name, prefecture_code, county_code, village_code, as_of,
+       CAST(in_post AS BIGINT) AS in_post, CAST(first_secretaries AS BIGINT) AS first_secretaries,
+       CAST(villages_covered AS BIGINT) AS villages_covered, CAST(villages_required AS BIGINT) AS villages_required,
+       CAST(villages_met AS BIGINT) AS villages_met, {RATES_SQL},
+       CAST(person_months_met AS BIGINT) AS person_months_met, CAST(person_months AS BIGINT) AS person_months,
+       CAST(households_visited AS BIGINT) AS households_visited, CAST(households AS BIGINT) AS households
+FROM village;
+
+CREATE OR REPLACE VIEW team_village_summary AS SELECT * FROM team_village_summary_live;
+
+-- County and prefecture: sums of the villages' counts, the rates recomputed from the sums (never a mean of shares).
+-- A person is counted in the village of their current posting; a county with a workbook but no village row has none.
+CREATE OR REPLACE VIEW team_summary_live AS
+WITH g AS (
+    SELECT CASE WHEN grouping(county_code) = 1 THEN 'prefecture' ELSE 'county' END AS level,
+           coalesce(county_code, prefecture_code) AS code, prefecture_code, max(as_of) AS as_of,
+           {SUMS}
+    FROM team_village_summary
+    GROUP BY GROUPING SETS ((prefecture_code), (prefecture_code, county_code))
+)
+SELECT g.level, g.code, coalesce(c.name, p.name) AS name, g.prefecture_code, g.as_of, g.in_post,
+       g.first_secretaries, g.villages_covered, g.villages_required, g.villages_met, {RATES_SQL},
+       g.person_months_met, g.person_months, g.households_visited, g.households
+FROM g
+LEFT JOIN ref_county c ON g.level = 'county' AND c.code = g.code
+LEFT JOIN ref_prefecture p ON g.level = 'prefecture' AND p.code = g.code;
+
+CREATE OR REPLACE VIEW team_summary AS SELECT * FROM team_summary_live;
 """
+
+
+# ------------------------------------------------------------------------------------------------ materialised
+# The public views team_members, team_attendance, team_coverage and team_summary (and team_village_summary) are
+# computed by their *_live views and copied into tables at the end of every write whose inputs changed (the part's
+# refresh, before the alert rules read them), so a page reads small sorted tables instead of recomputing every
+# person-month (/teams: ~100 ms → a few ms on the demo; seconds → tens of ms at national scale). Each write starts
+# from the live definitions (ensure_schema creates the views as above: a write's own checks, an empty warehouse and a
+# warehouse written before the copies existed read the live views), and the refresh points each public view at its
+# copy, in the order they build on, so a later copy is computed from the earlier ones.
+CACHED = {  # name → the order the copy is stored in (the pages' filters: DuckDB's row-group min/max skip the rest)
+    "team_members": "county_code, village_key, person_key",
+    "team_people": "person_key",
+    "team_attendance": "month, county_code, village_key, person_key",
+    "team_coverage": "county_code, village_key",
+    "team_village_summary": "county_code, code",
+    "team_summary": "level, code",
+}
+CACHE_SIGNATURE_KEY = "team_cache_inputs"
+CACHE_SIGNATURE_SQL = f"""
+SELECT md5(concat_ws('|',
+    coalesce((SELECT string_agg(report_id || ':' || as_of, ',' ORDER BY report_id) FROM team_reports), '-'),
+    coalesce((SELECT string_agg(concat_ws(':', alert_type, name, value), ',' ORDER BY alert_type, name)
+              FROM alert_config WHERE alert_type LIKE 'team_%'), '-'),
+    (SELECT count(*) FROM ref_county), (SELECT count(*) FROM ref_prefecture),
+    coalesce((SELECT string_agg(view_name || '=' || sql, ';' ORDER BY view_name) FROM duckdb_views()
+              WHERE view_name LIKE 'team_%' AND view_name NOT IN ({", ".join(f"'{n}'" for n in CACHED)})), '-')))"""
+
+
+def refresh_caches(con) -> bool:
+    """Refill the copies when anything they are computed from changed (True when it did), and point the public
+    views at them. Runs inside the write connection (warehouse.store.writing), before the alert rules."""
+    signature = con.execute(CACHE_SIGNATURE_SQL).fetchall()[0][0]
+    stored = con.execute("SELECT value FROM meta WHERE key = ?", [CACHE_SIGNATURE_KEY]).fetchall()
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    fresh = stored == [(signature,)] and all(f"{n}_cache" in tables for n in CACHED)
+    for name, order in CACHED.items():
+        if not fresh:
+            con.execute(f"CREATE OR REPLACE TABLE {name}_cache AS SELECT * FROM {name}_live ORDER BY {order}").fetchall()
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_cache").fetchall()
+    if not fresh:
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [CACHE_SIGNATURE_KEY, signature]).fetchall()
+    return not fresh
 
 
 # ------------------------------------------------------------------------------------------------ rules (§3)
@@ -429,4 +502,4 @@ RULES = (
     AlertRule("team_yearly_missing", "年度事项缺失", YELLOW, YEARLY, _DEPENDS),
 )
 
-PART = SchemaPart(key=KIND, tables=TABLES, views=views, rules=RULES, order=10)
+PART = SchemaPart(key=KIND, tables=TABLES, views=views, rules=RULES, order=10, refresh=refresh_caches)
