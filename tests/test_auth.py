@@ -13,6 +13,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -420,8 +421,10 @@ def _app(monkeypatch, users: Path | None, db: Path | None = None):
     monkeypatch.setenv(auth.AUTH_ENV, "on")
     if users is not None:
         monkeypatch.setenv(auth.USERS_ENV, str(users))
-    if db is not None:
-        monkeypatch.setenv("HOMETOWN_DB", str(db))
+    # Never the checkout's data/warehouse.duckdb (a stale one from an older version, or none): the test's own
+    # warehouse, else a file that does not exist (the pages then say so; sign-in does not need the warehouse).
+    monkeypatch.setenv("HOMETOWN_DB", str(db) if db is not None else tempfile.mkdtemp(prefix="no-warehouse-")
+                       + "/warehouse.duckdb")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     # AppTest gives the second run of a script without st.navigation another page id than the first, so widget
     # values set after the first run would be dropped; a browser does not do this (tests/browser covers it).
@@ -436,8 +439,8 @@ def _login(at, username: str, password: str):
     return at
 
 
-def test_app_shows_only_the_login_form_until_signed_in(users, monkeypatch, tmp_path):
-    at = _app(monkeypatch, users)
+def test_app_shows_only_the_login_form_until_signed_in(users, monkeypatch, demo_db):
+    at = _app(monkeypatch, users, demo_db)
     assert not at.exception
     assert [t.label for t in at.text_input] == ["用户名", "密码"]
     assert "scope" not in at.session_state and "role" not in at.session_state

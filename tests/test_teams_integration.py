@@ -76,3 +76,24 @@ def test_village_page_shows_its_team_masked(wh):
     assert set(team["姓名"]) == {"张三", "李四", "王五"} and set(team["联系电话"]) == {"138****5678"}
     assert any("驻村工作队（3 人在岗）" in s.value for s in at.subheader)
     assert make_id(1) not in str(team.to_dict())
+
+
+def test_attendance_met_rate_is_a_ranking_indicator_read_from_the_summary(wh):
+    """驻村在村天数达标率 on /rankings is team_summary's attendance_met_rate (the /teams KPI, one definition), at the
+    county (弥勒市 4/7, 个旧市 0/1) and the village level (城东社区 2/3: 张三 李四 met, 王五 not; test_teams_views)."""
+    from hometown.rankings import exports, index as rankings
+
+    weights = {n: 0 for n in rankings.INDICATORS} | {"attendance_met_rate": 1}
+    r = rankings.rank("county", weights, db_path=str(wh))
+    by_county = {row["county_name"]: row for row in r.frame.iter_rows(named=True)}
+    assert by_county["弥勒市"]["attendance_met_rate"] == pytest.approx(4 / 7)
+    assert by_county["个旧市"]["attendance_met_rate"] == 0.0
+    assert (by_county["弥勒市"]["rank"], by_county["个旧市"]["rank"]) == (1, 2)
+    villages = {row["village"]: row for row in rankings.rank("village", weights, db_path=str(wh)).frame.iter_rows(
+        named=True)}
+    assert villages["城东社区"]["attendance_met_rate"] == pytest.approx(2 / 3)
+    assert villages["青杉里社区"]["attendance_met_rate"] == 0.0
+    assert "驻村在村天数达标率" in rankings.table(r).columns
+    notes = dict(rankings.method_notes(r))
+    assert "在岗人次" in notes["权重：驻村在村天数达标率"] and "team_summary" in notes["数据来源"]
+    assert exports.ranking_xlsx(r, None)[:2] == b"PK"

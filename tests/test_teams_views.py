@@ -99,3 +99,57 @@ def test_members_current_roster_masked(db):
     assert len(rows) == 8 and rows["周九"]["in_post"] is False and rows["周九"]["end_date"] == date(2022, 3, 10)
     assert rows["张三"]["extra_villages"] == "铺田社区" and rows["张三"]["extra_keys"] == "532504001004"
     assert all(r["id_masked"].count("*") == 8 for r in rows.values())
+
+
+def test_village_summary_counted_by_hand_and_adding_up_to_the_counties(db):
+    """team_village_summary (the rankings' village level, the grain the regions add up) at 2022-03: 城东 张三 李四
+    met, 王五 not → 2/3; 城西 钱七 of 钱七 赵六 → 1/2; 城关 孙八 no row → 0/1; 铺田 周九 8 ≥ 7 → 1/1; 青杉里 吴十 → 0/1."""
+    rows = {r["name"]: r for r in fetch(db, "SELECT * FROM team_village_summary")}
+    assert {v: (r["person_months_met"], r["person_months"]) for v, r in rows.items()} == {
+        "城东社区": (2, 3), "城西社区": (1, 2), "城关社区": (0, 1), "铺田社区": (1, 1), "青杉里社区": (0, 1)}
+    assert rows["城东社区"]["attendance_met_rate"] == pytest.approx(2 / 3)
+    assert {v: (r["in_post"], r["villages_required"], r["villages_met"]) for v, r in rows.items()} == {
+        "城东社区": (3, 1, 1), "城西社区": (2, 1, 0), "城关社区": (1, 1, 0), "铺田社区": (0, 1, 1), "青杉里社区": (1, 0, 0)}
+    assert rows["城东社区"]["households_visited"] == 120 and rows["城东社区"]["households"] == 120
+    for county in ("532504", "532501"):
+        (added,) = fetch(db, "SELECT sum(in_post) AS p, sum(person_months_met) AS m, sum(person_months) AS n, "
+                             "sum(households_visited) AS v FROM team_village_summary WHERE county_code = ?", [county])
+        row = summary(db, "county", county)
+        assert (added["p"], added["m"], added["n"], added["v"]) == (
+            row["in_post"], row["person_months_met"], row["person_months"], row["households_visited"])
+
+
+def test_the_pages_read_copies_equal_to_the_live_views(db):
+    """The part's refresh materialised each public view (the pages read a table), row for row what the live view
+    computes now; a person's card reads every person's latest row, numbers masked."""
+    from warehouse.parts import teams as part
+
+    views = {r["view_name"]: r["sql"] for r in fetch(db, "SELECT view_name, sql FROM duckdb_views()")}
+    for name in part.CACHED:
+        assert f"FROM {name}_cache" in views[name], name
+        (diff,) = fetch(db, f"SELECT (SELECT count(*) FROM (SELECT * FROM {name} EXCEPT ALL SELECT * FROM {name}_live)) "
+                            f"+ (SELECT count(*) FROM (SELECT * FROM {name}_live EXCEPT ALL SELECT * FROM {name})) AS d, "
+                            f"(SELECT count(*) FROM {name}) AS n")
+        assert diff["d"] == 0 and diff["n"] > 0, name
+    people = {r["name"]: r for r in fetch(db, "SELECT * FROM team_people")}
+    assert len(people) == 8 and people["周九"]["status"] == "召回" and people["周九"]["id_masked"].count("*") == 8
+    assert "id_number" not in people["周九"] and "phone" not in people["周九"]
+
+
+def test_a_new_write_refills_the_copies_only_when_their_inputs_changed(tmp_path):
+    from teamfiles import attendance_of, team_of_three, workbook
+    from reportfiles import load
+    from warehouse import store
+    from warehouse.parts import teams as part
+
+    path = small_warehouse(tmp_path / "in", tmp_path / "w.duckdb")
+    with store.writing(path) as con:
+        pass  # a write that loads nothing (an order, a duplicate file): nothing to refill
+    with store.writing(path) as con:
+        assert part.refresh_caches(con) is False
+    roster = team_of_three("城南社区", first=11)
+    (r,) = load(path, workbook(tmp_path / "红河州_驻村力量_202204.xlsx", roster, attendance_of(roster, "2022-04")),
+                as_of_limit=date(2022, 12, 31))
+    assert r.status == "accepted", r.errors
+    (row,) = fetch(path, "SELECT in_post, as_of FROM team_summary WHERE level = 'prefecture'")
+    assert (row["in_post"], row["as_of"]) == (3, date(2022, 4, 30))  # April's roster: only 城南社区's team
