@@ -109,3 +109,33 @@ def test_demo_section_loads_what_the_demo_command_writes(tmp_path, monkeypatch):
     assert rows["files / village rows"].value == "1 / 30"
     assert rows["files refused"].ok is True
     assert rows["warehouse built (write + ingest)"].value > 0
+
+
+def test_teams_national_set_is_the_same_workbook_as_xlsxwriter_writes(tmp_path):
+    """bench.teams writes its 200,000-person year as minimal xlsx XML (10× faster than xlsxwriter): the pipeline
+    accepts it and loads exactly what it loads from the xlsxwriter workbook of the same rows; IDs unique."""
+    from bench import teams as bench_teams
+    from demo import teams as demo_teams
+    from pipelines.ingest import ingest
+    from warehouse import db
+
+    plan = bench_teams._plan(600, 14)
+    ids = [r[9] for rows in plan.values() for r in rows]
+    assert len(ids) == 600 == len(set(ids))
+    pref, rows = max(plan.items(), key=lambda kv: len(kv[1]))
+    attendance = [[r[9], r[8], "2023-01", 20, 1, 0, 0, 10, 2] for r in rows]
+    sheets = [("驻村人员", demo_teams.ROSTER_HEADER, rows), ("驻村考勤", demo_teams.ATTENDANCE_HEADER, attendance)]
+    loaded = []
+    for writer in (demo_teams._write, bench_teams.write_xlsx):
+        folder = tmp_path / writer.__name__
+        folder.mkdir()
+        path = folder / f"{rows[0][0]}_驻村力量_202301.xlsx"
+        writer(path, f"{rows[0][0]}驻村力量月报", sheets)
+        (result,) = ingest([path], folder / "w.duckdb", workers=1)
+        assert result.status == "accepted" and not result.warnings, (result.errors, result.warnings)
+        # person_key is a salted digest (its salt is each warehouse's own): compare everything else, by name.
+        loaded.append([db.query(f"SELECT * EXCLUDE (person_key) FROM {v} ORDER BY name", path=folder / "w.duckdb")
+                       for v in ("team_members", "team_attendance")])
+    assert loaded[0][0].height == len(rows) and loaded[0][1].height == len(rows)
+    assert loaded[0][0].equals(loaded[1][0]) and loaded[0][1].equals(loaded[1][1])
+    db.close_all()
