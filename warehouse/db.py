@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -170,7 +171,8 @@ def _part(key: str):
 
 
 def _views_of(key: str) -> list[tuple[str, str]]:
-    """(view name, its CREATE statement) of the part's current DDL, in order."""
+    """(view name, its CREATE statement) of the part's current DDL, in order (built afresh: a part's DDL may read
+    config files)."""
     from warehouse import parts
 
     out = []
@@ -181,13 +183,21 @@ def _views_of(key: str) -> list[tuple[str, str]]:
     return out
 
 
+@lru_cache(maxsize=None)
+def _names_of(key: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The part's table names and view names (fixed by its code: cached, as every query asks)."""
+    tables = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _part(key).tables))
+    return tables, frozenset(n for n, _ in _views_of(key))
+
+
 def part_state(key: str, path: str | Path | None = None) -> str:
     """ABSENT: the file was written before schema part ``key`` existed (none of its tables); OUTDATED: by a version
     whose part lacked some of today's views; CURRENT otherwise."""
     names = relations(path)
-    if not set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _part(key).tables)) <= names:
+    tables, views = _names_of(key)
+    if not tables <= names:
         return ABSENT
-    return CURRENT if {n for n, _ in _views_of(key)} <= names else OUTDATED
+    return CURRENT if views <= names else OUTDATED
 
 
 def part_loaded(key: str, path: str | Path | None = None) -> bool:
@@ -197,10 +207,12 @@ def part_loaded(key: str, path: str | Path | None = None) -> bool:
 def _prelude(keys: Sequence[str], path: str | Path | None) -> list[str]:
     """For each OUTDATED part: its missing views as temporary views of the reading connection (a read-only file
     takes those), computed live from the part's tables; the next load writes them into the file."""
+    outdated = [k for k in keys if part_state(k, path) == OUTDATED]
+    if not outdated:
+        return []
     names = relations(path)
     return [sql.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1)
-            for key in keys if part_state(key, path) == OUTDATED
-            for name, sql in _views_of(key) if name not in names]
+            for key in outdated for name, sql in _views_of(key) if name not in names]
 
 
 def _empty_warehouse() -> duckdb.DuckDBPyConnection:

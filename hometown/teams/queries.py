@@ -105,12 +105,9 @@ def short_people(scope: Scope, county_code: str | None = None, db_path: str | No
     """People short of days in their prefecture's latest month and the month before (one row per person-month)."""
     where, params = _scoped(scope, county_code, None, "a")
     return _query(f"""
-SELECT a.prefecture_code, a.county_code, c.name AS county_name, a.village, a.village_key, a.person_key, a.name,
-       a.month, a.days_counted, a.days_required, a.days_absent, a.days_leave,
-       a.month = t.month AS this_month
-FROM team_attendance a JOIN team_current_reports t ON t.prefecture_code = a.prefecture_code
-JOIN ref_county c ON c.code = a.county_code
-WHERE NOT a.meets_rule AND a.month >= (t.month - INTERVAL 1 MONTH)::DATE AND a.month <= t.month AND {where}
+SELECT a.prefecture_code, a.county_code, a.county_name, a.village, a.village_key, a.person_key, a.name, a.month,
+       a.days_counted, a.days_required, a.days_absent, a.days_leave, a.this_month
+FROM team_short_days a WHERE {where}
 ORDER BY a.month DESC, a.county_code, a.village, a.name""", params, path=db_path)
 
 
@@ -171,7 +168,7 @@ WITH months AS (
 )
 SELECT m.month, a.days_counted, a.days_required, a.days_absent, a.days_leave, a.households_visited, a.meets_rule,
        a.village
-FROM months m LEFT JOIN team_attendance a ON a.month = m.month AND a.person_key = ?
+FROM months m LEFT JOIN (SELECT * FROM team_attendance WHERE person_key = ?) a ON a.month = m.month
 ORDER BY m.month""", [last_month, person_key], path=db_path)
 
 

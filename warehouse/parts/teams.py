@@ -251,6 +251,17 @@ SELECT a.person_key, a.month, a.sending_unit, a.prefecture_code, a.county_code, 
        CAST(least(coalesce(a.trips, 0), {int(rates['trips_cap'])}) AS INTEGER) AS trips
 FROM team_attendance a;
 
+-- People short of days in their prefecture's latest month and the month before (one row per person-month): the
+-- /teams list, which at national scale is tens of thousands of rows.
+CREATE OR REPLACE VIEW team_short_days_live AS
+SELECT a.prefecture_code, a.county_code, c.name AS county_name, a.village, a.village_key, a.person_key, a.name,
+       a.month, a.days_counted, a.days_required, a.days_absent, a.days_leave, a.month = t.month AS this_month
+FROM team_attendance a JOIN team_current_reports t ON t.prefecture_code = a.prefecture_code
+JOIN ref_county c ON c.code = a.county_code
+WHERE NOT a.meets_rule AND a.month >= (t.month - INTERVAL 1 MONTH)::DATE AND a.month <= t.month;
+
+CREATE OR REPLACE VIEW team_short_days AS SELECT * FROM team_short_days_live;
+
 -- The figures of team_summary per village (the grain the page's regions add up; also the rankings' village level):
 -- every village of team_coverage, code = village_key.
 CREATE OR REPLACE VIEW team_village_summary_live AS
@@ -335,7 +346,8 @@ CREATE OR REPLACE VIEW team_summary AS SELECT * FROM team_summary_live;
 CACHED = {  # name → the order the copy is stored in (the pages' filters: DuckDB's row-group min/max skip the rest)
     "team_members": "county_code, village_key, person_key",
     "team_people": "person_key",
-    "team_attendance": "month, county_code, village_key, person_key",
+    "team_attendance": "person_key, month",   # a person's card reads one person's months
+    "team_short_days": "month DESC, county_code, village, name",
     "team_coverage": "county_code, village_key",
     "team_village_summary": "county_code, code",
     "team_summary": "level, code",
