@@ -370,10 +370,18 @@ def refresh_caches(con) -> bool:
     stored = con.execute("SELECT value FROM meta WHERE key = ?", [CACHE_SIGNATURE_KEY]).fetchall()
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     fresh = stored == [(signature,)] and all(f"{n}_cache" in tables for n in CACHED)
-    for name, order in CACHED.items():
-        if not fresh:
-            con.execute(f"CREATE OR REPLACE TABLE {name}_cache AS SELECT * FROM {name}_live ORDER BY {order}").fetchall()
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_cache").fetchall()
+    # At national scale a copy takes seconds, and DuckDB would draw its own progress bar on the terminal (or into
+    # the log of a cron ingest): the ingest's output is its own lines only.
+    bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+    con.execute("SET enable_progress_bar = false").fetchall()
+    try:
+        for name, order in CACHED.items():
+            if not fresh:
+                con.execute(f"CREATE OR REPLACE TABLE {name}_cache AS SELECT * FROM {name}_live ORDER BY {order}") \
+                    .fetchall()
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {name}_cache").fetchall()
+    finally:
+        con.execute(f"SET enable_progress_bar = {'true' if bar else 'false'}").fetchall()
     if not fresh:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [CACHE_SIGNATURE_KEY, signature]).fetchall()
     return not fresh
