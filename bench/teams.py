@@ -241,6 +241,7 @@ def _latency_rows(case: str, db_path: str, target: float, quick: bool) -> list[d
         ms = t.median * 1000
         rows.append(dict(section=SECTION, case=case, metric=f"query: {name} (median)", value=round(ms, 1), unit="ms",
                          target=f"< {target:g} ms", ok=ms < target))
+        _log(f"teams: {case}: {name} {ms:.1f} ms")  # a national run takes long: each figure as it comes
     return rows
 
 
@@ -256,6 +257,7 @@ def run(quick: bool) -> list[dict]:
         files = demo_teams.write_teams(demo_dir, 20210626)
         t0 = time.perf_counter()
         ingest([demo_dir], tmp / "demo.duckdb")
+        _log(f"teams: demo ingest {time.perf_counter() - t0:.1f} s")
         rows.append(dict(section=SECTION, case="demo", metric=f"ingest {len(files)} workbooks",
                          value=round(time.perf_counter() - t0, 1), unit="s"))
         rows += _latency_rows("demo", str(tmp / "demo.duckdb"), DEMO_TARGET_MS, quick)
@@ -269,6 +271,7 @@ def run(quick: bool) -> list[dict]:
         results = ingest(paths, tmp / "national.duckdb")
         ingest_s = time.perf_counter() - t0
         refused = sum(r.refused for r in results)
+        _log(f"teams: {case}: ingest {ingest_s:.1f} s, {refused} refused")
         rows += [dict(section=SECTION, case=case, metric=f"write {len(paths)} workbooks (12 months, 2 processes)",
                       value=round(write_s, 1) if write_s is not None else "reused (cached)",
                       unit="s" if write_s is not None else ""),
