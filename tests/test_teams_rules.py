@@ -118,13 +118,14 @@ def test_visits_not_judged_before_december(small):
 
 
 def test_yearly_missing(tmp_path):
-    roster = team_of_three() + [person(4, "赵六", start=date(2021, 7, 2))]
+    roster = team_of_three() + [person(4, "赵六", start=date(2021, 7, 2)), person(5, "钱七", start=date(2021, 7, 1))]
     assessment = [[roster[0][9], "张三", 2021, "优秀", 1, "是", "是"], [roster[1][9], "李四", 2021, "称职", 0, "是", "是"],
                   [roster[3][9], "赵六", 2021, "不参加考核", 0, "否", "否"]]
     db = one_file(tmp_path, roster, attendance_of(roster, month="2022-01"), month="202201", assessment=assessment)
     found = {a["detail"].split("：", 1)[1].split("（")[0]: a for a in alerts(db, "team_yearly_missing")}
-    # 张三 complete; 李四 no training; 王五 no assessment at all; 赵六 arrived after 1 July: not required.
-    assert set(found) == {"李四", "王五"}
+    # 张三 complete; 李四 no training; 王五 no assessment at all; 赵六 arrived after 1 July: not required; 钱七
+    # arrived on 1 July itself ("on 1 July of Y or earlier"): required, and has nothing.
+    assert set(found) == {"李四", "王五", "钱七"}
     assert "未参加培训" in found["李四"]["detail"] and "无年度考核" in found["王五"]["detail"]
 
 
