@@ -11,8 +11,8 @@ metrics and the village page's team say there is none yet instead of failing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from datetime import date
+from functools import partial
 
 import polars as pl
 

@@ -11,6 +11,11 @@ ID numbers and phone numbers are stored (``team_roster_rows``) for the match onl
 recomputed from a guessed ID number outside the warehouse). The public views carry ``id_masked`` / ``phone_masked``;
 the unmasked numbers are only in ``team_personal`` (person_key, id_number, phone), for a role allowed personal data.
 
+What the pages read is materialised: the public views team_members, team_attendance, team_coverage, team_summary
+(and team_village_summary, team_people, team_short_days) are copies of their ``*_live`` views refilled by the part's
+refresh at the end of every write whose inputs changed (see ``refresh_caches``); their columns stay the pinned ones.
+The rates of §5 are defined once (``RATES``) and read by the page, the map, the briefing and the rankings.
+
 The rules' thresholds are settings of config/alerts.toml (``[team_…]`` sections); the rule that sets the required
 days (team_days_short.required_days) is read by the views too, so the attendance view and the rule agree. Allowance
 rates are config/teams.toml, read at each write.
