@@ -173,3 +173,8 @@ def test_workers_run_with_the_flags_of_make_run():
     worker = list(WORKER_FLAGS)
     assert worker[:len(flags)] == flags
     assert worker[len(flags):] == ["--server.address", "127.0.0.1"]
+    # The production unit runs the same command (systemd is its supervisor).
+    unit = (REPO / "deploy" / "systemd" / "hometown-worker@.service").read_text(encoding="utf-8")
+    start = re.search(r"^ExecStart=(.*?)\n(?!\s)", unit, re.S | re.M).group(1).replace("\\\n", " ").split()
+    assert start[1:] == ["-m", "streamlit", "run", "serve.py", "--server.port", "%i", *worker]
+    assert "Restart=always" in unit
