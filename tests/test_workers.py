@@ -131,6 +131,31 @@ def test_with_one_failure_fewer_the_username_stays_open(tmp_path):
     assert auth.locked_until("honghe", users, client="10.0.0.7") is None
 
 
+def _upload_keeper(folder: str, who: str, barrier) -> list[str]:
+    """Keep UPLOADS_PER_PROCESS accepted uploads of one name, all stamped the same second."""
+    from types import SimpleNamespace
+
+    from hometown.access import uploads
+
+    result = SimpleNamespace(prefecture_code="532500", file_name="红河州_20220331.xlsx")
+    barrier.wait(timeout=120)
+    return [str(uploads._save(Path(folder), result, f"{who}-{n}".encode(), "20220401-090000"))
+            for n in range(UPLOADS_PER_PROCESS)]
+
+
+UPLOADS_PER_PROCESS = 5
+
+
+def test_two_processes_keeping_uploads_of_one_name_in_one_second_keep_every_file(tmp_path):
+    kept_a, kept_b = _run_together(_upload_keeper, [(str(tmp_path), "甲"), (str(tmp_path), "乙")])
+    kept = kept_a + kept_b
+    assert len(set(kept)) == 2 * UPLOADS_PER_PROCESS
+    contents = sorted(Path(k).read_bytes().decode() for k in kept)
+    assert contents == sorted(f"{who}-{n}" for who in "甲乙" for n in range(UPLOADS_PER_PROCESS))
+    folder = tmp_path / "532500"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(k).name for k in kept)  # no temporaries left
+
+
 # --------------------------------------------------------------------------------------------- configuration
 
 
