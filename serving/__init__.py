@@ -3,9 +3,9 @@
 A Streamlit server is one Python process (about one core: 4–4.5 overview runs a second); a meeting's worth of users
 needs several. A floor of its own just under app.py/serve.py/bench (tests/test_layering.py): it runs serve.py as
 processes, so it imports nothing of the app, and bench/ may import it. Each worker is ``streamlit run serve.py`` on
-its own loopback port; nginx in front does the websocket upgrade, the headers and limits of deploy/nginx/hometown.conf, and
-keeps each browser on its worker with a cookie of its own (serving/nginx.py says why a cookie and how it falls over).
-Only bench/ and the tests import this package.
+its own loopback port; nginx in front does the websocket upgrade, the headers and limits of
+deploy/nginx/hometown.conf, and keeps each browser on its worker with a cookie of its own (serving/nginx.py says why
+a cookie and how it falls over). Only bench/ and the tests import this package.
 
 - ``serving.nginx``: the nginx configuration for N workers, rendered from deploy/nginx/hometown.conf
   (``site()`` for a conf.d install, ``standalone()`` for a private foreground nginx).

@@ -34,8 +34,9 @@ def _orders_writer(db: str, who: str, barrier) -> list[int]:
     barrier.wait(timeout=120)
     ids = []
     for n in range(ORDERS_PER_PROCESS):
-        order_id = orders.create_order(target, title=f"{who} 督办 {n}", items=["查明原因"], responsible_unit="弥勒市工作专班",
-                                       deadline=date(2099, 1, 1), created_by=who, db_path=db)
+        order_id = orders.create_order(target, title=f"{who} 督办 {n}", items=["查明原因"],
+                                       responsible_unit="弥勒市工作专班", deadline=date(2099, 1, 1), created_by=who,
+                                       db_path=db)
         ids.append(order_id)
         while orders.advance(order_id, actor=who, db_path=db) != orders.CLOSED:
             pass
