@@ -58,11 +58,13 @@ def workers_block(ports: list[int], host: str = "127.0.0.1") -> str:
     lines = [BEGIN + " (serving/nginx.py writes this block for N workers: `python -m serving nginx-conf`)",
              "# A browser without the cookie: the worker with the fewest open connections (websockets).",
              "upstream hometown_app {",
+             "    zone hometown_app 64k;     # connection counts and failures shared by nginx's worker processes",
              "    least_conn;"]
     lines += [f"    server {s} {opts};" for s in servers]
     lines += ["}", "# A browser with the cookie: its worker, the others only when that one is down."]
     for i, own in enumerate(servers):
         lines.append(f"upstream hometown_{worker_name(i)} {{")
+        lines.append(f"    zone hometown_{worker_name(i)} 64k;")
         lines.append(f"    server {own} {opts};")
         lines += [f"    server {s} backup;" for j, s in enumerate(servers) if j != i]
         lines.append("}")
