@@ -90,9 +90,10 @@ def test_two_workers_behind_nginx(tmp_path, browser, wait_for_streamlit):
                                   cwd=REPO, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stdout + done.stderr
             for worker, page in sessions.items():
-                page.get_by_test_id("stSidebar").get_by_role("link").first.click()  # a rerun of this session
+                page.reload()  # a new session of this browser: the cookie keeps it on its worker
+                _sign_in(page, wait_for_streamlit)
                 _newest(page, SECOND)
-                assert c.worker_of_cookie(_worker_cookie(page.context)) == worker  # still on its worker
+                assert c.worker_of_cookie(_worker_cookie(page.context)) == worker
 
             # Worker 0 dies: its browser reconnects through nginx to worker 1, where signing in again gives the page.
             victim, page = 0, sessions[0]
@@ -106,7 +107,8 @@ def test_two_workers_behind_nginx(tmp_path, browser, wait_for_streamlit):
             # The supervisor started worker 0 again; the moved browser stays where it is now.
             restarted = c.wait_worker(victim, not_pid=killed)
             assert restarted != killed and c.restarts[victim] >= 1
-            page.get_by_test_id("stSidebar").get_by_role("link").first.click()
+            page.reload()
+            _sign_in(page, wait_for_streamlit)
             _newest(page, SECOND)
             assert c.worker_of_cookie(_worker_cookie(page.context)) == 1
         finally:
