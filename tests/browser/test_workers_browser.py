@@ -4,8 +4,8 @@ port), a report load made during the test is seen by the sessions of both worker
 its browser gets the page back from the other after signing in again, while the supervisor starts the dead one
 again.
 
-Sign-in is on (demo users, bcrypt cost 4). One cluster and two to four browser contexts: 1–4.5 min (the latter at a
-load average of 50 on 2 cores).
+Sign-in is on (demo users, bcrypt cost 4). One cluster and two to four browser contexts: 71–265 s measured on the
+2-core machine at load averages of 30–50 (nothing quieter was available).
 """
 
 from __future__ import annotations
