@@ -17,6 +17,7 @@ reason, its sheet, Excel row and column) as the Excel or CSV file an office fixe
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,6 @@ from hometown.access.auth import ADMIN, PREFECTURE, UPLOAD, may
 from pipelines import safety
 from pipelines.ingest import ACCEPTED, REFUSED, STATUS_LABELS, SUPERSEDED, IngestResult, ingest
 from pipelines.report import fold, split_message
-from warehouse.files import write_atomic
 
 UPLOADS_ENV = "HOMETOWN_UPLOADS"
 DEFAULT_UPLOADS = Path("data/uploads")
@@ -72,8 +72,27 @@ def _unique_names(names: list[str]) -> list[str]:
 
 
 def _save(folder: Path, result: IngestResult, data: bytes, stamp: str) -> Path:
-    target = safety.inside(folder / (result.prefecture_code or "unknown"), f"{stamp}_{result.file_name}")
-    return write_atomic(target, data)
+    """Keep an accepted file as ``<stamp>_<name>``, never over another one: two uploads of one name in the same
+    second (two users on two worker processes, issue 17) are kept as ``…_name`` and ``…_name(2)``."""
+    base = safety.inside(folder / (result.prefecture_code or "unknown"), f"{stamp}_{result.file_name}")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    # Complete and durable before it gets its name; a name of its own (sessions of one process are threads).
+    tmp = base.with_name(f".{base.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        for n in range(1, 1000):
+            target = base if n == 1 else base.with_name(f"{base.stem}({n}){base.suffix}")
+            try:
+                os.link(tmp, target)  # fails when the name is taken: a kept file is never replaced
+                return target
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"{base}: too many uploads of this name in one second")
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def handle(files: list[tuple[str, bytes]], db_path: str | Path, *, user: dict | None = None,
