@@ -332,7 +332,7 @@ class Session:
             full.metadata.CopyFrom(msg.metadata)
             msg, kind = full, full.WhichOneof("type")
         if msg.metadata.cacheable or msg.hash in self._cache:
-            self._cache[msg.hash] = (msg, self._runs)
+            self._cache[msg.hash] = (msg, self._runs)  # cached, or its age reset by a reference to it
         if kind == "new_session":
             self._new_session(msg)
         elif kind == "navigation":
@@ -357,20 +357,29 @@ class Session:
         elif kind == "page_not_found":
             self._error(f"page not found: {msg.page_not_found.page_name}")
         elif kind == "script_finished":
+            if msg.script_finished != EARLY_FOR_RERUN:
+                self._age_cache(list(msg.metadata.run.fragment_ids))
             if msg.script_finished != EARLY_FOR_RERUN and self._pending is not None and not self._pending.done():
                 self._run.status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
                 self._pending.set_result(self._run)
+
+    def _age_cache(self, fragment_ids: list[str]) -> None:
+        """The frontend's ForwardMsgCache.incrementRunCount: at the end of every run but one cut short for a rerun;
+        a fragment run ages only the messages of its fragments."""
+        self._runs += 1
+        for h, (m, seen) in list(self._cache.items()):
+            if fragment_ids and (not m.delta.fragment_id or m.delta.fragment_id not in fragment_ids):
+                continue
+            if self._runs - seen > CACHE_RUNS:
+                del self._cache[h]
 
     def _new_session(self, msg: ForwardMsg) -> None:
         ns = msg.new_session
         if ns.initialize.session_id:
             self.session_id = ns.initialize.session_id
-        for page in ns.app_pages:
-            self.pages[page.page_script_hash] = page.url_pathname
+        # The pages' URL paths come from the ``navigation`` message (new_session's own list names them by title).
         if list(msg.metadata.run.fragment_ids):
             return  # a fragment run: the page's other elements stay
-        self._runs += 1
-        self._cache = {h: v for h, v in self._cache.items() if self._runs - v[1] <= CACHE_RUNS}
         self.page_hash = ns.page_script_hash
         self.elements.clear()
         self.widgets.clear()
