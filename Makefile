@@ -4,7 +4,9 @@
 #   fonts    a CJK font for the briefing's PDF (fonts-noto-cjk), installed only when missing
 #   demo     the demo warehouse data/warehouse.duckdb, built only when missing
 #   users    the demo users data/users.toml (one per role), written only when missing
-#   run      serve the dashboard on http://localhost:$(PORT)
+#   run      serve the dashboard on http://localhost:$(PORT) (one Streamlit process: the demo command)
+#   serve    the same with $(WORKERS) Streamlit workers behind nginx on http://localhost:$(PORT) (serving/)
+#   nginx    Debian's nginx-light for `serve` and the workers test, installed only when missing
 #   test     the whole pytest suite (browser tests included); fails when pytest fails
 #   bench    the benchmark table
 
@@ -25,6 +27,8 @@ HOMETOWN_USERS ?= data/users.toml
 USERS := $(HOMETOWN_USERS)
 DEMO := data/demo
 PORT ?= 8501
+# make serve: worker processes (empty: one per core).
+WORKERS ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
@@ -35,10 +39,11 @@ STREAMLIT_FLAGS := --server.port $(PORT) --server.headless true --browser.gather
 	--browser.serverAddress localhost --server.fileWatcherType none \
 	--client.showErrorDetails none --client.disableDataExport true
 
-.PHONY: help venv install sysdeps fonts demo users run test bench
+.PHONY: help venv install sysdeps nginx fonts demo users run serve test bench
 
 help:
 	@echo "make run    - install, build the demo warehouse and demo users if missing, serve http://localhost:$(PORT)"
+	@echo "make serve  - the same with WORKERS= Streamlit workers (default one per core) behind nginx on PORT"
 	@echo "make test   - install (incl. Debian chromium + CJK font if missing), run the test suite"
 	@echo "make bench  - print the benchmark table"
 	@echo "make venv | sysdeps | demo | users"
@@ -56,6 +61,9 @@ venv install: $(STAMP)
 
 sysdeps:
 	bash scripts/install_system_deps.sh
+
+nginx:
+	bash scripts/install_nginx.sh
 
 fonts:
 	bash scripts/install_cjk_font.sh
@@ -81,7 +89,12 @@ users: $(USERS)
 run: $(STAMP) fonts $(DB) $(USERS)
 	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run serve.py $(STREAMLIT_FLAGS)
 
-test: $(STAMP) sysdeps
+# Several workers behind nginx (serving/, README "Serving it"): nginx on $(PORT), workers on $(PORT)+1 …, each
+# `streamlit run serve.py` with the flags above; a dead worker is started again. Ctrl-C stops all.
+serve: $(STAMP) nginx fonts $(DB) $(USERS)
+	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) PORT=$(PORT) WORKERS=$(WORKERS) $(PY) -m serving
+
+test: $(STAMP) sysdeps nginx
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -238,13 +238,13 @@ def test_streamlit_settings_hide_errors_and_table_downloads():
 
 
 def test_the_nginx_template_proxies_the_app_and_repeats_serve_pys_rules():
-    """deploy/nginx/hometown.conf (no nginx on the test machine: its contents are checked, and its policy is the one
-    serve.py sends, so the two cannot drift apart)."""
+    """deploy/nginx/hometown.conf (its contents are checked here, and its policy is the one serve.py sends, so the
+    two cannot drift apart; tests/test_workers.py runs it in nginx)."""
     conf = (ROOT / "deploy" / "nginx" / "hometown.conf").read_text(encoding="utf-8")
     serve = (ROOT / "serve.py").read_text(encoding="utf-8")
     csp = "".join(re.findall(r'"([^"]*)"', re.search(r"CSP = \((.*?)\)\n", serve, re.S).group(1)))
     assert f'add_header Content-Security-Policy "{csp}" always;' in conf
-    assert "server 127.0.0.1:8501;" in conf and "proxy_set_header Upgrade $http_upgrade;" in conf
+    assert "server 127.0.0.1:8502 max_fails=1 fail_timeout=10s;" in conf and "proxy_set_header Upgrade $http_upgrade;" in conf
     assert re.search(r"location ~ \^\(/\.\*\)\?/_stcore/metrics\$ \{\s*return 404;", conf)
     assert 'add_header X-Frame-Options "DENY" always;' in conf and "proxy_set_header X-Real-IP $remote_addr;" in conf
     assert conf.count("{") == conf.count("}")
