@@ -125,6 +125,7 @@ class Session:
         self._reader: asyncio.Task | None = None
         self.closed = False
         self.close_reason = ""
+        self.cookies: dict[str, str] = {}
 
     # ------------------------------------------------------------------------------------------- connection
 
@@ -135,11 +136,28 @@ class Session:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
-    async def connect(self) -> None:
+    async def connect(self, path: str = "/") -> None:
+        """Load the page as a browser does first (its cookies: nginx's sticky worker cookie), then the websocket."""
+        cookies = await asyncio.to_thread(self._page_cookies, path)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else None
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None,
+                                           additional_headers=headers,
                                            open_timeout=self.timeout, ping_interval=20, ping_timeout=self.timeout,
                                            close_timeout=5, proxy=None)
         self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    def _page_cookies(self, path: str) -> dict[str, str]:
+        import urllib.request
+        from http.cookies import SimpleCookie
+
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"{self.base_url}/{path.lstrip('/')}", timeout=self.timeout) as resp:
+            resp.read()
+            jar = SimpleCookie()
+            for header in resp.headers.get_all("Set-Cookie") or []:
+                jar.load(header)
+        self.cookies = {k: m.value for k, m in jar.items()}
+        return self.cookies
 
     async def close(self) -> None:
         if self.ws is not None:

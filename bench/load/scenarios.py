@@ -91,7 +91,7 @@ class Tally:
 
 async def _first_load(s: Session, url: str, user: str, tally: Tally) -> None:
     t0 = time.perf_counter()
-    await s.connect()
+    await s.connect(url)
     run = await s.open(url)
     tally.errors += run.errors
     run = await s.sign_in(user, server.DEMO_PASSWORDS[user])

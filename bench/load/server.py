@@ -83,6 +83,7 @@ class Target:
     label: str
     log: Path | None = None
     procs: list = field(default_factory=list, repr=False)
+    nginx_pid: int | None = None
 
 
 @contextlib.contextmanager
@@ -121,36 +122,32 @@ def serving_available() -> str | None:
     try:
         import importlib
 
-        importlib.import_module("serving.cluster")
+        serving = importlib.import_module("serving.cluster")
     except ImportError as exc:
         return f"the serving package is not in this checkout ({exc})"
+    try:
+        serving.find_nginx()
+    except Exception as exc:  # serving.cluster.ClusterError: nginx not installed
+        return str(exc)
     return None
 
 
 @contextlib.contextmanager
 def cluster(db: Path, workers: int, *, users: Path | None = None, scratch: Path | None = None):
-    """``workers`` Streamlit workers behind nginx, through serving.cluster (the serve helper's package)."""
+    """``workers`` Streamlit workers (serve.py) behind nginx, through serving.cluster (sticky cookie, least_conn for a
+    new browser). The Target's pids are the workers'; ``nginx_pid`` is added to the label's process list as the last."""
     import importlib
-    import inspect
 
     serving = importlib.import_module("serving.cluster")
     with contextlib.ExitStack() as stack:
         if scratch is None:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hometown-load-")))
-        env = app_env(db, scratch, users)
-        factory = getattr(serving, "cluster", None) or getattr(serving, "Cluster")
-        params = inspect.signature(factory).parameters
-        kwargs = {}
-        for name, value in (("workers", workers), ("db", db), ("env", env), ("scratch", scratch),
-                            ("workdir", scratch), ("users", users)):
-            if name in params:
-                kwargs[name] = value
-        running = stack.enter_context(factory(**kwargs))
-        url = getattr(running, "url", None) or getattr(running, "proxy_url")
-        pids = list(getattr(running, "worker_pids", None) or getattr(running, "pids"))
-        if callable(pids):
-            pids = list(pids())
-        yield Target(url=url, pids=pids, label=f"{workers} workers via nginx")
+        env = {k: v for k, v in app_env(db, scratch, users).items() if k.startswith("HOMETOWN_")}
+        running = stack.enter_context(serving.cluster(workers=workers, env=env, run_dir=scratch / "serving"))
+        pids = [p for p in running.worker_pids() if p]
+        target = Target(url=running.url, pids=pids, label=f"{workers} workers via nginx")
+        target.nginx_pid = running.nginx_pid
+        yield target
 
 
 # ------------------------------------------------------------------------------------------------ /proc readings
