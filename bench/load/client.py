@@ -65,6 +65,7 @@ class Run:
     page: str                      # the page's URL path at the end of the run ("" for the main page)
     seconds: float
     fragment: bool
+    fragment_id: str = ""
     errors: list[str] = field(default_factory=list)
     messages: int = 0
     bytes: int = 0
@@ -115,6 +116,7 @@ class Session:
         self.pages: dict[str, str] = {}           # page script hash → URL path ("" for the default page)
         self.default_hash = ""                    # the default page's hash (the navigation's is_default)
         self.elements: dict[tuple, object] = {}   # delta path → Element of the current page
+        self.element_fragments: dict[tuple, str] = {}  # delta path → the fragment that drew it ("" for none)
         self.widgets: dict[str, Widget] = {}      # widget id → Widget of the current page
         self.values: dict[str, WidgetState] = {}  # widget id → the value this client gave it (text inputs)
         self.auto_reruns: dict[str, tuple[float, float]] = {}  # fragment id → (interval, next due, monotonic)
@@ -250,6 +252,11 @@ class Session:
     def metrics(self) -> dict[str, str]:
         return {e.metric.label: e.metric.body for e in self.elements.values() if e.WhichOneof("type") == "metric"}
 
+    def fragment_of(self, kind: str) -> str:
+        """The fragment that drew the first element of this type (e.g. "metric": the big screen's board)."""
+        return next((self.element_fragments.get(p, "") for p, e in sorted(self.elements.items())
+                     if e.WhichOneof("type") == kind), "")
+
     def links(self) -> list[tuple[str, str, bool]]:
         """The page links on the page: (URL path, query string, disabled)."""
         out = []
@@ -293,7 +300,7 @@ class Session:
         msg.rerun_script.CopyFrom(state)
         loop = asyncio.get_running_loop()
         self._pending = loop.create_future()
-        self._run = Run(what=what, page="", seconds=0.0, fragment=bool(fragment_id))
+        self._run = Run(what=what, page="", seconds=0.0, fragment=bool(fragment_id), fragment_id=fragment_id)
         t0 = time.perf_counter()
         try:
             await self.ws.send(msg.SerializeToString())
@@ -400,6 +407,7 @@ class Session:
             return  # a fragment run: the page's other elements stay
         self.page_hash = ns.page_script_hash
         self.elements.clear()
+        self.element_fragments.clear()
         self.widgets.clear()
         self.auto_reruns.clear()   # the frontend's cleanupAutoReruns: the new run registers them again
 
@@ -416,6 +424,7 @@ class Session:
             if isinstance(old_id, str):
                 self.widgets.pop(old_id, None)
         self.elements[path] = element
+        self.element_fragments[path] = delta.fragment_id
         kind = element.WhichOneof("type")
         if kind == "exception":
             self._error(f"exception: {element.exception.type}: {element.exception.message[:120]}")
