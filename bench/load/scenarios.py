@@ -125,7 +125,7 @@ class Probe:
     """CPU seconds and RSS of the server processes (and this client process) between two readings."""
 
     def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
+        self.pids = list(pids)
         self.cpu0 = {p: server.cpu_seconds(p) for p in pids}
         self.client0 = time.process_time()
         self.t0 = time.monotonic()
@@ -182,7 +182,7 @@ async def paced(target: server.Target, users: list[str], window_s: float, rerun_
     stop = asyncio.Event()
     # Wait half a rerun period so the sessions' paces are spread again, then measure.
     await asyncio.sleep(rerun_s / 2)
-    probe = Probe(target.pids)
+    probe = Probe(target.current_pids())
     sampler = asyncio.create_task(_sampling(probe, stop))
     w0 = time.monotonic()
     await asyncio.gather(*runners, return_exceptions=True)
@@ -277,7 +277,7 @@ async def saturation(target: server.Target, sessions: int, seconds: float) -> di
         for s in opened:  # warm: each session's first reruns fill the caches of its scope
             await s.rerun()
         end_at = time.monotonic() + seconds
-        probe = Probe(target.pids)
+        probe = Probe(target.current_pids())
 
         async def loop(s: Session) -> None:
             while time.monotonic() < end_at:
@@ -322,12 +322,18 @@ async def big_screens(target: server.Target, screens: int, window_s: float, refr
             for run in await s.run_due_auto_reruns():
                 tally.add(s, run, "board" if board and run.fragment_id == board else "auto")
 
-    end_at = t0 + period + window_s
+    # Sessions run until end_at; the window opens once every screen is up (or after 3 periods: an overloaded
+    # server's backlog is part of the figure) and lasts window_s, at least 1.5 refresh periods.
+    window_s = max(window_s, 1.5 * period)
+    end_at = t0 + 4 * period + window_s
     probe = None
     try:
         tasks = [asyncio.create_task(screen(i)) for i in range(screens)]
-        await asyncio.sleep(period)
-        probe = Probe(target.pids)
+        while tally.sessions_up < screens and time.monotonic() < t0 + 3 * period \
+                and not all(t.done() for t in tasks):
+            await asyncio.sleep(0.5)
+        end_at = time.monotonic() + window_s
+        probe = Probe(target.current_pids())
         w0 = time.monotonic()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         w1 = time.monotonic()

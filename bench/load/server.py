@@ -84,6 +84,12 @@ class Target:
     log: Path | None = None
     procs: list = field(default_factory=list, repr=False)
     nginx_pid: int | None = None
+    refresh: object = None          # () -> the current pids (workers restarted by a supervisor), or None
+
+    def current_pids(self) -> list[int]:
+        if self.refresh is not None:
+            self.pids = list(self.refresh())
+        return self.pids
 
 
 @contextlib.contextmanager
@@ -147,6 +153,8 @@ def cluster(db: Path, workers: int, *, users: Path | None = None, scratch: Path 
         pids = [p for p in running.worker_pids() if p]
         target = Target(url=running.url, pids=pids, label=f"{workers} workers via nginx")
         target.nginx_pid = running.nginx_pid
+        # The supervisor restarts a worker that died or stopped answering its health check: read the pids again.
+        target.refresh = lambda: [p for p in running.worker_pids() if p]
         yield target
 
 
@@ -154,18 +162,25 @@ def cluster(db: Path, workers: int, *, users: Path | None = None, scratch: Path 
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its reaped children (utime, stime, cutime, cstime)."""
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        fields = f.read().rsplit(b")", 1)[1].split()
+    """User + system CPU seconds of a process and its reaped children (utime, stime, cutime, cstime); 0 for a
+    process that is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
     utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
     return (utime + stime + cutime + cstime) / CLK_TCK
 
 
 def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return 0.0
 
 
