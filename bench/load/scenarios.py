@@ -236,7 +236,7 @@ class _Paced:
         except SessionError as exc:
             tally.disconnects += 1
             tally.errors.append(str(exc))
-        except OSError as exc:  # refused or reset connection
+        except Exception as exc:  # refused or reset connection, a refused handshake (502 from nginx), …
             tally.disconnects += 1
             tally.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
