@@ -78,4 +78,13 @@ class Hardening:
         await self.app(scope, receive, send_hardened)
 
 
+# Streamlit's legacy pages-directory mode off before any session starts. The checkout has a top-level pages/ folder,
+# so a fresh server would run a deep link such as /region straight from pages/region.py, without app.py and so
+# without sign-in. ui/__init__.py switches the mode off at its first import and reruns, but two first requests at
+# once race past it: the load benchmark's sessions got /region's figures without signing in on a fresh server
+# (a deep link and an overview opened together). The app always uses st.navigation, so the mode is never wanted.
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
+
+PagesManager.uses_pages_directory = False
+
 app = st.App("app.py", middleware=[Middleware(Hardening)])
