@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import time
 from contextlib import ExitStack, contextmanager
@@ -100,15 +101,25 @@ class FolderWrite:
         con.execute("SET checkpoint_threshold = '16GB'").fetchall()
         self._ensure_schema(con)
         if key != SHARED:  # the keys that must agree across partitions come from the shared one
-            shared = self.con(SHARED)
             for k in SALT_KEYS:
-                found = shared.execute("SELECT value FROM meta WHERE key = ?", [k]).fetchall()
-                if not found:
-                    import secrets
-                    shared.execute("INSERT INTO meta VALUES (?, ?)", [k, secrets.token_hex(16)]).fetchall()
-                    found = shared.execute("SELECT value FROM meta WHERE key = ?", [k]).fetchall()
-                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, found[0][0]]).fetchall()
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, self._shared_value(k)]).fetchall()
         return con
+
+    def _shared_value(self, k: str) -> str:
+        """A meta value of the shared partition, made there (a write of the shared file) when it has none yet."""
+        sql = "SELECT value FROM meta WHERE key = ?"
+        published = self.manifest["partitions"].get(SHARED)
+        if SHARED not in self.cons and published:
+            with duckdb.connect(str(self.folder / published), read_only=True) as ro:
+                found = ro.execute(sql, [k]).fetchall()
+            if found:
+                return found[0][0]
+        shared = self.con(SHARED)
+        found = shared.execute(sql, [k]).fetchall()
+        if not found:
+            found = [(secrets.token_hex(16),)]
+            shared.execute("INSERT INTO meta VALUES (?, ?)", [k, found[0][0]]).fetchall()
+        return found[0][0]
 
     def new_report_id(self) -> int:
         rid = self.next_report_id
@@ -198,8 +209,8 @@ def writing(folder: Path, wait: bool, ensure_schema, finish, busy, damaged) -> I
         write = FolderWrite(folder, manifest, ensure_schema, finish)
         try:
             yield write
-            if not write.cons:
-                write.con(SHARED)  # an empty warehouse still publishes its shared file (reference tables)
+            if SHARED not in manifest["partitions"]:
+                write.con(SHARED)  # a new warehouse publishes its shared file (reference tables) whatever it loads
             write.publish()
         except BaseException:
             write.discard()
