@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from reportfiles import (PUBLIC_VIEWS, fetch, load, load_one, simple_report, three_villages, village, write_report)
+from reportfiles import PUBLIC_VIEWS, fetch, load, load_one, simple_report, three_villages, village, write_report
+from test_pipeline_concurrency import folder  # noqa: F401  (the fixture: 40 weekly reports and 驻村力量 workbooks)
 from warehouse import db, partitions, store
 
 
@@ -154,3 +155,55 @@ def test_hometown_warehouse_setting_points_readers_at_the_folder(tmp_path, two_p
     load(folder, _report(tmp_path, "红河州_20220630.xlsx", "截至2022年6月30日"))
     assert db.version() != first
     assert str(db.scalar("SELECT max(as_of) FROM village_status")) == "2022-06-30"
+
+
+def _published(folder: Path) -> dict[str, str]:
+    """Every published file of the folder (manifest and partitions) → its sha256: what readers can see."""
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+            if not p.name.startswith(".") and not p.name.endswith(".lock")}
+
+
+def test_load_killed_half_way_publishes_nothing(tmp_path, folder):
+    """kill -9 in the middle of a load into the folder: the manifest and every published file stay byte for byte;
+    the next load removes the killed writer's copies and works (the ``folder`` of test_pipeline_concurrency)."""
+    import os
+    import signal
+    import time
+
+    from reportfiles import warehouse_state
+    from test_pipeline_concurrency import lines_of, start_ingest
+
+    wh = tmp_path / "warehouse"
+    assert load_one(wh, _report(tmp_path, "红河州_20210630.xlsx", "截至2021年6月30日")).status == "accepted"
+    before_files, before = _published(wh), warehouse_state(wh)
+    proc = start_ingest(str(folder), "--db", str(wh))
+    out = lines_of(proc)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(wh.glob(f".532500.{proc.pid}.tmp")):     # 红河州's partition is being copied: it runs
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the load never started"
+            time.sleep(0.005)
+        loaded = 0
+        while loaded < 3:
+            line = out.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None, "the load finished before it could be killed"
+            loaded += line.startswith("✔ 已接收")
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _published(wh) == before_files
+    assert warehouse_state(wh) == before
+    assert list(wh.glob(f".*.{proc.pid}.tmp*"))         # the killed writer's copies are left behind …
+
+    nxt = _report(tmp_path, "红河州_20220331.xlsx", "截至2022年3月31日")
+    assert load_one(wh, nxt).status == "accepted"
+    assert not list(wh.glob(".*.tmp*"))                 # … and removed by the next load
+    assert {r["as_of"] for r in fetch(wh, "SELECT as_of FROM village_status")} == {date(2022, 3, 31)}
+    assert [r["status"] for r in fetch(wh, "SELECT status FROM report_log ORDER BY report_id")] == ["accepted"] * 2
