@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench import synthetic
-from bench.queries import DEMO_TARGET_MS, NATIONAL_TARGET_MS, _latency_rows, cache_root, demo_warehouse
+from bench.queries import DEMO_TARGET_MS, NATIONAL_TARGET_MS, _code_digest, _latency_rows, cache_root
 
 SECTION = "partitions"
 RATIO_TARGET = 1.3
@@ -143,17 +143,18 @@ def _columns(path: Path) -> dict[str, list[str]]:
 
 
 def _demo_folder() -> Path:
-    """The demo reports loaded into a partitioned folder (cached next to the demo warehouse)."""
+    """The demo reports loaded into a partitioned folder (cached by the pipeline's code digest)."""
+    from demo.generate import write_demo
     from pipelines.ingest import ingest
 
-    demo = demo_warehouse()
-    folder = demo.parent / "partitioned"
+    work = cache_root() / f"partitions-demo-{_code_digest()}"
+    folder = work / "partitioned"
     if not folder.exists():
-        _log("partitions bench: loading the demo reports into a partitioned folder …")
-        tmp = demo.parent / "partitioned.building"
-        shutil.rmtree(tmp, ignore_errors=True)
-        ingest([demo.parent / "reports"], tmp)
-        tmp.rename(folder)
+        _log("partitions bench: writing the demo reports and loading them into a partitioned folder …")
+        shutil.rmtree(work, ignore_errors=True)
+        write_demo(work / "reports")
+        ingest([work / "reports"], work / "building")
+        (work / "building").rename(folder)
     return folder
 
 

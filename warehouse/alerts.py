@@ -449,7 +449,20 @@ LEFT JOIN ref_county c ON c.code = a.county_code
 CROSS JOIN cfg
 ORDER BY {_order_sql()};
 """
+    sql = _late_macro(sql) + sql  # before alerts_at: the text of alerts_at stays last (tests read it alone)
     return sql.replace("__CFG__", _cfg_sql(sql))
+
+
+def _late_macro(sql: str) -> str:
+    """``late_alerts_at(on_date)``: the late-report rule alone, cut from alerts_at's own text (one definition). A
+    partitioned warehouse's reader evaluates it over every prefecture (each partition only knows its own newest
+    report) without the other rules' materialised steps."""
+    body = sql[sql.index("CREATE OR REPLACE MACRO alerts_at"):]
+    rep = body[body.index("rep AS ("):body.index("-- The village rows of the report in force")]
+    late = body[body.index("latest AS ("):body.index("fell_pairs AS MATERIALIZED")]
+    final = body[body.index("SELECT a.alert_type, a.level"):]
+    return ("\nCREATE OR REPLACE MACRO late_alerts_at(on_date) AS TABLE\nWITH cfg AS MATERIALIZED (__CFG__),\n"
+            + rep + late + "raised AS (SELECT * FROM late)\n" + final + "\n")
 
 
 def install_alert_views(con: duckdb.DuckDBPyConnection, reader: bool = False) -> None:
@@ -487,7 +500,7 @@ CREATE OR REPLACE VIEW {CURRENT_TABLE} AS
 SELECT {cols}, row_number() OVER (ORDER BY {_order_sql()}) AS alert_order
 FROM (SELECT {", ".join(ALERT_COLUMNS)} FROM {CURRENT_TABLE}_partitions WHERE alert_type <> 'late_report'
       UNION ALL
-      SELECT {", ".join(ALERT_COLUMNS)} FROM alerts_at(NULL) WHERE alert_type = 'late_report') a
+      SELECT {", ".join(ALERT_COLUMNS)} FROM late_alerts_at(NULL)) a
 LEFT JOIN ref_prefecture p ON p.code = a.prefecture_code;
 CREATE OR REPLACE VIEW alerts AS SELECT {", ".join(ALERT_COLUMNS)} FROM {CURRENT_TABLE} ORDER BY alert_order;
 """
