@@ -68,10 +68,13 @@ def test_public_views_are_those_of_one_warehouse_file(tmp_path, two_prefectures)
     dup.write_bytes(two_prefectures[0].read_bytes())
     bad = tmp_path / "unknown.txt"
     bad.write_text("不是报表")
-    files = [*two_prefectures, _report(tmp_path, "红河州_20220630.xlsx", "截至2022年6月30日"), dup, bad]
+    files = [*two_prefectures, _report(tmp_path, "红河州_20220930.xlsx", "截至2022年9月30日"), dup, bad]
     statuses = [r.status for r in load(one, *files)]
     assert statuses == [r.status for r in load(folder, *files)]
     assert "duplicate" in statuses and "refused" in statuses
+    # 玉溪市 is 183 days behind 红河州: raised over the whole province, though no partition holds both.
+    late = "SELECT prefecture_code, level FROM alerts WHERE alert_type = 'late_report'"
+    assert fetch(one, late) == fetch(folder, late) == [{"prefecture_code": "530400", "level": "黄"}]
     views = [r["view_name"] for r in fetch(one, "SELECT view_name FROM duckdb_views() WHERE NOT internal "
                                                 "ORDER BY 1")]
     assert set(PUBLIC_VIEWS) <= set(views) and "alerts" in views
