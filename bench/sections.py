@@ -376,6 +376,9 @@ def _section_of(module_name: str) -> Callable[[Context], list[Row]]:
 register("queries", "overview query latencies (demo and national-scale) and the overview's time to ready in Chromium")(
     _section_of("bench.queries"))
 register("maps", "map payload per level and the map page's time to ready in Chromium")(_section_of("bench.maps"))
+register("partitions", "issue 18: a 50-row upload into national-scale warehouses of 1× and 10× the history, one "
+         "file vs partitioned folder; the public views' columns; overview queries on the partitioned warehouse")(
+    _section_of("bench.partitions"))
 register("briefs", "the province's 调度简报 (Word + PDF) on the demo and at national scale")(_section_of("bench.briefs"))
 register("commitments", "任期承诺: demo workbooks written and ingested; /commitments query medians on the demo and at "
          "national scale (10 M items)")(_section_of("bench.commitments"))

@@ -19,7 +19,7 @@ from geo import reference
 from pipelines import checks, kinds, safety
 from pipelines.read import REPORT_SUFFIXES
 from pipelines.report import CheckedReport
-from warehouse.store import writing
+from warehouse.store import Load, loading
 
 ACCEPTED, DUPLICATE, SUPERSEDED, REFUSED = "accepted", "duplicate", "superseded", "refused"
 STATUS_LABELS = {ACCEPTED: "已接收", DUPLICATE: "重复文件", SUPERSEDED: "已接收（更正，替换先前版本）", REFUSED: "已拒收"}
@@ -83,19 +83,18 @@ def ingest(paths: Iterable[Path | str], db_path: Path | str, *, loaded_by: str |
     """
     files = collect_files(paths) if data_by_path is None else list(data_by_path)
     results: list[IngestResult] = []
-    with writing(db_path) as con:
+    with loading(db_path) as load:
         if workers is None:  # uploads (bytes in hand, a few files) are checked in the app's own process
             workers = 1 if data_by_path is not None else default_workers(len(files))
         known: set[str] = set()  # files already loaded are duplicates, decided by the loader: no worker checks them
         if workers > 1:
-            known = {r[0] for r in con.execute(
-                "SELECT sha256 FROM reports WHERE status IN ('accepted', 'superseded')").fetchall()}
+            known = load.known()
         for item, checked in checks.checked_in_order(_offered(files, data_by_path), known, as_of_limit, workers):
             if item.problem is not None:
                 result = IngestResult(item.path.name, REFUSED, errors=[f"{item.path.name}: {item.problem}"])
-                _log(con, result, sha256=item.sha256 or "", loaded_by=loaded_by)
+                _log(load, None, result, sha256=item.sha256 or "", loaded_by=loaded_by)
             else:
-                result = _load_one(con, item, checked, loaded_by, as_of_limit, expected_prefecture)
+                result = _load_one(load, item, checked, loaded_by, as_of_limit, expected_prefecture)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -139,39 +138,38 @@ def _other_prefecture(file_name: str, found: str | None, expected: str | None) -
             f"{reference.prefecture_name(expected)}的报表")
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: CheckedReport | None,
+def _load_one(load: Load, item: checks.Offered, checked: CheckedReport | None,
               loaded_by: str | None, as_of_limit: date | None, expected_prefecture: str | None = None) -> IngestResult:
     """One file into the open warehouse. ``checked`` is its check when a worker already ran it (None for a file
     already in the warehouse when the load began: a duplicate is decided here, never by a worker)."""
     path, data, sha = item.path, item.data, item.sha256
-    earlier = con.execute(
-        "SELECT report_id, prefecture_code, as_of FROM reports WHERE sha256 = ? AND status IN ('accepted', 'superseded') "
-        "ORDER BY report_id LIMIT 1", [sha]).fetchall()
-    if earlier and _other_prefecture(path.name, earlier[0][1], expected_prefecture):
+    earlier = load.loaded(sha)
+    if earlier and _other_prefecture(path.name, earlier[1], expected_prefecture):
         earlier = None  # not this user's to call a duplicate: checked (and refused) below like any other file
     if earlier:
-        earlier = earlier[0]
         result = IngestResult(path.name, DUPLICATE, earlier[1], earlier[2],
                               warnings=[f"{path.name}: 与已接收的文件内容完全相同（第{earlier[0]}号报送），未重复导入"])
-        _log(con, result, sha, loaded_by, None)
+        _log(load, None, result, sha, loaded_by, None)
         return result
     if checked is None:
         checked = kinds.check(path, data, as_of_limit)
     wrong_prefecture = _other_prefecture(path.name, checked.prefecture_code, expected_prefecture)
     if wrong_prefecture:
         checked.errors.insert(0, wrong_prefecture)
+    con = load.con(checked.prefecture_code)  # the prefecture's partition (one warehouse file: the file)
     against = kinds.kind(checked.kind).check_against if checked.ok and checked.kind else None
     if against is not None:
         checked.errors += against(con, checked)
     if not checked.ok:
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of, errors=checked.errors,
                               warnings=checked.warnings)
-        _log(con, result, sha, loaded_by, checked.kind)
+        _log(load, con, result, sha, loaded_by, checked.kind)
         return result
     con.execute("BEGIN TRANSACTION").fetchall()
     try:
-        result = _store(con, checked, loaded_by)
+        result = _store(load, con, checked, loaded_by)
         con.execute("COMMIT").fetchall()
+        load.stored(checked.sha256, result.report_id, checked.prefecture_code, checked.as_of)
     except kinds.LoadRefusal as exc:  # wrong against the warehouse: refused like a failed check
         con.execute("ROLLBACK").fetchall()
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of, errors=exc.reasons,
@@ -180,11 +178,11 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: checks.Offered, checked: Che
         con.execute("ROLLBACK").fetchall()
         result = IngestResult(path.name, REFUSED, checked.prefecture_code, checked.as_of,
                               errors=[f"{path.name}: 写入数据仓库失败，文件未导入：{exc}"])
-        _log(con, result, sha, loaded_by, checked.kind)
+        _log(load, con, result, sha, loaded_by, checked.kind)
     return result
 
 
-def _store(con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: str | None) -> IngestResult:
+def _store(load: Load, con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: str | None) -> IngestResult:
     previous = con.execute(
         "SELECT report_id FROM reports WHERE status = 'accepted' AND prefecture_code = ? AND as_of = ? AND kind = ?",
         [checked.prefecture_code, checked.as_of, checked.kind]).fetchall()
@@ -192,7 +190,7 @@ def _store(con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: st
     status = SUPERSEDED if previous else ACCEPTED
     result = IngestResult(checked.file_name, status, checked.prefecture_code, checked.as_of, checked.village_rows,
                           warnings=checked.warnings, replaced_report_id=previous[0] if previous else None)
-    report_id = _log(con, result, checked.sha256, loaded_by, checked.kind)
+    report_id = _log(load, con, result, checked.sha256, loaded_by, checked.kind)
     result.report_id = report_id
     if previous:
         con.execute("UPDATE reports SET status = 'superseded', superseded_by = ? WHERE report_id = ?",
@@ -201,15 +199,18 @@ def _store(con: duckdb.DuckDBPyConnection, checked: CheckedReport, loaded_by: st
     return result
 
 
-def _log(con: duckdb.DuckDBPyConnection, result: IngestResult, sha256: str, loaded_by: str | None,
-         kind: str | None = None) -> int:
-    """One report_log row per file offered, with its report kind (None: refused before its kind was known). A
-    correction's row says accepted; the one it replaced, superseded."""
+def _log(load: Load, con: duckdb.DuckDBPyConnection | None, result: IngestResult, sha256: str,
+         loaded_by: str | None, kind: str | None = None) -> int:
+    """One report_log row per file offered, with its report kind (None: refused before its kind was known), in the
+    partition of its prefecture (``con``; None: the one ``load`` keeps for it). A correction's row says accepted; the
+    one it replaced, superseded."""
     stored_status = ACCEPTED if result.status == SUPERSEDED else result.status
+    con = con if con is not None else load.con(result.prefecture_code)
     return con.execute(
         "INSERT INTO reports (report_id, file_name, sha256, prefecture_code, as_of, loaded_at, status, village_rows, "
-        "messages, warnings, loaded_by, kind) VALUES (nextval('report_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "messages, warnings, loaded_by, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "RETURNING report_id",
-        [result.file_name, sha256, result.prefecture_code, result.as_of, datetime.now(), stored_status,
+        [load.new_report_id(con), result.file_name, sha256, result.prefecture_code, result.as_of, datetime.now(),
+         stored_status,
          result.village_rows, "\n".join(result.errors) or None, "\n".join(result.warnings) or None, loaded_by, kind],
     ).fetchall()[0][0]

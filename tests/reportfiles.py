@@ -257,6 +257,10 @@ def _rows(con, sql: str, params: list | None = None) -> list[dict]:
 def _read_only(db: Path):
     import duckdb
 
+    if Path(db).is_dir():  # a partitioned warehouse (warehouse.partitions): its reader's connection
+        from warehouse import partitions, store
+
+        return store.open_partitioned(db, partitions.read_manifest(db))
     return duckdb.connect(str(db), read_only=True)
 
 

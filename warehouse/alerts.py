@@ -449,12 +449,64 @@ LEFT JOIN ref_county c ON c.code = a.county_code
 CROSS JOIN cfg
 ORDER BY {_order_sql()};
 """
+    sql = _late_macro(sql) + sql  # before alerts_at: the text of alerts_at stays last (tests read it alone)
     return sql.replace("__CFG__", _cfg_sql(sql))
 
 
-def install_alert_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Write the settings and the schedule line, and (re)create the alert macros and views, in a write connection."""
+def _late_macro(sql: str) -> str:
+    """``late_alerts_at(on_date)``: the late-report rule alone, cut from alerts_at's own text (one definition). A
+    partitioned warehouse's reader evaluates it over every prefecture (each partition only knows its own newest
+    report) without the other rules' materialised steps."""
+    body = sql[sql.index("CREATE OR REPLACE MACRO alerts_at"):]
+    rep = body[body.index("rep AS ("):body.index("-- The village rows of the report in force")]
+    late = body[body.index("latest AS ("):body.index("fell_pairs AS MATERIALIZED")]
+    final = body[body.index("SELECT a.alert_type, a.level"):]
+    return ("\nCREATE OR REPLACE MACRO late_alerts_at(on_date) AS TABLE\nWITH cfg AS MATERIALIZED (__CFG__),\n"
+            + rep + late + "raised AS (SELECT * FROM late)\n" + final + "\n")
+
+
+def install_alert_views(con: duckdb.DuckDBPyConnection, reader: bool = False) -> None:
+    """Write the settings and the schedule line, and (re)create the alert macros and views, in a write connection.
+    ``reader``: only the macros and views, over tables someone else wrote (a partitioned warehouse's reader)."""
     doc = load_config()
+    if not reader:
+        _write_settings(con, doc)
+    con.execute("""
+CREATE OR REPLACE VIEW schedule_segments AS
+SELECT task_year, d0, d1, f0, f1 FROM (
+    SELECT task_year, point_date AS d0, lead(point_date) OVER w AS d1, expected AS f0, lead(expected) OVER w AS f1
+    FROM schedule_line WINDOW w AS (PARTITION BY task_year ORDER BY point_date)
+) WHERE d1 IS NOT NULL;
+""").fetchall()
+    macros = _macros_sql(doc)
+    con.execute(macros).fetchall()
+    columns = ", ".join(ALERT_COLUMNS)
+    if reader:
+        return
+    # The rules' text goes into the refresh signature: new rule code or labels refill alerts_current.
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('alert_rules_sql', ?)",
+                [hashlib.sha256(macros.encode()).hexdigest()]).fetchall()
+    _ensure_current_table(con)
+    con.execute(f"CREATE OR REPLACE VIEW alerts AS SELECT {columns} FROM {CURRENT_TABLE} ORDER BY alert_order"
+                ).fetchall()
+
+
+def federated_alerts_sql() -> str:
+    """A partitioned warehouse's reader: the partitions' current alerts but the late-report rule's (each partition
+    measured lateness against its own newest report), that one evaluated over the union; in the alerts' order."""
+    cols = ", ".join(f"a.{c}" for c in ALERT_COLUMNS)
+    return f"""
+CREATE OR REPLACE VIEW {CURRENT_TABLE} AS
+SELECT {cols}, row_number() OVER (ORDER BY {_order_sql()}) AS alert_order
+FROM (SELECT {", ".join(ALERT_COLUMNS)} FROM {CURRENT_TABLE}_partitions WHERE alert_type <> 'late_report'
+      UNION ALL
+      SELECT {", ".join(ALERT_COLUMNS)} FROM late_alerts_at(NULL)) a
+LEFT JOIN ref_prefecture p ON p.code = a.prefecture_code;
+CREATE OR REPLACE VIEW alerts AS SELECT {", ".join(ALERT_COLUMNS)} FROM {CURRENT_TABLE} ORDER BY alert_order;
+"""
+
+
+def _write_settings(con: duckdb.DuckDBPyConnection, doc: dict) -> None:
     con.execute(TABLES).fetchall()
     con.execute("DELETE FROM alert_config").fetchall()
     con.register("_alert_config", config_frame(doc))
@@ -468,22 +520,6 @@ def install_alert_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO schedule_line SELECT * FROM _schedule_line").fetchall()
     finally:
         con.unregister("_schedule_line")
-    con.execute("""
-CREATE OR REPLACE VIEW schedule_segments AS
-SELECT task_year, d0, d1, f0, f1 FROM (
-    SELECT task_year, point_date AS d0, lead(point_date) OVER w AS d1, expected AS f0, lead(expected) OVER w AS f1
-    FROM schedule_line WINDOW w AS (PARTITION BY task_year ORDER BY point_date)
-) WHERE d1 IS NOT NULL;
-""").fetchall()
-    macros = _macros_sql(doc)
-    con.execute(macros).fetchall()
-    # The rules' text goes into the refresh signature: new rule code or labels refill alerts_current.
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('alert_rules_sql', ?)",
-                [hashlib.sha256(macros.encode()).hexdigest()]).fetchall()
-    _ensure_current_table(con)
-    columns = ", ".join(ALERT_COLUMNS)
-    con.execute(f"CREATE OR REPLACE VIEW alerts AS SELECT {columns} FROM {CURRENT_TABLE} ORDER BY alert_order"
-                ).fetchall()
 
 
 def _current_ddl() -> str:

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import duckdb
 import polars as pl
 
+from warehouse import partitions, settings, store
 from warehouse.settings import DB_ENV as ENV_VAR, DEFAULT_DB, db_path  # noqa: F401  (db.db_path is the readers' name)
 
 _lock = threading.Lock()
@@ -55,6 +56,8 @@ def _damaged_error(p: Path) -> WarehouseDamaged:
 def version(path: str | Path | None = None) -> str:
     """Changes whenever a load publishes a new warehouse file."""
     p = db_path(path)
+    if settings.is_folder(p):  # a partitioned warehouse: its manifest is replaced at every publish
+        p = partitions.manifest_path(p)
     try:
         st = p.stat()
     except FileNotFoundError as exc:
@@ -94,8 +97,11 @@ def _connection(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
         if current in _damaged:
             raise _damaged_error(p)
         try:
-            con = duckdb.connect(str(p), read_only=True)
-        except DAMAGE:
+            if settings.is_folder(p):
+                con = store.open_partitioned(p, partitions.read_manifest(p))
+            else:
+                con = duckdb.connect(str(p), read_only=True)
+        except (*DAMAGE, ValueError):
             _damaged.add(current)
             raise _damaged_error(p) from None
         _connections[key] = (current, con)

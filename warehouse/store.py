@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from geo import reference
-from warehouse import alerts, metrics, parts
+from warehouse import alerts, metrics, parts, partitions, settings
 from warehouse.files import file_lock, replace_atomic, temp_path
 SCHEMA_VERSION = 1
 PROGRESS_KIND = "progress"  # the report kind the progress tables and views hold (pipelines/kinds/progress.py)
@@ -192,6 +192,22 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(alerts.TABLES).fetchall()  # alert_config before the parts: a part's view may read a rule's setting
     for part in parts.parts():
         con.execute(part.tables).fetchall()
+    _fill_reference(con)
+    install_views(con)
+    con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
+
+
+def install_views(con: duckdb.DuckDBPyConnection, reader: bool = False) -> None:
+    """Every public view and macro, over tables that exist (``reader``: tables a partitioned warehouse's reader
+    unions from its files; nothing is written)."""
+    con.execute(_views()).fetchall()
+    for part in parts.parts():
+        con.execute(parts.views_sql(part)).fetchall()
+    alerts.install_alert_views(con, reader=reader)  # dispatch alert rules, after the views they read
+
+
+def _fill_reference(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT count(*) FROM ref_prefecture").fetchall()[0][0] == 0:
         con.register("_p", reference.prefectures().select("code", "name", "short_name", "common_name", "sort_order"))
         con.execute("INSERT INTO ref_prefecture SELECT * FROM _p").fetchall()
@@ -199,16 +215,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO ref_county SELECT * FROM _c").fetchall()
         con.unregister("_p")
         con.unregister("_c")
-    con.execute(_views()).fetchall()
-    for part in parts.parts():
-        con.execute(parts.views_sql(part)).fetchall()
-    alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
-    con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
 
 
 class WarehouseBusy(Exception):
     pass
+
+
+class WarehouseReadOnly(WarehouseBusy):
+    """This machine only reads the warehouse ($HOMETOWN_WAREHOUSE_READONLY): loads and orders go to the writer."""
+
+    def __init__(self):
+        super().__init__("本机为只读节点（HOMETOWN_WAREHOUSE_READONLY=1），不能写入数据仓库：报表导入和数据更新"
+                         "只能在写入节点上进行，请到写入节点操作或联系管理员。")
+
+
+def refuse_if_read_only() -> None:
+    """Every write path of the warehouse starts here: a read-only machine raises WarehouseReadOnly."""
+    if settings.read_only():
+        raise WarehouseReadOnly()
 
 
 class WarehouseDamaged(Exception):
@@ -229,8 +253,15 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
     """A read-write connection to a private copy of the warehouse, swapped in atomically on success.
 
     Writers are serialised by an exclusive lock on ``<db>.lock`` (warehouse.files); readers are never blocked.
+    A partitioned warehouse (a folder, warehouse.partitions) yields its shared partition (settings, the app's own
+    tables); report loads go through ``loading``, which opens each prefecture's partition.
     """
+    refuse_if_read_only()
     db_path = Path(db_path)
+    if settings.is_folder(db_path):
+        with _folder_writing(db_path, wait) as write:
+            yield write.con(partitions.SHARED)
+        return
     with ExitStack() as held:
         try:
             held.enter_context(file_lock(db_path, wait=wait))
@@ -256,13 +287,7 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
             except DAMAGE:
                 raise WarehouseDamaged(db_path) from None
             yield con
-            # The current alerts follow what this write loaded (and the settings ensure_schema copied in), before
-            # anyone can open the new file; a no-op when nothing they depend on changed (an order, a duplicate).
-            for part in parts.parts():  # a part's materialised figures first: its alert rules may read them
-                if part.refresh is not None:
-                    part.refresh(con)
-            alerts.refresh_alerts(con)
-            con.execute("CHECKPOINT").fetchall()
+            _finish(con)
             con.close()
             replace_atomic(tmp, db_path)
         except BaseException:
@@ -272,6 +297,111 @@ def writing(db_path: Path | str, wait: bool = True) -> Iterator[duckdb.DuckDBPyC
                 tmp.unlink(missing_ok=True)
                 Path(str(tmp) + ".wal").unlink(missing_ok=True)
             raise
+
+
+def _finish(con: duckdb.DuckDBPyConnection) -> None:
+    """The end of every write, before the file is published. The current alerts follow what this write loaded (and
+    the settings ensure_schema copied in), before anyone can open the new file; a no-op when nothing they depend on
+    changed (an order, a duplicate)."""
+    for part in parts.parts():  # a part's materialised figures first: its alert rules may read them
+        if part.refresh is not None:
+            part.refresh(con)
+    alerts.refresh_alerts(con)
+    con.execute("CHECKPOINT").fetchall()
+
+
+def _ensure_or_damaged(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    try:
+        ensure_schema(con)
+    except DAMAGE:
+        raise WarehouseDamaged(db_path) from None
+
+
+def _folder_writing(folder: Path, wait: bool):
+    return partitions.writing(
+        folder, wait, ensure_schema=lambda con: _ensure_or_damaged(con, folder), finish=_finish,
+        busy=WarehouseBusy(f"数据仓库 {folder.name} 正在被另一个导入进程写入，请稍后再试"),
+        damaged=WarehouseDamaged(partitions.manifest_path(folder)))
+
+
+class Load:
+    """What a report load writes through (pipelines.ingest): the connection of a prefecture's reports, the files
+    already loaded, new report ids. One warehouse file: one connection for everything. A partitioned warehouse:
+    the private copy of each prefecture's partition, opened when the load first touches it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None, write: partitions.FolderWrite | None = None):
+        self._con, self._write = con, write
+
+    def con(self, prefecture_code: str | None) -> duckdb.DuckDBPyConnection:
+        if self._write is None:
+            return self._con
+        return self._write.con(partitions.partition_key(prefecture_code))
+
+    def loaded(self, sha256: str) -> tuple | None:
+        """(report_id, prefecture_code, as_of) of the first accepted or superseded file with these bytes, or None."""
+        if self._write is not None:
+            return self._write.loaded_shas().get(sha256)
+        found = self._con.execute(
+            "SELECT report_id, prefecture_code, as_of FROM reports WHERE sha256 = ? AND status IN "
+            "('accepted', 'superseded') ORDER BY report_id LIMIT 1", [sha256]).fetchall()
+        return tuple(found[0]) if found else None
+
+    def known(self) -> set[str]:
+        if self._write is not None:
+            return set(self._write.loaded_shas())
+        return {r[0] for r in self._con.execute(
+            "SELECT sha256 FROM reports WHERE status IN ('accepted', 'superseded')").fetchall()}
+
+    def stored(self, sha256: str, report_id: int, prefecture_code: str | None, as_of) -> None:
+        if self._write is not None:
+            self._write.note_loaded(sha256, report_id, prefecture_code, as_of)
+
+    def new_report_id(self, con: duckdb.DuckDBPyConnection) -> int:
+        if self._write is not None:
+            return self._write.new_report_id()
+        return con.execute("SELECT nextval('report_ids')").fetchall()[0][0]
+
+
+@contextmanager
+def loading(db_path: Path | str, wait: bool = True) -> Iterator[Load]:
+    """A report load: ``writing`` for one warehouse file, each touched partition for a partitioned one; published
+    at the end, all of it or nothing."""
+    refuse_if_read_only()
+    db_path = Path(db_path)
+    if settings.is_folder(db_path):
+        with _folder_writing(db_path, wait) as write:
+            yield Load(write=write)
+    else:
+        with writing(db_path, wait) as con:
+            yield Load(con=con)
+
+
+# A partitioned warehouse's reader: the materialised tables whose partitions' union is not yet the public table,
+# and the SQL that makes it so (alerts: the late-report rule over the union; commitments: the province row).
+_FEDERATED_RENAMES = {alerts.CURRENT_TABLE: alerts.CURRENT_TABLE + "_partitions",
+                      "commitment_summary_cache": "commitment_summary_cache_partitions"}
+_FEDERATED_SQL = """
+DROP TABLE IF EXISTS commitment_summary_cache;
+CREATE OR REPLACE VIEW commitment_summary_cache AS
+SELECT * FROM commitment_summary_cache_partitions WHERE level <> 'province'
+UNION ALL BY NAME
+SELECT *, now() AS refreshed FROM commitment_summary_live WHERE level = 'province';
+"""
+
+
+def open_partitioned(folder: Path | str, manifest: dict) -> duckdb.DuckDBPyConnection:
+    """A read-only view of a partitioned warehouse (warehouse.partitions): an in-memory DuckDB over its files
+    attached read-only, with every public view of the single-file warehouse, same columns, same meaning."""
+    con = duckdb.connect()
+    try:
+        partitions.federate(con, Path(folder), manifest, _FEDERATED_RENAMES)
+        install_views(con, reader=True)
+        con.execute(alerts.federated_alerts_sql()).fetchall()
+        con.execute(_FEDERATED_SQL).fetchall()
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, columns: list[str]) -> None:
