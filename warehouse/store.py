@@ -81,46 +81,8 @@ CREATE TABLE IF NOT EXISTS project_rows (
 """
 
 
-# The app's own tables: supervision orders (督办单) and their history, worked by hometown.dispatch.orders. No
-# report load touches them; a load copies the whole file, orders included.
-ORDER_TABLES = """
-CREATE SEQUENCE IF NOT EXISTS supervision_order_ids START 1;
-CREATE SEQUENCE IF NOT EXISTS supervision_event_ids START 1;
-CREATE TABLE IF NOT EXISTS supervision_orders (
-    order_id INTEGER PRIMARY KEY,
-    order_no VARCHAR NOT NULL,
-    target_level VARCHAR NOT NULL,          -- prefecture / county / village
-    prefecture_code VARCHAR NOT NULL,
-    county_code VARCHAR,
-    village_key VARCHAR,
-    village_code VARCHAR,
-    target_name VARCHAR NOT NULL,           -- 红河州弥勒市西三镇花口村, as printed on the notice
-    title VARCHAR NOT NULL,
-    items VARCHAR[] NOT NULL,
-    responsible_unit VARCHAR NOT NULL,
-    deadline DATE NOT NULL,
-    state VARCHAR NOT NULL,
-    created_by VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    updated_at TIMESTAMP NOT NULL,
-    closed_at TIMESTAMP,
-    alert_key VARCHAR,                      -- the alert it was issued from (NULL: issued by hand)
-    alert_type VARCHAR,
-    alert_level VARCHAR,
-    alert_as_of DATE,
-    alert_detail VARCHAR
-);
-CREATE TABLE IF NOT EXISTS supervision_events (
-    event_id INTEGER PRIMARY KEY,
-    order_id INTEGER NOT NULL,
-    event_at TIMESTAMP NOT NULL,
-    actor VARCHAR NOT NULL,
-    action VARCHAR NOT NULL,
-    from_state VARCHAR,
-    to_state VARCHAR,
-    note VARCHAR
-);
-"""
+# Supervision orders left the warehouse for the app store (appdb, issue 18): a warehouse written before that may
+# still hold supervision_orders/supervision_events; hometown.dispatch.orders adopts them once, loads keep them as is.
 
 
 def _views() -> str:
@@ -203,7 +165,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for part in parts.parts():
         con.execute(parts.views_sql(part)).fetchall()
     alerts.install_alert_views(con)  # dispatch alert rules, after the views they read
-    con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
 
 
