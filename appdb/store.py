@@ -90,30 +90,30 @@ class Tx:
             self._con.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(name)]).fetchall()
 
 
-def _connect_sqlite(path: str) -> sqlite3.Connection:
+def _connect_sqlite(path: str, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES,
+    con = sqlite3.connect(path, timeout=timeout, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES,
                           check_same_thread=False)
     con.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
     con.execute("PRAGMA foreign_keys=ON")
     return con
 
 
-def _connect_postgres(url: str):
+def _connect_postgres(url: str, timeout: float = BUSY_TIMEOUT_S):
     import psycopg
 
     try:
-        return psycopg.connect(url, connect_timeout=10)
+        return psycopg.connect(url, connect_timeout=max(2, int(min(timeout, 10))))
     except psycopg.OperationalError as exc:
         raise AppStoreError(f"无法连接应用数据库（{describe(url)}）：{exc}") from exc
 
 
 @contextmanager
-def connection(where: str | Path | None = None) -> Iterator[tuple[Any, bool]]:
+def connection(where: str | Path | None = None, timeout: float = BUSY_TIMEOUT_S) -> Iterator[tuple[Any, bool]]:
     """A raw connection (for migrations): (connection, is_postgres); closed at the end."""
     loc = location(where)
     postgres = loc.startswith(POSTGRES_PREFIXES)
-    con = _connect_postgres(loc) if postgres else _connect_sqlite(loc)
+    con = _connect_postgres(loc, timeout) if postgres else _connect_sqlite(loc, timeout)
     try:
         yield con, postgres
     finally:
@@ -138,12 +138,15 @@ def ensure_schema(where: str | Path | None = None) -> None:
 
 
 @contextmanager
-def transaction(where: str | Path | None = None, write: bool = True) -> Iterator[Tx]:
-    """One transaction on the app store: committed when the block ends, rolled back when it raises."""
+def transaction(where: str | Path | None = None, write: bool = True,
+                timeout: float = BUSY_TIMEOUT_S) -> Iterator[Tx]:
+    """One transaction on the app store: committed when the block ends, rolled back when it raises. ``timeout``:
+    how long to wait for a lock (a row, an advisory lock, the embedded file's write lock) before giving up."""
     ensure_schema(where)
-    with connection(where) as (con, postgres):
+    with connection(where, timeout) as (con, postgres):
         if postgres:
             with con.transaction():
+                con.execute(f"SET LOCAL lock_timeout = {int(timeout * 1000)}")
                 yield Tx(con, True)
         else:
             con.execute("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -52,7 +52,7 @@ def _bad_report(path: Path) -> Path:
 
 @pytest.fixture
 def folders(tmp_path, monkeypatch):
-    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.duckdb"))
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "app.sqlite3"))
     monkeypatch.setenv(uploads.UPLOADS_ENV, str(tmp_path / "store" / "uploads"))
     monkeypatch.delenv(safety.MAX_MB_ENV, raising=False)
     return tmp_path
@@ -224,7 +224,7 @@ def test_an_upload_named_dot_dot_writes_nowhere_outside_its_folder(folders):
     assert saved.parent == store and saved.name.endswith("_x.xlsx") and saved.read_bytes() == good
     created = {p for p in folders.rglob("*")} - before
     outside = [p for p in created if p.is_file() and store not in p.resolve().parents
-               and p.name not in ("warehouse.duckdb", "warehouse.duckdb.lock", "audit.duckdb", "audit.duckdb.lock")]
+               and p.name not in ("warehouse.duckdb", "warehouse.duckdb.lock", "app.sqlite3", "app.sqlite3-wal", "app.sqlite3-shm")]
     assert not outside, outside
     assert not (folders / "x.xlsx").exists() and not (folders.parent / "x.xlsx").exists()
     assert not (folders.parent.parent / "x.xlsx").exists()
