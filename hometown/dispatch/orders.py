@@ -419,11 +419,19 @@ def _app_frame(sql: str, params: list, schema: dict, db_path: str | Path | None)
 
 def _reports_in_force(db_path: str | Path | None) -> pl.DataFrame:
     """prefecture_code → as_of of the report in force, from the warehouse (empty when there is none yet)."""
-    empty = pl.DataFrame(schema={"prefecture_code": pl.Utf8, "report_as_of": pl.Date})
     if not _path(db_path).exists():
-        return empty
-    frame = _query("SELECT prefecture_code, as_of AS report_as_of FROM current_reports", [], db_path)
-    return frame.cast({"report_as_of": pl.Date}) if frame.height else empty
+        return pl.DataFrame(schema={"prefecture_code": pl.Utf8, "report_as_of": pl.Date})
+    return _reports_of_version(db.version(db_path), str(_path(db_path)))
+
+
+@lru_cache(maxsize=8)
+def _reports_of_version(version: str, path: str) -> pl.DataFrame:
+    """Once per warehouse version: orders are read on every rerun (they change apart from the warehouse, on any
+    machine, so the page never caches them), the reports in force only change with a load."""
+    frame = _query("SELECT prefecture_code, as_of AS report_as_of FROM current_reports", [], path)
+    if not frame.height:
+        return pl.DataFrame(schema={"prefecture_code": pl.Utf8, "report_as_of": pl.Date})
+    return frame.cast({"report_as_of": pl.Date})
 
 
 def _orders_frame(scope: Scope, extra: str, params: list, db_path: str | Path | None) -> pl.DataFrame:
