@@ -8,6 +8,8 @@ compressed 1000:1, and one whose central directory lies about the size of its pa
 
 from __future__ import annotations
 
+import hashlib
+
 import io
 import os
 import struct
@@ -262,6 +264,13 @@ def test_every_outcome_at_once_with_every_reason(folders):
     assert rows.height == 5 and set(rows["username"]) == {"honghe"}
     assert sorted(rows["outcome"].to_list()) == ["ok", "ok", "ok", "refused", "refused"]
     assert any("本账号只能报送" in d for d in rows["detail"].to_list())
+    # And each received file in the app store's record, with its hash and where its original was kept.
+    got = uploads.received().sort("upload_id")
+    assert got["status"].to_list() == ["accepted", "duplicate", "superseded", "refused", "refused"]
+    assert got["sha256"][0] == got["sha256"][1] == hashlib.sha256(first).hexdigest()
+    assert got["size_bytes"][2] == len(correction) and set(got["username"]) == {"honghe"}
+    assert [k is not None for k in got["kept_as"]] == [True, False, True, False, False]
+    assert got["kept_as"][2].endswith("_红河州_20220331_更正.xlsx") and Path(got["kept_as"][2]).is_file()
 
 
 def test_another_prefectures_file_is_refused_even_when_already_loaded(folders):
