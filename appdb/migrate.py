@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from appdb import store
+from appdb import connect as store
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = "appdb:migrations"
@@ -86,8 +86,8 @@ def apply(where: str | Path | None = None) -> list[str]:
 
 
 def applied(where: str | Path | None = None) -> list[str]:
-    _, rows = store.query("SELECT version FROM schema_migrations ORDER BY version", [], where)
-    return [r[0] for r in rows]
+    with store.connection(where) as (con, _):
+        return [r[0] for r in con.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
 
 
 def main(argv: list[str] | None = None) -> int:
