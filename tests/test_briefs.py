@@ -37,7 +37,7 @@ NOW = datetime(2026, 12, 4, 9, 30)
 @pytest.fixture
 def warehouse(demo_db, monkeypatch, tmp_path):
     monkeypatch.setenv(db.ENV_VAR, str(demo_db))
-    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "briefs.duckdb"))
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "app.sqlite3"))
     yield demo_db
     db.close_all()
 
@@ -272,7 +272,7 @@ def test_change_since_last_across_a_correction_and_a_late_prefecture(tmp_path, m
     wh, files = tmp_path / "warehouse.duckdb", tmp_path / "files"
     files.mkdir()
     monkeypatch.setenv(db.ENV_VAR, str(wh))
-    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "briefs.duckdb"))
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "app.sqlite3"))
     march, june = date(2022, 3, 31), date(2022, 6, 30)
     assert load_one(wh, honghe(files, march)).status == "accepted"
     assert load_one(wh, yuxi(files, march)).status == "accepted"

@@ -14,7 +14,7 @@ Where the bytes go with several app machines (issue 18): to the warehouse's writ
 and loads the file in the request (the uploader gets the reasons at once), and only the writer may write the
 warehouse; so the deployment routes /upload to the writer machine (README "Deployment"), which keeps the originals on
 its own disk beside the warehouse it builds. The bytes are not parked in PostgreSQL for a writer to pick up later:
-that would turn an immediate answer into a queue, put up to 200 MB a file through the app database and keep a second
+that would turn an immediate answer into a queue, put up to 20 MB a file through the app database and keep a second
 copy to expire. What every machine does share is the record of each received file — who, when, name, sha256, size,
 outcome, where it was kept — in the app store (``received_uploads``; ``received()`` reads it).
 
