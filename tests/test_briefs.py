@@ -341,7 +341,7 @@ def test_a_county_user_can_neither_see_nor_issue_another_countys_briefing(wareho
 # ---------------------------------------------------------------------------------------------- numbering
 
 
-def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse):
+def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse, app_db):
     m = brief_model.build(MILE, None, now=NOW)
     got, errors = [], []
 
@@ -361,7 +361,7 @@ def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehous
     assert sorted(store.issued(scope_code=MILE)["number"].to_list()) == [1, 2, 3, 4]
 
 
-def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_processes(warehouse, tmp_path):
+def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_processes(warehouse, app_db, tmp_path):
     out = tmp_path / "out"
     procs = [subprocess.Popen([sys.executable, "-m", "pipelines", "brief", "--scope", MILE, "--issue", "--by",
                                f"专班{i}", "--out", str(out / f"{i}.docx")], cwd=REPO, stdout=subprocess.PIPE,
