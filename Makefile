@@ -1,6 +1,6 @@
 # hometown-dispatch: the two commands are `make run` and `make test` (README.md). GNU make.
 #   venv     .venv with Python 3.11 and the pinned packages (`pip install -e .[test]`), redone when pyproject changes
-#   sysdeps  Debian chromium + a CJK font + pdftotext for the tests, installed only when missing
+#   sysdeps  Debian chromium + a CJK font + pdftotext + postgresql (server for the app-store tests), only when missing
 #   fonts    a CJK font for the briefing's PDF (fonts-noto-cjk), installed only when missing
 #   demo     the demo warehouse data/warehouse.duckdb, built only when missing
 #   users    the demo users data/users.toml (one per role), written only when missing
@@ -61,6 +61,7 @@ venv install: $(STAMP)
 
 sysdeps:
 	bash scripts/install_system_deps.sh
+	bash scripts/install_postgresql.sh
 
 nginx:
 	bash scripts/install_nginx.sh

@@ -33,7 +33,7 @@ def _row(case: str, metric: str, value, unit: str = "", target: str = "", ok: bo
 def _cli_seconds(db: Path, runs: int) -> list[float]:
     out = []
     with tempfile.TemporaryDirectory(prefix="hometown-bench-brief-") as tmp:
-        env = {**os.environ, "HOMETOWN_DB": str(db), "HOMETOWN_BRIEFS": str(Path(tmp) / "briefs.duckdb")}
+        env = {**os.environ, "HOMETOWN_DB": str(db), "HOMETOWN_APP_DB": str(Path(tmp) / "app.sqlite3")}
         for i in range(runs):
             t0 = time.perf_counter()
             done = subprocess.run([sys.executable, "-m", "pipelines", "brief", "--scope", "530000",

@@ -166,7 +166,7 @@ def manual_target(scope) -> orders.Target | None:
 
 def alert_board(scope, filters: Filters) -> None:
     frame = run(alerts.alerts, scope, filters)
-    all_orders = run(orders.orders, scope, today=date.today())
+    all_orders = orders.orders(scope, today=date.today())
     open_orders = all_orders.filter(pl.col("state") != orders.CLOSED)
     # Each alert's latest order (open or closed): the board shows it instead of a second "issue" button.
     by_alert = {r["alert_key"]: r for r in all_orders.sort("order_id").iter_rows(named=True) if r["alert_key"]}
@@ -253,7 +253,7 @@ def alert_row(alert: dict, by_alert: dict, scope) -> None:
 
 def orders_view(scope) -> None:
     today = date.today()
-    everything = run(orders.orders, scope, today=today)
+    everything = orders.orders(scope, today=today)
     m = st.columns(5)
     m[0].metric("督办单", everything.height)
     m[1].metric("在办", everything.filter(pl.col("state") != orders.CLOSED).height)
@@ -276,7 +276,7 @@ def orders_view(scope) -> None:
         f1, f2 = st.columns(2)
         only_overdue = f1.checkbox("只看逾期", key="dp_overdue")
         only_verify = f2.checkbox("只看待核验", key="dp_verify")
-    frame = run(orders.orders, scope, state=state or None, target_level=level or None, prefecture_code=pref or None,
+    frame = orders.orders(scope, state=state or None, target_level=level or None, prefecture_code=pref or None,
                 only_overdue=only_overdue, only_to_verify=only_verify, today=today)
 
     if frame.height == 0:
@@ -314,11 +314,11 @@ def orders_view(scope) -> None:
 def order_detail(order_id: int, scope) -> None:
     today = date.today()
     try:
-        o = run(orders.order, order_id, scope, today=today)
+        o = orders.order(order_id, scope, today=today)
     except orders.OrderNotFound as exc:
         st.error(md(exc))
         return
-    history = run(orders.events, order_id, scope)
+    history = orders.events(order_id, scope)
     with st.container(border=True, key="dp_detail"):
         badge = f":{STATE_BADGES[o['state']]}-badge[{o['state']}]"
         if o["overdue"]:

@@ -18,7 +18,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # The open app (HOMETOWN_AUTH=off, asked for explicitly: sign-in fails closed otherwise) unless a test sets logins
     # up (HOMETOWN_AUTH=on and its own HOMETOWN_USERS): a data/users.toml left by `make run` must not put a login form
     # in front of every page test. An unexpected page error is raised after its message (ui/guard.py), so AppTest's
-    # at.exception still catches it. Audit rows and kept uploads of the tests go to a temporary folder, never to
+    # at.exception still catches it. The app store (audit rows, orders, lock-outs) and kept uploads of the tests go to a temporary folder, never to
     # data/. Set here so the Streamlit servers of the browser tests inherit them.
     import os
     import tempfile
@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="hometown-tests-"))
     os.environ["HOMETOWN_AUTH"] = "off"
     os.environ["HOMETOWN_RAISE_ERRORS"] = "1"
-    os.environ["HOMETOWN_AUDIT"] = str(scratch / "audit.duckdb")
+    os.environ["HOMETOWN_APP_DB"] = str(scratch / "app.sqlite3")  # orders, audit, lock-outs, presets (appdb)
     os.environ["HOMETOWN_UPLOADS"] = str(scratch / "uploads")
     # Also declared in pyproject.toml; repeated so the marker is known when pytest runs without that config.
     config.addinivalue_line("markers", "browser: end-to-end test in headless Debian chromium against a local Streamlit server")
@@ -84,3 +84,39 @@ def no_legacy_pages_mode(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
+
+
+# ----------------------------------------------------------------------------------- the app store (issue 18)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server for the session (tests/pgserver.py), stopped at the end."""
+    from pgserver import Server
+
+    server = Server().start()
+    yield server
+    server.stop()
+
+
+_schemas = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["embedded", "postgresql"])
+def app_db(request, tmp_path, monkeypatch) -> str:
+    """A fresh, empty app store on each backend, made the default (``$HOMETOWN_APP_DB``) for the test: an SQLite file
+    in the test's folder, or a new schema on the session's PostgreSQL server."""
+    if request.param == "embedded":
+        where = str(tmp_path / "app.sqlite3")
+    else:
+        where = request.getfixturevalue("pg_server").fresh_schema(f"t{next(_schemas)}")
+    monkeypatch.setenv("HOMETOWN_APP_DB", where)
+    return where
+
+
+@pytest.fixture
+def embedded_app_db(tmp_path, monkeypatch) -> str:
+    """A fresh embedded app store made the default for the test (for tests not about the backend)."""
+    where = str(tmp_path / "app.sqlite3")
+    monkeypatch.setenv("HOMETOWN_APP_DB", where)
+    return where

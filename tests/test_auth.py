@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from appdb import store as appstore
 from hometown.access import audit, auth
 from warehouse.scope import ALL, Scope
 from ui.nav import pages_for
@@ -33,11 +34,17 @@ def users(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "users.toml"
     monkeypatch.setenv(auth.USERS_ENV, str(path))
     monkeypatch.setenv(auth.ROUNDS_ENV, str(FAST))
-    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.duckdb"))
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "app.sqlite3"))
     for env in auth.Settings.ENV.values():
         monkeypatch.delenv(env, raising=False)
     auth.create_demo_users(path, rounds=FAST)
     return path
+
+
+@pytest.fixture
+def lockout_users(users, app_db) -> Path:
+    """``users`` with the lock-out state in a fresh app store on each backend (embedded and PostgreSQL)."""
+    return users
 
 
 # ---------------------------------------------------------------------------------------------------- hashing
@@ -96,7 +103,7 @@ def test_verify_right_and_wrong_passwords(users):
         auth.verify("nobody", "honghe@demo")
 
 
-def test_lock_out_after_repeated_failures_and_release_after_the_lock_time(users):
+def test_lock_out_after_repeated_failures_and_release_after_the_lock_time(lockout_users):
     t0 = 1_700_000_000.0
     for i in range(4):
         with pytest.raises(auth.LoginFailed, match=f"再失败 {4 - i} 次"):
@@ -116,7 +123,7 @@ def test_lock_out_after_repeated_failures_and_release_after_the_lock_time(users)
         auth.verify("mile", "guess-1234", now=t0 + 2000)
 
 
-def test_failures_outside_the_window_do_not_add_up_and_success_resets(users):
+def test_failures_outside_the_window_do_not_add_up_and_success_resets(lockout_users):
     t0 = 1_700_000_000.0
     for i in range(4):
         with pytest.raises(auth.LoginFailed):
@@ -130,26 +137,26 @@ def test_failures_outside_the_window_do_not_add_up_and_success_resets(users):
         auth.verify("mile", "guess-1234", now=t0 + 10_020)
 
 
-def test_lock_out_survives_a_restart(users):
+def test_lock_out_survives_a_restart(lockout_users):
     for _ in range(5):
         with pytest.raises((auth.LoginFailed, auth.LockedOut)):
             auth.verify("leader", "guess-1234")
-    # A new process (the app restarted) reads the state from disk.
+    # A new process (the app restarted, or another machine) reads the state from the app store.
     code = ("from hometown.access import auth\n"
             "try:\n    auth.verify('leader', 'leader@demo')\nexcept auth.LockedOut as e:\n    print('LOCKED', e)\n"
             "else:\n    print('OPEN')\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, auth.USERS_ENV: str(users)})
+                          env={**os.environ, auth.USERS_ENV: str(lockout_users)})
     assert done.stdout.startswith("LOCKED"), done.stdout + done.stderr
     # Locked as the pair (username, client address); the command line has no address ("-").
-    assert json.loads(auth.state_path(users).read_text())["locked_until"]["leader|-"] > time.time()
+    assert auth.lockout_state()["locked_until"]["leader|-"] > time.time()
     auth.unlock("leader")
     assert auth.verify("leader", "leader@demo").username == "leader"
 
 
-def test_lock_out_settings_come_from_the_file_and_the_environment(users, monkeypatch):
-    text = users.read_text(encoding="utf-8").replace("max_failures = 5", "max_failures = 2")
-    users.write_text(text, encoding="utf-8")
+def test_lock_out_settings_come_from_the_file_and_the_environment(lockout_users, monkeypatch):
+    text = lockout_users.read_text(encoding="utf-8").replace("max_failures = 5", "max_failures = 2")
+    lockout_users.write_text(text, encoding="utf-8")
     with pytest.raises(auth.LoginFailed, match="再失败 1 次"):
         auth.verify("admin", "guess-1234")
     with pytest.raises(auth.LockedOut):
@@ -174,7 +181,7 @@ def test_a_disabled_user_cannot_sign_in_and_is_answered_as_a_wrong_password(user
     assert auth.verify("analyst", "analyst@demo").role == auth.ANALYST
 
 
-def test_lock_out_is_per_username_and_address_with_a_limit_per_address(users):
+def test_lock_out_is_per_username_and_address_with_a_limit_per_address(lockout_users):
     t0 = 1_700_000_000.0
     for i in range(5):
         with pytest.raises((auth.LoginFailed, auth.LockedOut)):
@@ -207,16 +214,16 @@ def test_lock_out_is_per_username_and_address_with_a_limit_per_address(users):
     assert auth.locked_until("admin", now=t0 + 12, client="10.9.9.9") is None
 
 
-def test_lock_out_counts_stay_right_with_several_processes(users):
-    """Four processes guess at once (as several server workers would): every failure is counted, under the file
-    lock, so the pair is locked after exactly max_failures, never later."""
+def test_lock_out_counts_stay_right_with_several_processes(lockout_users):
+    """Four processes guess at once (as several server workers would): every failure is counted, under the
+    state's row lock in the app store, so the pair is locked after exactly max_failures, never later."""
     code = ("import sys\nfrom hometown.access import auth\n"
             "for _ in range(3):\n"
             "    try:\n        auth.verify('mile', 'guess-1234', client='10.3.3.3')\n"
             "    except auth.LockedOut:\n        print('L')\n"
             "    except auth.LoginFailed:\n        print('F')\n")
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, auth.USERS_ENV: str(users)}) for _ in range(4)]
+                              env={**os.environ, auth.USERS_ENV: str(lockout_users)}) for _ in range(4)]
     answers = "".join(p.communicate(timeout=120)[0] for p in procs).split()
     assert len(answers) == 12
     # 12 attempts: the 5th failure locks (one "L" for it), the 7 after it find the lock: 4 F and 8 L.
@@ -317,7 +324,7 @@ def test_a_missing_or_damaged_users_file_says_what_is_wrong_without_its_path(tmp
 
 def test_command_line_add_user_and_set_password(users, tmp_path):
     env = {**os.environ, auth.USERS_ENV: str(users), auth.ROUNDS_ENV: str(FAST),
-           audit.AUDIT_ENV: str(tmp_path / "audit.duckdb")}
+           audit.AUDIT_ENV: str(tmp_path / "app.sqlite3")}
 
     def cli(*args, stdin=""):
         return subprocess.run([sys.executable, "-m", "hometown.access.auth", *args], cwd=ROOT, input=stdin, text=True,
@@ -334,65 +341,61 @@ def test_command_line_add_user_and_set_password(users, tmp_path):
     assert auth.verify("yuxi", "新的密码2025").username == "yuxi"
     assert cli("set-password", "yuxi", "--password-stdin", stdin="short\n").returncode == 2
     assert "yuxi" in cli("list").stdout
-    rows = audit.events(tmp_path / "audit.duckdb", action="user_admin")
+    rows = audit.events(tmp_path / "app.sqlite3", action="user_admin")
     assert rows.height == 2 and set(rows["target"]) == {"yuxi"}
 
 
 # ---------------------------------------------------------------------------------------------------- audit
 
 
-def test_audit_rows_are_appended_filtered_and_chained(tmp_path):
-    path = tmp_path / "audit.duckdb"
+def test_audit_rows_are_appended_filtered_and_chained(app_db):
     me = {"username": "honghe", "display_name": "红河州项目组", "role": "prefecture"}
-    audit.record("login", user=me, client="10.0.0.8", path=path)
-    audit.record("upload", user=me, target="红河州_20220331.xlsx", detail="已接收；401 个任务村", path=path)
-    audit.record("login_failed", username="mile", outcome="failed", path=path)
-    rows = audit.events(path)
+    audit.record("login", user=me, client="10.0.0.8")
+    audit.record("upload", user=me, target="红河州_20220331.xlsx", detail="已接收；401 个任务村")
+    audit.record("login_failed", username="mile", outcome="failed")
+    rows = audit.events()
     assert rows["action"].to_list() == ["login_failed", "upload", "login"]  # newest first
     assert rows.filter(rows["action"] == "upload")["username"][0] == "honghe"
-    assert audit.events(path, username="mile").height == 1
-    assert audit.events(path, action="upload", text="401").height == 1
-    assert audit.events(path, outcome="failed")["username"].to_list() == ["mile"]
-    assert audit.events(path, since=datetime.now().date() + timedelta(days=1)).height == 0
+    assert audit.events(username="mile").height == 1
+    assert audit.events(action="upload", text="401").height == 1
+    assert audit.events(text="红河州项目").height == 2 and audit.events(text="HONGHE").height == 2
+    assert audit.events(outcome="failed")["username"].to_list() == ["mile"]
+    assert audit.events(since=datetime.now().date() + timedelta(days=1)).height == 0
+    assert audit.events(until=datetime.now().date()).height == 3
     assert audit.table(rows)["操作"].to_list() == ["登录失败", "上传报表", "登录成功"]
-    assert audit.verify_chain(path) == []
+    assert audit.verify_chain() == []
     # A row changed by hand breaks the chain from that row on.
-    import duckdb
-
-    con = duckdb.connect(str(path))
-    con.execute("UPDATE audit_log SET detail = '已拒收' WHERE action = 'upload'")
-    con.close()
-    assert audit.verify_chain(path) == [2]
+    with appstore.transaction() as tx:
+        tx.execute("UPDATE audit_log SET detail = '已拒收' WHERE action = 'upload'")
+    assert audit.verify_chain() == [2]
 
 
-def test_audit_filters_are_parameters_not_sql(tmp_path):
-    path = tmp_path / "audit.duckdb"
-    audit.record("login", username="admin", path=path)
-    for text in ("' OR 1=1 --", "%' OR '1'='1", "x'; DROP TABLE audit_log; --"):
-        assert audit.events(path, text=text).height == 0
-        assert audit.events(path, username=text).height == 0
-    assert audit.events(path).height == 1
+def test_audit_filters_are_parameters_not_sql(app_db):
+    audit.record("login", username="admin")
+    for text in ("' OR 1=1 --", "%' OR '1'='1", "x'; DROP TABLE audit_log; --", "%", "_"):
+        assert audit.events(text=text).height == 0
+        assert audit.events(username=text).height == 0
+    assert audit.events().height == 1
 
 
-def test_an_audit_row_is_never_lost_when_the_file_is_busy(tmp_path, monkeypatch):
-    path = tmp_path / "audit.duckdb"
-    audit.record("login", username="a", path=path)
+def test_an_audit_row_is_never_lost_when_the_store_is_busy(app_db, monkeypatch):
+    audit.record("login", username="a")
     monkeypatch.setattr(audit, "LOCK_TIMEOUT_S", 0.2)
-    with open(path.with_name(path.name + ".lock"), "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process holds the audit file
+    pending = audit.pending_path()
+    with appstore.transaction() as other:  # another process appending: it holds the chain's head
+        other.lock(audit.CHAIN_LOCK)
         started = time.monotonic()
-        audit.record("export", username="b", target="排名.xlsx", path=path)
+        audit.record("export", username="b", target="排名.xlsx")
         assert time.monotonic() - started < 2  # the app did not wait for it
-        fcntl.flock(lock, fcntl.LOCK_UN)
-    assert path.with_name(path.name + ".pending.jsonl").exists()
-    audit.record("logout", username="a", path=path)
-    assert audit.events(path)["action"].to_list() == ["logout", "export", "login"]
-    assert not path.with_name(path.name + ".pending.jsonl").exists()
-    assert audit.verify_chain(path) == []
+        assert pending.exists()
+    audit.record("logout", username="a")
+    assert audit.events()["action"].to_list() == ["logout", "export", "login"]
+    assert not pending.exists()
+    assert audit.verify_chain() == []
 
 
 def test_logged_download_records_the_export_when_produced(tmp_path):
-    path = tmp_path / "audit.duckdb"
+    path = tmp_path / "app.sqlite3"
     os.environ[audit.AUDIT_ENV] = str(path)
     try:
         produce = audit.logged(lambda: b"12345", user={"username": "analyst", "role": "analyst"}, target="x.xlsx",
@@ -400,7 +403,7 @@ def test_logged_download_records_the_export_when_produced(tmp_path):
         assert audit.events(path).height == 0  # nothing until the file is asked for
         assert produce() == b"12345"
     finally:
-        os.environ[audit.AUDIT_ENV] = str(Path(os.environ.get("TMPDIR", "/tmp")) / "unused-audit.duckdb")
+        os.environ[audit.AUDIT_ENV] = str(Path(os.environ.get("TMPDIR", "/tmp")) / "unused-app.sqlite3")
     row = audit.events(path).row(0, named=True)
     assert (row["action"], row["username"], row["target"]) == ("export", "analyst", "x.xlsx")
     assert row["detail"] == "县市区排名；5 字节"
@@ -546,7 +549,7 @@ def _audit_page(monkeypatch, role: str | None, user: dict | None = None):
 
 
 def test_audit_page_lists_filters_and_is_for_admins_only(tmp_path, monkeypatch):
-    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.duckdb"))
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "app.sqlite3"))
     audit.record("login", username="honghe", display_name="红河州项目组", role="prefecture")
     audit.record("upload", username="honghe", role="prefecture", target="红河州_20220331.xlsx", detail="已接收")
     audit.record("login_failed", username="mile", outcome="failed")

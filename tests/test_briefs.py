@@ -37,7 +37,7 @@ NOW = datetime(2026, 12, 4, 9, 30)
 @pytest.fixture
 def warehouse(demo_db, monkeypatch, tmp_path):
     monkeypatch.setenv(db.ENV_VAR, str(demo_db))
-    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "briefs.duckdb"))
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "app.sqlite3"))
     yield demo_db
     db.close_all()
 
@@ -272,7 +272,7 @@ def test_change_since_last_across_a_correction_and_a_late_prefecture(tmp_path, m
     wh, files = tmp_path / "warehouse.duckdb", tmp_path / "files"
     files.mkdir()
     monkeypatch.setenv(db.ENV_VAR, str(wh))
-    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "briefs.duckdb"))
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "app.sqlite3"))
     march, june = date(2022, 3, 31), date(2022, 6, 30)
     assert load_one(wh, honghe(files, march)).status == "accepted"
     assert load_one(wh, yuxi(files, march)).status == "accepted"
@@ -341,7 +341,7 @@ def test_a_county_user_can_neither_see_nor_issue_another_countys_briefing(wareho
 # ---------------------------------------------------------------------------------------------- numbering
 
 
-def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse):
+def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse, app_db):
     m = brief_model.build(MILE, None, now=NOW)
     got, errors = [], []
 
@@ -361,7 +361,7 @@ def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehous
     assert sorted(store.issued(scope_code=MILE)["number"].to_list()) == [1, 2, 3, 4]
 
 
-def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_processes(warehouse, tmp_path):
+def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_processes(warehouse, app_db, tmp_path):
     out = tmp_path / "out"
     procs = [subprocess.Popen([sys.executable, "-m", "pipelines", "brief", "--scope", MILE, "--issue", "--by",
                                f"专班{i}", "--out", str(out / f"{i}.docx")], cwd=REPO, stdout=subprocess.PIPE,

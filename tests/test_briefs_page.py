@@ -21,7 +21,7 @@ MILE, LUXI = "532504", "532527"
 def env(demo_db, tmp_path, monkeypatch, no_legacy_pages_mode):
     monkeypatch.setenv(db.ENV_VAR, str(demo_db))
     monkeypatch.setenv("HOMETOWN_AUTH", "off")
-    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "briefs.duckdb"))
+    monkeypatch.setenv(store.ENV_VAR, str(tmp_path / "app.sqlite3"))
     yield
     db.close_all()
 

@@ -1,6 +1,6 @@
 """The house's layering, checked over every import of the project (issue 13): data flows one way.
 
-Floors, bottom to top (README "Layout"): geo → warehouse → pipelines | demo → hometown → ui → pages → serving →
+Floors, bottom to top (README "Layout"): geo → warehouse | appdb → pipelines | demo → hometown → ui → pages → serving →
 app | serve | bench.
 A module may import its own package and the floors below it, never a floor above and never another package of its
 own floor. Every import counts: at module level, inside a function or class, under ``if TYPE_CHECKING``, and
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Bottom → top. Packages on one floor may not import each other.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("geo",),
-    ("warehouse",),
+    ("warehouse", "appdb"),  # appdb: the app's own tables (issue 18), beside the warehouse, never importing it
     ("pipelines", "demo"),
     ("hometown",),
     ("ui",),

@@ -40,7 +40,7 @@ def wh(demo_db_copy, monkeypatch, tmp_path):
     """A private copy of the demo warehouse (the dispatch page writes orders), the app open without sign-in."""
     monkeypatch.setenv(db.ENV_VAR, str(demo_db_copy))
     monkeypatch.setenv("HOMETOWN_AUTH", "off")
-    monkeypatch.setenv("HOMETOWN_AUDIT", str(tmp_path / "audit.duckdb"))
+    monkeypatch.setenv("HOMETOWN_APP_DB", str(tmp_path / "app.sqlite3"))
     yield demo_db_copy
     db.close_all()
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from appdb import store as appstore
+
 from reportfiles import SheetSpec, simple_report, village_row, write_xlsx
 
 from hometown.rankings import index as rankings
@@ -323,9 +325,18 @@ def test_saving_a_preset_writes_the_user_file_never_config(tmp_path):
         rankings.preset("不存在", user)
 
 
-def test_user_presets_default_under_data(monkeypatch):
+def test_user_presets_default_to_the_app_store(app_db, monkeypatch):
+    """Without $HOMETOWN_USER_PRESETS saved presets go to the app store (every app machine sees them), never config/."""
     monkeypatch.delenv(rankings.USER_PRESETS_ENV, raising=False)
-    assert rankings.user_presets_path() == Path("data/ranking_presets.toml")
+    assert rankings.user_presets_path() is None
+    config_hash = hashlib.sha256(rankings.CONFIG_PRESETS.read_bytes()).hexdigest()
+    rankings.save_preset("方案甲", dict(EQUAL, adoption_rate=7))
+    rankings.save_preset("方案乙", EQUAL)
+    rankings.save_preset("方案甲", dict(EQUAL, adoption_rate=9))  # replaces
+    got = {p.name: p for p in rankings.presets() if p.source == "user"}
+    assert list(got) == ["方案乙", "方案甲"] and dict(got["方案甲"].weights)["adoption_rate"] == 9
+    assert 'name = "方案甲"' in appstore.read_document(rankings.PRESETS_DOCUMENT)
+    assert hashlib.sha256(rankings.CONFIG_PRESETS.read_bytes()).hexdigest() == config_hash
 
 
 # ------------------------------------------------------------------------------------------------- the page

@@ -115,8 +115,10 @@ def build_warehouse(root: Path) -> tuple[Path, dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
-    wh, ids = build_warehouse(tmp_path_factory.mktemp("scope"))
+    folder = tmp_path_factory.mktemp("scope")
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOMETOWN_APP_DB", str(folder / "app.sqlite3"))  # this module's orders only
+        wh, ids = build_warehouse(folder)
         mp.setenv(db.ENV_VAR, str(wh))
         yield wh, ids
     db.close_all()

@@ -75,14 +75,14 @@ def test_workbook_sheet_per_unit_with_totals_and_frozen_header(db, tmp_path):
 
 def test_command_masked_and_personal_audited(db, tmp_path):
     out = tmp_path / "allow.xlsx"
-    env = {"HOMETOWN_AUDIT": str(tmp_path / "audit.duckdb"), "PATH": "/usr/bin:/bin"}
+    env = {"HOMETOWN_APP_DB": str(tmp_path / "app.sqlite3"), "PATH": "/usr/bin:/bin"}
     run = subprocess.run([sys.executable, "-m", "pipelines", "export", "allowances", "--month", "2022-03", "--out",
                           str(out), "--db", str(db)], cwd=ROOT, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert "7 人" in run.stdout and out.exists()
     cells = [c.value for row in openpyxl.load_workbook(out)["云南省财政厅"].iter_rows() for c in row]
     assert make_id(1) not in cells and any(isinstance(c, str) and c.startswith("532501********") for c in cells)
-    assert not (tmp_path / "audit.duckdb").exists()
+    assert not (tmp_path / "app.sqlite3").exists()
     run = subprocess.run([sys.executable, "-m", "pipelines", "export", "allowances", "--month", "2022-03", "--out",
                           str(out), "--db", str(db), "--personal"], cwd=ROOT, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
@@ -90,7 +90,7 @@ def test_command_masked_and_personal_audited(db, tmp_path):
     assert make_id(1) in cells
     from hometown.access import audit
 
-    events = audit.events(tmp_path / "audit.duckdb")
+    events = audit.events(tmp_path / "app.sqlite3")
     assert events.height == 1 and "含身份证号" in events["detail"][0]
 
 

@@ -28,10 +28,10 @@ def _no_legacy(no_legacy_pages_mode):
 def wh(tmp_path_factory):
     base = tmp_path_factory.mktemp("teams_page")
     path = small_warehouse(base / "in", base / "w.duckdb")
-    audit = base / "audit.duckdb"
+    audit = base / "app.sqlite3"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(db.ENV_VAR, str(path))
-        mp.setenv("HOMETOWN_AUDIT", str(audit))
+        mp.setenv("HOMETOWN_APP_DB", str(audit))
         yield path, audit
     db.close_all()
 

@@ -8,6 +8,8 @@ compressed 1000:1, and one whose central directory lies about the size of its pa
 
 from __future__ import annotations
 
+import hashlib
+
 import io
 import os
 import struct
@@ -52,7 +54,7 @@ def _bad_report(path: Path) -> Path:
 
 @pytest.fixture
 def folders(tmp_path, monkeypatch):
-    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.duckdb"))
+    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "app.sqlite3"))
     monkeypatch.setenv(uploads.UPLOADS_ENV, str(tmp_path / "store" / "uploads"))
     monkeypatch.delenv(safety.MAX_MB_ENV, raising=False)
     return tmp_path
@@ -224,7 +226,7 @@ def test_an_upload_named_dot_dot_writes_nowhere_outside_its_folder(folders):
     assert saved.parent == store and saved.name.endswith("_x.xlsx") and saved.read_bytes() == good
     created = {p for p in folders.rglob("*")} - before
     outside = [p for p in created if p.is_file() and store not in p.resolve().parents
-               and p.name not in ("warehouse.duckdb", "warehouse.duckdb.lock", "audit.duckdb", "audit.duckdb.lock")]
+               and p.name not in ("warehouse.duckdb", "warehouse.duckdb.lock", "app.sqlite3", "app.sqlite3-wal", "app.sqlite3-shm")]
     assert not outside, outside
     assert not (folders / "x.xlsx").exists() and not (folders.parent / "x.xlsx").exists()
     assert not (folders.parent.parent / "x.xlsx").exists()
@@ -262,6 +264,13 @@ def test_every_outcome_at_once_with_every_reason(folders):
     assert rows.height == 5 and set(rows["username"]) == {"honghe"}
     assert sorted(rows["outcome"].to_list()) == ["ok", "ok", "ok", "refused", "refused"]
     assert any("本账号只能报送" in d for d in rows["detail"].to_list())
+    # And each received file in the app store's record, with its hash and where its original was kept.
+    got = uploads.received().sort("upload_id")
+    assert got["status"].to_list() == ["accepted", "duplicate", "superseded", "refused", "refused"]
+    assert got["sha256"][0] == got["sha256"][1] == hashlib.sha256(first).hexdigest()
+    assert got["size_bytes"][2] == len(correction) and set(got["username"]) == {"honghe"}
+    assert [k is not None for k in got["kept_as"]] == [True, False, True, False, False]
+    assert got["kept_as"][2].endswith("_红河州_20220331_更正.xlsx") and Path(got["kept_as"][2]).is_file()
 
 
 def test_another_prefectures_file_is_refused_even_when_already_loaded(folders):

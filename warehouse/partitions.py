@@ -3,7 +3,7 @@
 Layout of the folder (``$HOMETOWN_WAREHOUSE``)::
 
     warehouse.json              the manifest: version, next report id, the file of each partition, the previous ones
-    shared.000007.duckdb        reference tables, settings, the app's own tables, reports refused before their
+    shared.000007.duckdb        reference tables, settings, reports refused before their
                                 prefecture was known
     530100.000007.duckdb        昆明市's reports: every table and view of the single-file warehouse, its rows only
     532500.000003.duckdb        红河州's …
@@ -11,13 +11,13 @@ Layout of the folder (``$HOMETOWN_WAREHOUSE``)::
 
 Each partition is a complete warehouse of its own (warehouse.store.ensure_schema, the parts' materialised tables and
 its own alerts_current). A load copies and rewrites only the partitions of the prefectures it touches (plus the shared
-one when it logs a file without a prefecture or an order changes), writes each under a new versioned name, and
+one when it logs a file without a prefecture), writes each under a new versioned name, and
 publishes them all at once by replacing the manifest atomically: a reader sees the old set of files or the new set,
 never a mix; a writer killed mid-way leaves only unreferenced files that the next writer removes. So a load's cost is
 the size of what it touches, not of the warehouse. Published files are never written again.
 
 A reader (warehouse.db) opens an in-memory DuckDB, attaches every file of the manifest read-only, makes each base
-table a UNION ALL of the partitions' (the global ones — reference tables, settings, orders — from the shared file
+table a UNION ALL of the partitions' (the global ones — reference tables, settings — from the shared file
 only), and creates the very views and macros of the single-file warehouse over them (store.install_views), so every
 public view keeps its columns and meaning. What the partitions materialise is unioned too, except what depends on more
 than one prefecture: the late-report alert (measured against the province's newest report) is evaluated over the
@@ -48,8 +48,7 @@ FORMAT = 1
 GRACE_ENV = "HOMETOWN_WAREHOUSE_GRACE_S"
 DEFAULT_GRACE_S = 600.0
 # Tables every partition holds a copy of (or that only the shared partition fills): readers take the shared one.
-GLOBAL_TABLES = ("meta", "ref_prefecture", "ref_county", "alert_config", "schedule_line", "supervision_orders",
-                 "supervision_events")
+GLOBAL_TABLES = ("meta", "ref_prefecture", "ref_county", "alert_config", "schedule_line")
 SALT_KEYS = ("teams_person_salt",)  # meta keys every partition must share (pseudonymous keys match across files)
 
 

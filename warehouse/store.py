@@ -4,7 +4,7 @@ DuckDB lets one process write a file or many read it, never both. So a writer ne
 under an exclusive lock it copies the file, writes the copy, checkpoints, and atomically renames the copy over
 the live file (``os.replace``). Readers that opened the old file keep reading it until they reconnect; new
 readers see the new one; a writer killed mid-way leaves only a stray temporary file and the warehouse as it
-was. Tables of the app's own (supervision orders) are written the same way and no report load touches them.
+was. What the app itself writes (orders, audit, lock-outs) is not here: it lives in the app store (appdb/).
 Every write ends by refreshing the materialised current alerts (warehouse.alerts.refresh_alerts) before the swap.
 A report kind's own tables and views are a schema part (warehouse/parts/), created here after the core's.
 """
@@ -81,46 +81,8 @@ CREATE TABLE IF NOT EXISTS project_rows (
 """
 
 
-# The app's own tables: supervision orders (督办单) and their history, worked by hometown.dispatch.orders. No
-# report load touches them; a load copies the whole file, orders included.
-ORDER_TABLES = """
-CREATE SEQUENCE IF NOT EXISTS supervision_order_ids START 1;
-CREATE SEQUENCE IF NOT EXISTS supervision_event_ids START 1;
-CREATE TABLE IF NOT EXISTS supervision_orders (
-    order_id INTEGER PRIMARY KEY,
-    order_no VARCHAR NOT NULL,
-    target_level VARCHAR NOT NULL,          -- prefecture / county / village
-    prefecture_code VARCHAR NOT NULL,
-    county_code VARCHAR,
-    village_key VARCHAR,
-    village_code VARCHAR,
-    target_name VARCHAR NOT NULL,           -- 红河州弥勒市西三镇花口村, as printed on the notice
-    title VARCHAR NOT NULL,
-    items VARCHAR[] NOT NULL,
-    responsible_unit VARCHAR NOT NULL,
-    deadline DATE NOT NULL,
-    state VARCHAR NOT NULL,
-    created_by VARCHAR NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    updated_at TIMESTAMP NOT NULL,
-    closed_at TIMESTAMP,
-    alert_key VARCHAR,                      -- the alert it was issued from (NULL: issued by hand)
-    alert_type VARCHAR,
-    alert_level VARCHAR,
-    alert_as_of DATE,
-    alert_detail VARCHAR
-);
-CREATE TABLE IF NOT EXISTS supervision_events (
-    event_id INTEGER PRIMARY KEY,
-    order_id INTEGER NOT NULL,
-    event_at TIMESTAMP NOT NULL,
-    actor VARCHAR NOT NULL,
-    action VARCHAR NOT NULL,
-    from_state VARCHAR,
-    to_state VARCHAR,
-    note VARCHAR
-);
-"""
+# Supervision orders left the warehouse for the app store (appdb, issue 18): a warehouse written before that may
+# still hold supervision_orders/supervision_events; hometown.dispatch.orders adopts them once, loads keep them as is.
 
 
 def _views() -> str:
@@ -194,7 +156,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(part.tables).fetchall()
     _fill_reference(con)
     install_views(con)
-    con.execute(ORDER_TABLES).fetchall()  # supervision orders: the app's own tables
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]).fetchall()
 
 

@@ -1,17 +1,18 @@
 """The audit trail: who did what and when — sign-ins (ok, failed, locked), sign-outs, uploads and their results,
 exports, supervision-order changes, user administration and refused out-of-scope requests. No Streamlit.
 
-Where it lives, and why: a small DuckDB file of its own (default ``data/audit.duckdb``, or ``$HOMETOWN_AUDIT``),
-not the warehouse. The warehouse is written by copying it and swapping the copy in under an exclusive lock held for a
-whole report load (warehouse/store.py): an audit row written there would wait for a load, cost a copy of the
-whole warehouse, and a row written beside that protocol would be lost at the next swap. Here every write opens a
-short-lived connection under a file lock (``<file>.lock``), inserts one row and closes — about 0.1 s — so the app
-never holds the file and the command line can write too.
+Where it lives, and why: the table ``audit_log`` of the app store (appdb: the embedded SQLite file by default,
+PostgreSQL with ``HOMETOWN_APP_DB=postgresql://…``, shared by every app machine), not the warehouse. The warehouse
+is the reports' data, written by a copy-and-swap on one writer and published read-only; an audit row written there
+would wait for a load and be lost at the next swap. Each write is one short transaction.
 
 Append-only: the module has no update or delete; each row carries ``chain`` = sha256(previous chain + the row), so
-``verify_chain`` shows whether a row was changed or removed by hand. If the audit file cannot be written (lock
-timeout, disk trouble), the row goes to ``<file>.pending.jsonl`` (an O_APPEND line) and is moved into the table by
-the next successful write: a row is never dropped and the app never stops for its audit.
+``verify_chain`` shows whether a row was changed or removed by hand. Appends from several processes and machines form
+one chain: the append takes a lock on the chain's head in its transaction (PostgreSQL: an advisory transaction lock;
+embedded: the file's write lock), reads the last chain and inserts — the next append waits for the commit. If the
+store cannot be written (lock timeout, server down, disk trouble), the row goes to a local pending file (an O_APPEND
+line, ``pending_path()``) and is moved into the table by this machine's next successful write: a row is never
+dropped and the app never stops for its audit.
 """
 
 from __future__ import annotations
@@ -20,20 +21,20 @@ import hashlib
 import json
 import os
 import sys
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import duckdb
 import polars as pl
 
+from appdb import store as appstore
 from hometown.access.roles import ROLES
-from warehouse.files import file_lock
 
-AUDIT_ENV = "HOMETOWN_AUDIT"
-DEFAULT_AUDIT = Path("data/audit.duckdb")
+AUDIT_ENV = appstore.ENV_VAR  # the audit lives in the app store: one setting for all the app writes
+PENDING_ENV = "HOMETOWN_AUDIT_PENDING"
+DEFAULT_PENDING = Path("data/audit.pending.jsonl")
 LOCK_TIMEOUT_S = 5.0
+CHAIN_LOCK = "audit_log:head"
 
 # The actions recorded, with the Chinese label the audit page shows.
 ACTIONS = {
@@ -50,48 +51,19 @@ ACTIONS = {
     "denied": "越权访问被拒",
 }
 
-SCHEMA = """
-CREATE SEQUENCE IF NOT EXISTS audit_ids START 1;
-CREATE TABLE IF NOT EXISTS audit_log (
-    event_id BIGINT PRIMARY KEY DEFAULT nextval('audit_ids'),
-    event_at TIMESTAMP NOT NULL,
-    username VARCHAR,
-    display_name VARCHAR,
-    role VARCHAR,
-    action VARCHAR NOT NULL,
-    target VARCHAR,
-    outcome VARCHAR,
-    detail VARCHAR,
-    client VARCHAR,
-    chain VARCHAR NOT NULL
-);
-"""
 FIELDS = ("event_at", "username", "display_name", "role", "action", "target", "outcome", "detail", "client")
 COLUMNS = {"event_id": pl.Int64, "event_at": pl.Datetime("us"), "username": pl.Utf8, "display_name": pl.Utf8,
            "role": pl.Utf8, "action": pl.Utf8, "target": pl.Utf8, "outcome": pl.Utf8, "detail": pl.Utf8,
            "client": pl.Utf8, "chain": pl.Utf8}
 
 
-def audit_path(path: str | Path | None = None) -> Path:
-    return Path(path or os.environ.get(AUDIT_ENV) or DEFAULT_AUDIT)
-
-
-def _pending_path(p: Path) -> Path:
-    return p.with_name(p.name + ".pending.jsonl")
-
-
-@contextmanager
-def _locked(p: Path, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to the audit file, held only for the caller's few statements."""
-    with file_lock(p, timeout=LOCK_TIMEOUT_S if timeout is None else timeout,
-                   busy=lambda: TimeoutError(f"审计日志正忙：{p}")):
-        con = duckdb.connect(str(p))
-        try:
-            con.execute(SCHEMA).fetchall()
-            _drain_pending(con, p)
-            yield con
-        finally:
-            con.close()
+def pending_path(path: str | Path | None = None) -> Path:
+    """This machine's file of rows not yet written to the store: beside an embedded store's file, else
+    ``$HOMETOWN_AUDIT_PENDING`` (default data/audit.pending.jsonl) — local, for the store may be what is down."""
+    if not appstore.is_postgres(path):
+        loc = Path(appstore.location(path))
+        return loc.with_name(loc.name + ".audit-pending.jsonl")
+    return Path(os.environ.get(PENDING_ENV) or DEFAULT_PENDING)
 
 
 def _chain(previous: str, row: dict) -> str:
@@ -100,25 +72,36 @@ def _chain(previous: str, row: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _insert(con: duckdb.DuckDBPyConnection, row: dict) -> None:
-    last = con.execute("SELECT chain FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchall()
+def _insert(tx: appstore.Tx, row: dict) -> None:
+    """Append one row after the chain's head (the caller holds CHAIN_LOCK in this transaction)."""
+    last = tx.execute("SELECT chain FROM audit_log ORDER BY event_id DESC LIMIT 1")
     chain = _chain(last[0][0] if last else "", row)
-    con.execute(f"INSERT INTO audit_log ({', '.join(FIELDS)}, chain) VALUES ({', '.join('?' * len(FIELDS))}, ?)",
-                [row.get(f) for f in FIELDS] + [chain]).fetchall()
+    tx.execute(f"INSERT INTO audit_log ({', '.join(FIELDS)}, chain) VALUES ({', '.join('?' * len(FIELDS))}, ?)",
+               [row.get(f) for f in FIELDS] + [chain])
 
 
-def _drain_pending(con: duckdb.DuckDBPyConnection, p: Path) -> None:
-    pending = _pending_path(p)
-    if not pending.exists():
-        return
+def _pending_rows(pending: Path) -> list[dict]:
+    rows = []
     for line in pending.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
         except ValueError:
             continue
         row["event_at"] = datetime.fromisoformat(row["event_at"])
-        _insert(con, row)
-    pending.unlink()
+        rows.append(row)
+    return rows
+
+
+def _append(rows: list[dict], path: str | Path | None, timeout: float) -> None:
+    """Append the pending rows of this machine, then ``rows``, in one transaction holding the chain's head."""
+    pending = pending_path(path)
+    with appstore.transaction(path, timeout=timeout) as tx:
+        tx.lock(CHAIN_LOCK)
+        earlier = _pending_rows(pending) if pending.exists() else []
+        for row in earlier + rows:
+            _insert(tx, row)
+    if earlier:
+        pending.unlink(missing_ok=True)
 
 
 def _text(value: Any, limit: int = 4000) -> str | None:
@@ -144,14 +127,14 @@ def record(action: str, *, username: str | None = None, display_name: str | None
            "username": _text(username, 200), "display_name": _text(display_name, 200), "role": role,
            "action": action, "target": _text(target, 1000), "outcome": outcome, "detail": _text(detail),
            "client": _text(client, 200)}
-    p = audit_path(path)
     try:
-        with _locked(p) as con:
-            _insert(con, row)
+        _append([row], path, LOCK_TIMEOUT_S)
     except Exception as exc:  # the audit must never take the app down: keep the row for the next write
         try:
             line = json.dumps({**row, "event_at": row["event_at"].isoformat()}, ensure_ascii=False) + "\n"
-            fd = os.open(_pending_path(p), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            pending = pending_path(path)
+            pending.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
                 os.write(fd, line.encode("utf-8"))
             finally:
@@ -164,48 +147,35 @@ def events(path: str | Path | None = None, *, since: date | datetime | None = No
            until: date | datetime | None = None, username: str | None = None, action: str | None = None,
            outcome: str | None = None, text: str | None = None, limit: int = 5000) -> pl.DataFrame:
     """Audit rows, newest first, filtered (all parameters bound, never spliced into the SQL)."""
-    p = audit_path(path)
-    if not p.exists() and not _pending_path(p).exists():
-        return pl.DataFrame(schema=COLUMNS)
     if isinstance(until, date) and not isinstance(until, datetime):
         until = datetime(until.year, until.month, until.day, 23, 59, 59, 999999)
     if isinstance(since, date) and not isinstance(since, datetime):
         since = datetime(since.year, since.month, since.day)
-    like = f"%{text.strip()}%" if text and text.strip() else None
-    sql = """
-        SELECT * FROM audit_log
-        WHERE (CAST(? AS TIMESTAMP) IS NULL OR event_at >= CAST(? AS TIMESTAMP))
-          AND (CAST(? AS TIMESTAMP) IS NULL OR event_at <= CAST(? AS TIMESTAMP))
-          AND (CAST(? AS VARCHAR) IS NULL OR username = CAST(? AS VARCHAR))
-          AND (CAST(? AS VARCHAR) IS NULL OR action = CAST(? AS VARCHAR))
-          AND (CAST(? AS VARCHAR) IS NULL OR outcome = CAST(? AS VARCHAR))
-          AND (CAST(? AS VARCHAR) IS NULL OR concat_ws(' ', username, display_name, target, detail) ILIKE CAST(? AS VARCHAR))
-        ORDER BY event_id DESC LIMIT ?
-    """
-    params = [since, since, until, until, username, username, action, action, outcome, outcome, like, like, limit]
-    with _locked(p) as con:
-        frame = con.sql(sql, params=params).pl()
-    if frame.height == 0:
-        return pl.DataFrame(schema=COLUMNS)
-    return frame.select([pl.col(c).cast(t) for c, t in COLUMNS.items()])
+    # Only the filters given become conditions; every value is a bound parameter, never spliced into the SQL.
+    conditions, params = ["TRUE"], []
+    for condition, value in (("event_at >= ?", since), ("event_at <= ?", until), ("username = ?", username),
+                             ("action = ?", action), ("outcome = ?", outcome)):
+        if value is not None:
+            conditions.append(condition)
+            params.append(value)
+    if text and text.strip():
+        searched = " || ' ' || ".join(f"COALESCE({c}, '')" for c in ("username", "display_name", "target", "detail"))
+        conditions.append(f"LOWER({searched}) LIKE ? ESCAPE '\\'")
+        escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    columns, rows = appstore.query(f"SELECT {', '.join(COLUMNS)} FROM audit_log WHERE {' AND '.join(conditions)} "
+                                   "ORDER BY event_id DESC LIMIT ?", [*params, limit], path)
+    return pl.DataFrame(rows, schema=COLUMNS, orient="row")
 
 
 def usernames(path: str | Path | None = None) -> list[str]:
-    p = audit_path(path)
-    if not p.exists():
-        return []
-    with _locked(p) as con:
-        return [r[0] for r in con.execute(
-            "SELECT DISTINCT username FROM audit_log WHERE username IS NOT NULL ORDER BY 1").fetchall()]
+    _, rows = appstore.query("SELECT DISTINCT username FROM audit_log WHERE username IS NOT NULL ORDER BY 1", [], path)
+    return [r[0] for r in rows]
 
 
 def verify_chain(path: str | Path | None = None) -> list[int]:
     """The event_ids whose chain does not match (a row changed, or the row before it removed); [] when intact."""
-    p = audit_path(path)
-    if not p.exists():
-        return []
-    with _locked(p) as con:
-        rows = con.execute(f"SELECT event_id, {', '.join(FIELDS)}, chain FROM audit_log ORDER BY event_id").fetchall()
+    _, rows = appstore.query(f"SELECT event_id, {', '.join(FIELDS)}, chain FROM audit_log ORDER BY event_id", [], path)
     bad, previous = [], ""
     for r in rows:
         row = dict(zip(FIELDS, r[1:-1]))

@@ -5,9 +5,10 @@ No Streamlit here (ui/auth.py draws the form). Owns:
 - the users file, TOML (default ``data/users.toml``, or ``$HOMETOWN_USERS``; git-ignored, never committed): a
   ``[settings]`` table and one ``[[user]]`` per account (username, display_name, role, prefecture_code, county_code,
   bcrypt password_hash, disabled). It works on an offline intranet: no identity provider, no network;
-- the lock-out state next to it (``users.lockout.json``): failed attempts per (username, client address) and per
-  address, and lock-out deadlines, written under a file lock and swapped in atomically, so a restart of the app does
-  not reset a lock-out and several server processes count the same attempts;
+- the lock-out state in the app store (appdb; the document ``auth:lockout``): failed attempts per (username, client
+  address) and per address, and lock-out deadlines, changed in one transaction holding its row lock, so a restart
+  does not reset a lock-out and several server processes — on one machine or several sharing PostgreSQL — count the
+  same attempts and honour the same lock-outs;
 - the Scope of a user (``scope_for``) that every query applies (the roles and what each may do: hometown.access.roles).
 
 Sign-in fails closed: the app runs open (no sign-in, scope ALL) only when ``HOMETOWN_AUTH=off`` asks for it. Without
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import bcrypt
 
+from appdb import store as appstore
 from hometown.access import audit
 from hometown.access.roles import (  # noqa: F401  (auth.ROLES, auth.may … : the names callers of this module use)
     ADMIN, ANALYST, ANSWER_ORDER, CLOSE_ORDER, COUNTY, EXPORT, ISSUE_BRIEF, ISSUE_ORDER, LEADER, MANAGE_USERS,
@@ -111,9 +113,7 @@ def users_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get(USERS_ENV) or DEFAULT_USERS)
 
 
-def state_path(path: str | Path | None = None) -> Path:
-    p = users_path(path)
-    return p.with_name(p.stem + ".lockout.json")
+LOCKOUT_DOCUMENT = "auth:lockout"
 
 
 OFF_VALUES = ("off", "0", "false", "no")
@@ -342,12 +342,17 @@ def _pair(username: str, client: str | None) -> str:
     return f"{_key(username)}|{_address(client)}"
 
 
-def _read_state(p: Path) -> dict:
+def _parse_state(body: str | None) -> dict:
     try:
-        state = json.loads(p.read_text(encoding="utf-8"))
+        state = json.loads(body) if body else {}
         return state if isinstance(state, dict) else {}
-    except (FileNotFoundError, ValueError):
+    except ValueError:
         return {}
+
+
+def lockout_state() -> dict:
+    """The lock-out state as stored (failures and deadlines per pair and per address; epoch seconds)."""
+    return _parse_state(appstore.read_document(LOCKOUT_DOCUMENT))
 
 
 STATE_TABLES = ("failures", "locked_until", "address_failures", "address_locked_until")
@@ -376,7 +381,7 @@ def locked_until(username: str, path: str | Path | None = None, now: float | Non
     """The time (epoch seconds) until which sign-ins of the username from the client address are refused (the pair
     locked, or the address stopped), or None."""
     now = time.time() if now is None else now
-    state = _read_state(state_path(path))
+    state = lockout_state()
     until = max(state.get("locked_until", {}).get(_pair(username, client)) or 0,
                 state.get("address_locked_until", {}).get(_address(client)) or 0)
     return until if until > now else None
@@ -391,9 +396,8 @@ def _locked_message(until: float, now: float, address: bool = False) -> str:
 
 def unlock(name_or_address: str, path: str | Path | None = None) -> None:
     """Lift the lock-outs of a username (at every address) or of a client address."""
-    sp = state_path(path)
-    with _file_lock(sp):
-        state = _read_state(sp)
+    with appstore.updating_document(LOCKOUT_DOCUMENT) as body:
+        state = _parse_state(body[0])
         key, address = _key(name_or_address), _address(name_or_address)
         for table in ("failures", "locked_until"):
             entries = state.get(table, {})
@@ -401,7 +405,7 @@ def unlock(name_or_address: str, path: str | Path | None = None) -> None:
                 entries.pop(k)
         for table in ("address_failures", "address_locked_until"):
             state.get(table, {}).pop(address, None)
-        _write_atomic(sp, json.dumps(state, ensure_ascii=False))
+        body[0] = json.dumps(state, ensure_ascii=False)
 
 
 WRONG = "用户名或密码错误"
@@ -425,28 +429,25 @@ def verify(username: str, password: str, path: str | Path | None = None, now: fl
     and a disabled account (even with its right password) get the same message, take as long and count as the same
     failure (``LoginFailed.reason`` keeps the true cause for the audit log). ``max_failures`` failures within the
     window lock the username at that client address for ``lockout_minutes``; ``max_address_failures`` failures from
-    one address, whatever the names, stop that address as long. The state is on disk, under a file lock: a restart
-    does not reset it and several server processes share it.
+    one address, whatever the names, stop that address as long. The state is in the app store, changed under its
+    row lock: a restart does not reset it and several server processes (and machines) share it.
     """
     now = time.time() if now is None else now
     s, users = load(path)
     pair, address = _pair(username, client), _address(client)
-    sp = state_path(path)
-    with _file_lock(sp):
-        state = _prune(_read_state(sp), now, s)
-    _refuse_if_locked(state, pair, address, now)
+    _refuse_if_locked(_prune(lockout_state(), now, s), pair, address, now)
     # The slow bcrypt check runs outside the lock, so one sign-in never holds up another.
     user = users.get((username or "").strip())
     good = check_password(password, user.password_hash if user else _dummy_hash(users)) and user is not None
-    with _file_lock(sp):
-        state = _prune(_read_state(sp), now, s)
+    with appstore.updating_document(LOCKOUT_DOCUMENT) as body:  # one transaction, the state's row locked
+        state = _prune(_parse_state(body[0]), now, s)
         # Locked meanwhile by a concurrent attempt (another tab, another server process): the lock wins, and this
         # attempt, already judged by it, does not start a new count.
         _refuse_if_locked(state, pair, address, now)
         if good and not user.disabled:
             if pair in state["failures"]:
                 state["failures"].pop(pair)
-                _write_atomic(sp, json.dumps(state, ensure_ascii=False))
+                body[0] = json.dumps(state, ensure_ascii=False)
             return user
         attempts = state["failures"].get(pair, []) + [now]
         state["failures"][pair] = attempts
@@ -461,7 +462,7 @@ def verify(username: str, password: str, path: str | Path | None = None, now: fl
             state["failures"].pop(pair)
             until = state["locked_until"][pair] = now + s.lockout_minutes * 60
             locked = locked or LockedOut(_locked_message(until, now), until)
-        _write_atomic(sp, json.dumps(state, ensure_ascii=False))
+        body[0] = json.dumps(state, ensure_ascii=False)
     if locked:
         raise locked
     reason = "账号已停用（密码正确）" if good else ("用户名不存在" if user is None else "密码错误")

@@ -10,12 +10,21 @@ Accepted files (accepted, or a correction that superseded an earlier one) are ke
 the originals; refused files and duplicates are not kept (a duplicate's bytes are already there; a refused file may be
 junk or hostile, and its reasons are in report_log and the audit log).
 
+Where the bytes go with several app machines (issue 18): to the warehouse's writer, directly. The upload page checks
+and loads the file in the request (the uploader gets the reasons at once), and only the writer may write the
+warehouse; so the deployment routes /upload to the writer machine (README "Deployment"), which keeps the originals on
+its own disk beside the warehouse it builds. The bytes are not parked in PostgreSQL for a writer to pick up later:
+that would turn an immediate answer into a queue, put up to 20 MB a file through the app database and keep a second
+copy to expire. What every machine does share is the record of each received file — who, when, name, sha256, size,
+outcome, where it was kept — in the app store (``received_uploads``; ``received()`` reads it).
+
 The screen folds each kind of problem after 20; ``reasons_frame`` / ``reasons_file`` give the whole list (every
 reason, its sheet, Excel row and column) as the Excel or CSV file an office fixes its report from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -24,6 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
+from appdb import store as appstore
 from geo import reference
 from hometown import export
 from hometown.access import audit
@@ -125,7 +135,32 @@ def handle(files: list[tuple[str, bytes]], db_path: str | Path, *, user: dict | 
             ("首条：" + reasons[0]) if reasons else "") if p)
         audit.record("upload", user=user, target=result.file_name, client=client, detail=detail,
                      outcome="refused" if result.status == REFUSED else "ok")
+    _record_received(out, files, user, now)
     return out
+
+
+RECEIVED_COLUMNS = {"upload_id": pl.Int64, "received_at": pl.Datetime("us"), "username": pl.Utf8,
+                    "file_name": pl.Utf8, "sha256": pl.Utf8, "size_bytes": pl.Int64, "status": pl.Utf8,
+                    "kept_as": pl.Utf8}
+
+
+def _record_received(done: list[Upload], files: list[tuple[str, bytes]], user: dict | None,
+                     now: datetime | None) -> None:
+    """One row per received file in the app store, in one transaction."""
+    at = (now or datetime.now()).replace(microsecond=0)
+    with appstore.transaction() as tx:
+        for upload, (_, data) in zip(done, files):
+            tx.execute("INSERT INTO received_uploads (received_at, username, file_name, sha256, size_bytes, status, "
+                       "kept_as) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [at, (user or {}).get("username"), upload.result.file_name, hashlib.sha256(data).hexdigest(),
+                        len(data), upload.result.status, str(upload.saved_to) if upload.saved_to else None])
+
+
+def received(limit: int = 1000) -> pl.DataFrame:
+    """The files received by upload, newest first (from the app store: every machine's)."""
+    columns, rows = appstore.query(f"SELECT {', '.join(RECEIVED_COLUMNS)} FROM received_uploads "
+                                   "ORDER BY upload_id DESC LIMIT ?", [limit])
+    return pl.DataFrame(rows, schema=RECEIVED_COLUMNS, orient="row")
 
 
 def results_table(uploads: list[Upload]) -> pl.DataFrame:

@@ -2,7 +2,7 @@
 
     python -m pipelines brief --scope 532500 --asof 2022-06-30 --out 简报.docx [--pdf 简报.pdf]
         the briefing of 红河州 as of 2022-06-30, unnumbered (征求意见稿); --issue --by 张三 issues it: the next
-        number of its scope, recorded (data/briefs.duckdb) like an issue on /briefs
+        number of its scope, recorded in the app store (appdb) like an issue on /briefs
     python -m pipelines brief --scope 530000 --number 3 --out 第3期.docx [--pdf 第3期.pdf]
         an issued briefing again, byte for byte as issued
     python -m pipelines brief --drafts
@@ -43,7 +43,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     br.add_argument("--number", type=int, help="输出已印发的第 N 期（与印发时逐字节相同）")
     br.add_argument("--drafts", action="store_true", help="生成到期的待印发草稿并列出")
     br.add_argument("--db", type=Path, help="数据仓库文件（默认 $HOMETOWN_DB 或 data/warehouse.duckdb）")
-    br.add_argument("--store", type=Path, help="简报记录文件（默认 $HOMETOWN_BRIEFS 或 data/briefs.duckdb）")
+    br.add_argument("--store", help="应用数据库（PostgreSQL 地址或嵌入式文件；默认 $HOMETOWN_APP_DB 或 data/app.sqlite3）")
     br.set_defaults(run=run)
 
 

@@ -1,13 +1,13 @@
 """The record of briefings: drafts waiting to be issued, and every issued briefing with its number (第N期).
 
-Where it lives, and why: a small DuckDB file of its own (default ``data/briefs.duckdb``, or ``$HOMETOWN_BRIEFS``),
-written under a file lock (``<file>.lock``), like the audit log (hometown.access.audit) and not like the supervision
-orders (tables in the warehouse). A briefing is about the warehouse, not part of it: writing it into the warehouse
-would copy the whole warehouse per issue and wait behind a report load holding the warehouse's lock, and the
-documents (two files per issue, ~0.3 MB) would be copied again by every later load. The lock is held while the
-next number is read, the documents are written with that number and the row is inserted — about 0.5 s — so two
-briefings issued at once get consecutive numbers, never the same one and never a gap (a failure inside the lock
-inserts nothing). ``UNIQUE (scope_code, number)`` backs this up in the file itself.
+Where it lives, and why: the tables ``briefs`` and ``brief_drafts`` of the app store (appdb: the embedded SQLite
+file by default, PostgreSQL with ``HOMETOWN_APP_DB=postgresql://…`` so every app machine numbers from one record),
+like the audit log and the supervision orders. A briefing is about the warehouse, not part of it: the warehouse is
+the reports' data, built on one writer and published read-only. One transaction holds the scope's numbering lock
+(PostgreSQL: an advisory transaction lock per scope; embedded: the file's write lock) while the next number is read,
+the documents are written with that number and the row is inserted — about 0.5 s — so two briefings issued at once,
+on one machine or two, get consecutive numbers, never the same one and never a gap (a failure inside the
+transaction inserts nothing). ``PRIMARY KEY (scope_code, number)`` backs this up in the store itself.
 
 Each issued briefing keeps its figures (the model as JSON), its inputs (the report in force of each prefecture:
 report_id and date), the warehouse version it was computed from, and the exact .docx and .pdf bytes: a download
@@ -24,56 +24,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-import duckdb
 import polars as pl
 
-from warehouse.files import file_lock
+from appdb import store as appstore
 from warehouse.scope import ALL, OutOfScope, Scope
 
-ENV_VAR = "HOMETOWN_BRIEFS"
-DEFAULT_PATH = Path("data/briefs.duckdb")
+ENV_VAR = appstore.ENV_VAR  # the record lives in the app store: one setting for every table the app writes
 LOCK_TIMEOUT_S = 60.0
 DRAFT, ISSUED, DISMISSED = "待印发", "已印发", "已撤销"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS briefs (
-    scope_code VARCHAR NOT NULL,
-    number INTEGER NOT NULL,
-    scope_name VARCHAR NOT NULL,
-    as_of DATE NOT NULL,
-    previous_as_of DATE,
-    title VARCHAR NOT NULL,
-    office VARCHAR NOT NULL,
-    issued_at TIMESTAMP NOT NULL,
-    issued_by VARCHAR NOT NULL,
-    warehouse_version VARCHAR NOT NULL,
-    inputs VARCHAR NOT NULL,               -- JSON: [{prefecture_code, report_id, as_of}]
-    model VARCHAR NOT NULL,                -- JSON: every figure printed
-    docx BLOB NOT NULL,
-    pdf BLOB NOT NULL,
-    docx_sha256 VARCHAR NOT NULL,
-    pdf_sha256 VARCHAR NOT NULL,
-    PRIMARY KEY (scope_code, number)
-);
-CREATE TABLE IF NOT EXISTS brief_drafts (
-    scope_code VARCHAR NOT NULL,
-    as_of DATE NOT NULL,
-    scope_name VARCHAR NOT NULL,
-    drafted_at TIMESTAMP NOT NULL,
-    drafted_by VARCHAR NOT NULL,
-    state VARCHAR NOT NULL,
-    number INTEGER,
-    closed_at TIMESTAMP,
-    closed_by VARCHAR,
-    PRIMARY KEY (scope_code, as_of)
-);
-"""
+COLUMNS = {"scope_code": pl.Utf8, "number": pl.Int64, "scope_name": pl.Utf8, "as_of": pl.Date,
+           "previous_as_of": pl.Date, "title": pl.Utf8, "office": pl.Utf8, "issued_at": pl.Datetime("us"),
+           "issued_by": pl.Utf8, "warehouse_version": pl.Utf8, "inputs": pl.Utf8, "model": pl.Utf8,
+           "docx": pl.Binary, "pdf": pl.Binary, "docx_sha256": pl.Utf8, "pdf_sha256": pl.Utf8,
+           "drafted_at": pl.Datetime("us"), "drafted_by": pl.Utf8, "state": pl.Utf8, "closed_at": pl.Datetime("us"),
+           "closed_by": pl.Utf8}
 LIST_COLUMNS = ("scope_code", "number", "scope_name", "as_of", "previous_as_of", "title", "office", "issued_at",
                 "issued_by", "warehouse_version", "docx_sha256", "pdf_sha256")
 
@@ -82,34 +52,20 @@ class BriefStoreError(ValueError):
     """A request about the record that cannot be carried out (message in Chinese)."""
 
 
-def store_path(path: str | Path | None = None) -> Path:
-    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
-
-
 @contextmanager
-def _locked(path: str | Path | None = None, timeout: float = LOCK_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
-    p = store_path(path)
-    with file_lock(p, timeout=timeout, busy=lambda: BriefStoreError(f"简报记录正忙（{p}），请稍后再试")):
-        con = duckdb.connect(str(p))
-        try:
-            con.execute(SCHEMA).fetchall()
-            con.execute("BEGIN").fetchall()
-            try:
-                yield con
-                con.execute("COMMIT").fetchall()
-            except BaseException:
-                con.execute("ROLLBACK").fetchall()
-                raise
-        finally:
-            con.close()
+def _locked(path: str | Path | None = None, timeout: float = LOCK_TIMEOUT_S) -> Iterator[appstore.Tx]:
+    """One write transaction of the app store (``path``: another store than ``$HOMETOWN_APP_DB``)."""
+    try:
+        with appstore.transaction(path, timeout=timeout) as tx:
+            yield tx
+    except appstore.AppStoreError as exc:
+        raise BriefStoreError(f"简报记录暂不可用，请稍后再试（{exc}）") from exc
 
 
 def _read(sql: str, params: list, path: str | Path | None) -> pl.DataFrame:
-    p = store_path(path)
-    if not p.exists():
-        return pl.DataFrame()
-    with _locked(path) as con:
-        return con.sql(sql, params=params).pl()
+    columns, rows = appstore.query(sql, params, path)
+    return pl.DataFrame([tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows],
+                        schema={c: COLUMNS[c] for c in columns}, orient="row")
 
 
 def _visible(frame: pl.DataFrame, viewer: Scope) -> pl.DataFrame:
@@ -140,32 +96,32 @@ def issue(model: dict[str, Any], *, issued_by: str, office: str | None = None, v
     charts = chart_images.draw(model) if charts is None else charts   # outside the lock: the slow part
     office = (office or "").strip() or writer.default_office(model)
     with _locked(path) as con:
+        con.lock(f"briefs:{code}")  # the scope's numbering: the next issue of this scope waits for this commit
         if from_draft:
             # Two people pressing 印发 on the same draft: the second learns who was first, no second number.
             done = con.execute("SELECT state, number, closed_by FROM brief_drafts WHERE scope_code = ? AND as_of = ?",
-                               [code, model["as_of"]]).fetchall()
+                               [code, model["as_of"]])
             if done and done[0][0] != DRAFT:
                 raise BriefStoreError(f"该草稿已由{done[0][2]}处理（{done[0][0]}"
                                       + (f"，第{done[0][1]}期" if done[0][1] else "") + "），无需重复印发")
-        number = con.execute("SELECT coalesce(max(number), 0) + 1 FROM briefs WHERE scope_code = ?",
-                             [code]).fetchall()[0][0]
+        number = con.execute("SELECT coalesce(max(number), 0) + 1 FROM briefs WHERE scope_code = ?", [code])[0][0]
         previous = con.execute(
             "SELECT number, model FROM briefs WHERE scope_code = ? AND as_of = ? ORDER BY number DESC LIMIT 1",
-            [code, model["previous_as_of"]]).fetchall() if model.get("previous_as_of") else []
+            [code, model["previous_as_of"]]) if model.get("previous_as_of") else []
         model = dict(model)
         model["correction"] = _correction(model, previous[0] if previous else None)
         doc = writer.compose(model, number, office, at, charts)
         docx, pdf = render_docx.render(doc, at), render_pdf.render(doc, at)
         con.execute(
-            f"INSERT INTO briefs VALUES ({', '.join('?' * 16)})",
+            f"INSERT INTO briefs ({', '.join(list(COLUMNS)[:16])}) VALUES ({', '.join('?' * 16)})",
             [code, number, model["scope_name"], model["as_of"], model["previous_as_of"], doc.title, office, at,
              issued_by.strip(), model["warehouse_version"], json.dumps(model["inputs"], ensure_ascii=False),
              json.dumps(model, ensure_ascii=False, sort_keys=True), docx, pdf,
-             hashlib.sha256(docx).hexdigest(), hashlib.sha256(pdf).hexdigest()]).fetchall()
+             hashlib.sha256(docx).hexdigest(), hashlib.sha256(pdf).hexdigest()])
         con.execute(
             "UPDATE brief_drafts SET state = ?, number = ?, closed_at = ?, closed_by = ? "
             "WHERE scope_code = ? AND as_of = ? AND state = ?",
-            [ISSUED, number, at, issued_by.strip(), code, model["as_of"], DRAFT]).fetchall()
+            [ISSUED, number, at, issued_by.strip(), code, model["as_of"], DRAFT])
     return {"scope_code": code, "number": number, "as_of": model["as_of"], "office": office, "issued_at": at,
             "docx": docx, "pdf": pdf, "title": doc.title, "model": model}
 
@@ -194,16 +150,17 @@ def reproduce(scope_code: str, number: int, path: str | Path | None = None) -> t
 
 def issued(viewer: Scope = ALL, scope_code: str | None = None, path: str | Path | None = None) -> pl.DataFrame:
     """Issued briefings the viewer may see (newest first), without the documents."""
-    frame = _read(f"SELECT {', '.join(LIST_COLUMNS)} FROM briefs "
-                  "WHERE (CAST(? AS VARCHAR) IS NULL OR scope_code = CAST(? AS VARCHAR)) "
-                  "ORDER BY issued_at DESC, scope_code, number DESC", [scope_code, scope_code], path)
+    where, params = ("scope_code = ?", [scope_code]) if scope_code is not None else ("TRUE", [])
+    frame = _read(f"SELECT {', '.join(LIST_COLUMNS)} FROM briefs WHERE {where} "
+                  "ORDER BY issued_at DESC, scope_code, number DESC", params, path)
     return _visible(frame, viewer)
 
 
 def _one(scope_code: str, number: int, viewer: Scope, path: str | Path | None) -> dict[str, Any]:
     if not viewer.allows(scope_code):
         raise OutOfScope("您的账号无权查看该简报（超出本账号的管辖范围）")
-    frame = _read("SELECT * FROM briefs WHERE scope_code = ? AND number = ?", [scope_code, number], path)
+    frame = _read(f"SELECT {', '.join(list(COLUMNS)[:16])} FROM briefs WHERE scope_code = ? AND number = ?",
+                  [scope_code, number], path)
     if frame.height == 0:
         raise BriefStoreError(f"简报（{scope_code} 第{number}期）不存在")
     return frame.row(0, named=True)
@@ -242,21 +199,23 @@ def sync_drafts(scopes: list[tuple[str, str, list[date]]], by: str = "自动", n
         for code, name, rounds in scopes:
             if not rounds:
                 continue
-            newest = con.execute(
-                "SELECT max(d) FROM (SELECT max(as_of) AS d FROM brief_drafts WHERE scope_code = ? "
-                "UNION ALL SELECT max(as_of) FROM briefs WHERE scope_code = ?)", [code, code]).fetchall()[0][0]
+            # Newest round drafted or issued (dates compared here: both backends return them as dates).
+            seen = [r[0] for r in con.execute("SELECT as_of FROM brief_drafts WHERE scope_code = ?", [code])] + \
+                [r[0] for r in con.execute("SELECT as_of FROM briefs WHERE scope_code = ?", [code])]
+            newest = max(seen) if seen else None
             due = [d for d in rounds if d > newest] if newest else rounds[-1:]
             for d in due:
-                con.execute("INSERT INTO brief_drafts VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL) ON CONFLICT DO NOTHING",
-                            [code, d, name, at, by, DRAFT]).fetchall()
+                con.execute("INSERT INTO brief_drafts (scope_code, as_of, scope_name, drafted_at, drafted_by, state) "
+                            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [code, d, name, at, by, DRAFT])
                 made += 1
     return made
 
 
 def drafts(viewer: Scope = ALL, path: str | Path | None = None, include_closed: bool = False) -> pl.DataFrame:
     """Drafts waiting to be issued (or all), newest round first."""
-    frame = _read("SELECT * FROM brief_drafts WHERE (? OR state = ?) ORDER BY as_of DESC, scope_code",
-                  [include_closed, DRAFT], path)
+    frame = _read("SELECT scope_code, as_of, scope_name, drafted_at, drafted_by, state, number, closed_at, closed_by "
+                  f"FROM brief_drafts WHERE {'TRUE' if include_closed else 'state = ?'} ORDER BY as_of DESC, scope_code",
+                  [] if include_closed else [DRAFT], path)
     return _visible(frame, viewer)
 
 
@@ -270,4 +229,4 @@ def dismiss(scope_code: str, as_of: date, by: str, viewer: Scope = ALL, may_issu
     with _locked(path) as con:
         con.execute("UPDATE brief_drafts SET state = ?, closed_at = ?, closed_by = ? "
                     "WHERE scope_code = ? AND as_of = ? AND state = ?",
-                    [DISMISSED, (now or datetime.now()).replace(microsecond=0), by, scope_code, as_of, DRAFT]).fetchall()
+                    [DISMISSED, (now or datetime.now()).replace(microsecond=0), by, scope_code, as_of, DRAFT])

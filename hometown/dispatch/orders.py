@@ -1,13 +1,15 @@
-"""Supervision orders (督办单): issue, follow and close them; the app's own tables in the warehouse.
+"""Supervision orders (督办单): issue, follow and close them; their tables live in the app store (appdb).
 
-Works the tables ``supervision_orders`` and ``supervision_events`` (their DDL is the warehouse's schema,
-warehouse.store.ORDER_TABLES, created inside every warehouse write). No report load touches them; a load copies the
-whole warehouse, orders included, so an order committed before a load is in the warehouse after it.
+Works the tables ``supervision_orders`` and ``supervision_events`` of the app store (appdb: an embedded SQLite file
+by default, PostgreSQL when ``HOMETOWN_APP_DB=postgresql://…``, so several app machines share the orders). The
+warehouse holds none of them: it is the reports' data, published read-only to the app machines; the views here
+join the app store's orders with the warehouse's alerts and reports in force in Python (polars), the two being
+different databases. A warehouse written before this still holding orders has them adopted once (``adopt_warehouse_orders``).
 
-Every change goes through ``warehouse.store.writing``: under the warehouse's exclusive lock, on a private copy
-swapped in atomically. So an order write and a report load never interleave, and a process killed mid-write leaves
-the warehouse as it was (the orders committed before remain). The state check happens inside that lock, on the
-copy being written, so two users cannot both move an order from the same state.
+Every change is one transaction of the app store: the order's row is read ``FOR UPDATE`` (PostgreSQL: a row lock
+held until commit; embedded: the file's write lock, BEGIN IMMEDIATE) and its state checked inside that transaction,
+so two users — on one machine or two — cannot both move an order from the same state, and a change and its event
+row are committed together or not at all.
 
 States: 已下发 → 已签收 → 整改中 → 已办结, one step at a time; anything else raises ``IllegalTransition`` with a
 Chinese message. Two conditions are derived when read, never stored: 逾期 (deadline passed before 已办结) and
@@ -24,12 +26,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+import json
+import threading
+
 import duckdb
 import polars as pl
 
+from appdb import store as appstore
 from hometown import export
 from hometown.access import roles
-from warehouse import db, store
+from warehouse import db
 from warehouse.scope import ALL, OutOfScope, Scope
 
 ISSUED, SIGNED, RECTIFYING, CLOSED = "已下发", "已签收", "整改中", "已办结"
@@ -107,8 +113,70 @@ def _path(db_path: str | Path | None) -> Path:
     return db.db_path(db_path)
 
 
+LEGACY_SOURCE = "warehouse:supervision_orders"
+_ORDER_FIELDS = ("order_id", "order_no", "target_level", "prefecture_code", "county_code", "village_key",
+                 "village_code", "target_name", "title", "items", "responsible_unit", "deadline", "state",
+                 "created_by", "created_at", "updated_at", "closed_at", "alert_key", "alert_type", "alert_level",
+                 "alert_as_of", "alert_detail")
+_EVENT_FIELDS = ("event_id", "order_id", "event_at", "actor", "action", "from_state", "to_state", "note")
+_adopted: set[tuple[str, str]] = set()
+_adopt_lock = threading.Lock()
+
+
+def adopt_warehouse_orders(db_path: str | Path | None = None) -> int:
+    """Move the orders of a warehouse written before orders left it into the app store, once: ids, numbers and
+    history as they were. Recorded in ``legacy_imports`` (a later warehouse, or another machine, imports nothing
+    again; an order id already in the app store is left as it is there). Returns the orders imported now."""
+    path = _path(db_path)
+    key = (str(path), appstore.location())
+    if key in _adopted:
+        return 0
+    with _adopt_lock:
+        if key in _adopted:
+            return 0
+        imported = 0
+        old_orders = old_events = None
+        if path.exists():
+            try:
+                old_orders = db.query(f"SELECT {', '.join(_ORDER_FIELDS)} FROM supervision_orders ORDER BY order_id",
+                                      [], path=path)
+                old_events = db.query(f"SELECT {', '.join(_EVENT_FIELDS)} FROM supervision_events ORDER BY event_id",
+                                      [], path=path)
+            except duckdb.CatalogException:
+                old_orders = None  # no order tables in this warehouse: nothing to adopt
+        if old_orders is not None and old_orders.height:
+            with appstore.transaction() as tx:
+                tx.lock(LEGACY_SOURCE)
+                if not tx.execute("SELECT 1 FROM legacy_imports WHERE source = ?", [LEGACY_SOURCE]):
+                    have = {r[0] for r in tx.execute("SELECT order_id FROM supervision_orders")}
+                    for row in old_orders.iter_rows(named=True):
+                        if row["order_id"] in have:
+                            continue
+                        row["items"] = json.dumps(list(row["items"] or []), ensure_ascii=False)
+                        tx.execute(f"INSERT INTO supervision_orders ({', '.join(_ORDER_FIELDS)}) "
+                                   f"VALUES ({', '.join('?' * len(_ORDER_FIELDS))})",
+                                   [row[f] for f in _ORDER_FIELDS])
+                        imported += 1
+                    have_events = {r[0] for r in tx.execute("SELECT event_id FROM supervision_events")}
+                    for row in old_events.iter_rows(named=True):
+                        if row["event_id"] not in have_events and (row["order_id"] not in have):
+                            tx.execute(f"INSERT INTO supervision_events ({', '.join(_EVENT_FIELDS)}) "
+                                       f"VALUES ({', '.join('?' * len(_EVENT_FIELDS))})",
+                                       [row[f] for f in _EVENT_FIELDS])
+                    if tx.postgres:  # explicit ids: move the identity sequences past them
+                        for table, column in (("supervision_orders", "order_id"), ("supervision_events", "event_id")):
+                            tx.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                                       f"GREATEST((SELECT max({column}) FROM {table}), 1))")
+                    tx.execute("INSERT INTO legacy_imports (source, row_count, imported_at) VALUES (?, ?, ?)",
+                               [LEGACY_SOURCE, imported, datetime.now()])
+        _adopted.add(key)
+        return imported
+
+
 def _writing(db_path: str | Path | None):
-    return store.writing(_path(db_path))  # the only way to write the warehouse
+    """One write transaction of the app store (after adopting a legacy warehouse's orders, once)."""
+    adopt_warehouse_orders(db_path)
+    return appstore.transaction()
 
 
 def _now(now: datetime | None) -> datetime:
@@ -125,8 +193,8 @@ def _check_scope(scope: Scope, target: Target) -> None:
 def _event(con, order_id: int, at: datetime, actor: str, action: str, from_state: str | None,
            to_state: str | None, note: str | None) -> None:
     con.execute(
-        "INSERT INTO supervision_events VALUES (nextval('supervision_event_ids'), ?, ?, ?, ?, ?, ?, ?)",
-        [order_id, at, actor, action, from_state, to_state, note]).fetchall()
+        "INSERT INTO supervision_events (order_id, event_at, actor, action, from_state, to_state, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", [order_id, at, actor, action, from_state, to_state, note])
 
 
 def _clean_items(items: Iterable[str]) -> list[str]:
@@ -155,17 +223,19 @@ def create_order(target: Target, *, title: str, items: Iterable[str], responsibl
     _check_scope(scope, target)
     alert = alert or {}
     with _writing(db_path) as con:
-        order_id = con.execute("SELECT nextval('supervision_order_ids')").fetchall()[0][0]
-        order_no = f"督〔{at.year}〕{order_id}号"
+        # Ids (and so numbers) without gaps: the next id is taken under a lock held until commit, so an aborted
+        # or killed issue uses no number (a sequence would skip one).
+        con.lock("supervision_orders:ids")
+        order_id = con.execute("SELECT COALESCE(MAX(order_id), 0) + 1 FROM supervision_orders")[0][0]
         con.execute(
             "INSERT INTO supervision_orders (order_id, order_no, target_level, prefecture_code, county_code, "
             "village_key, village_code, target_name, title, items, responsible_unit, deadline, state, created_by, "
             "created_at, updated_at, alert_key, alert_type, alert_level, alert_as_of, alert_detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [order_id, order_no, target.level, target.prefecture_code, target.county_code, target.village_key,
-             target.village_code, target.name or target.code, title.strip(), items, responsible_unit.strip(),
-             deadline, ISSUED, created_by.strip(), at, at, alert.get("alert_key"), alert.get("alert_type"),
-             alert.get("level"), alert.get("as_of"), alert.get("detail")]).fetchall()
+            [order_id, f"督〔{at.year}〕{order_id}号", target.level, target.prefecture_code, target.county_code, target.village_key,
+             target.village_code, target.name or target.code, title.strip(), json.dumps(items, ensure_ascii=False),
+             responsible_unit.strip(), deadline, ISSUED, created_by.strip(), at, at, alert.get("alert_key"),
+             alert.get("alert_type"), alert.get("level"), _as_date(alert.get("as_of")), alert.get("detail")])
         _event(con, order_id, at, created_by.strip(), "下发", None, ISSUED, note)
     return int(order_id)
 
@@ -233,7 +303,7 @@ def create_from_alert(alert: dict[str, Any], *, created_by: str, items: Iterable
 def _locked_order(con, order_id: int, scope: Scope) -> tuple:
     rows = con.execute(
         "SELECT order_no, state, prefecture_code, county_code, target_name, deadline FROM supervision_orders "
-        "WHERE order_id = ?", [order_id]).fetchall()
+        "WHERE order_id = ? FOR UPDATE", [order_id])  # the row stays locked until this change commits
     if not rows:
         raise OrderNotFound(f"督办单（编号 {order_id}）不存在")
     order_no, state, prefecture_code, county_code, name, deadline = rows[0]
@@ -261,7 +331,7 @@ def transition(order_id: int, to_state: str, *, actor: str, note: str | None = N
                 f"督办单{order_no}当前为「{state}」，不能直接变更为「{to_state}」；下一步只能是「{NEXT_STATE[state]}」"
                 f"（流程：{' → '.join(STATES)}）")
         con.execute("UPDATE supervision_orders SET state = ?, updated_at = ?, closed_at = ? WHERE order_id = ?",
-                    [to_state, at, at if to_state == CLOSED else None, order_id]).fetchall()
+                    [to_state, at, at if to_state == CLOSED else None, order_id])
         _event(con, order_id, at, actor.strip(), ACTIONS[to_state], state, to_state, note)
 
 
@@ -288,7 +358,7 @@ def change_deadline(order_id: int, new_deadline: date, *, actor: str, reason: st
         if state == CLOSED:
             raise IllegalTransition(f"督办单{order_no}已办结，不能再调整办结期限")
         con.execute("UPDATE supervision_orders SET deadline = ?, updated_at = ? WHERE order_id = ?",
-                    [new_deadline, at, order_id]).fetchall()
+                    [new_deadline, at, order_id])
         _event(con, order_id, at, actor.strip(), "调整期限", state, state,
                f"办结期限由 {old:%Y-%m-%d} 调整为 {new_deadline:%Y-%m-%d}：{reason.strip()}")
 
@@ -302,7 +372,7 @@ def add_note(order_id: int, note: str, *, actor: str, scope: Scope = ALL, role: 
     at = _now(now)
     with _writing(db_path) as con:
         _, state, _ = _locked_order(con, order_id, scope)
-        con.execute("UPDATE supervision_orders SET updated_at = ? WHERE order_id = ?", [at, order_id]).fetchall()
+        con.execute("UPDATE supervision_orders SET updated_at = ? WHERE order_id = ?", [at, order_id])
         _event(con, order_id, at, actor.strip(), "报送进展", state, state, note.strip())
 
 
@@ -319,15 +389,58 @@ ORDER_COLUMNS = {
 }
 
 
-def _orders_sql(scope: Scope) -> tuple[str, list]:
-    where, params = scope.sql("o")
-    sql = f"""
-SELECT o.*, r.as_of AS report_as_of
-FROM supervision_orders o
-LEFT JOIN current_reports r ON r.prefecture_code = o.prefecture_code
-WHERE {where}
-"""
-    return sql, params
+_RAW = {"order_id": pl.Int64, "order_no": pl.Utf8, "target_level": pl.Utf8, "prefecture_code": pl.Utf8,
+        "county_code": pl.Utf8, "village_key": pl.Utf8, "village_code": pl.Utf8, "target_name": pl.Utf8,
+        "title": pl.Utf8, "items": pl.List(pl.Utf8), "responsible_unit": pl.Utf8, "deadline": pl.Date,
+        "state": pl.Utf8, "created_by": pl.Utf8, "created_at": pl.Datetime("us"), "updated_at": pl.Datetime("us"),
+        "closed_at": pl.Datetime("us"), "alert_key": pl.Utf8, "alert_type": pl.Utf8, "alert_level": pl.Utf8,
+        "alert_as_of": pl.Date, "alert_detail": pl.Utf8}
+EVENT_COLUMNS = {"event_id": pl.Int64, "order_id": pl.Int64, "event_at": pl.Datetime("us"), "actor": pl.Utf8,
+                 "action": pl.Utf8, "from_state": pl.Utf8, "to_state": pl.Utf8, "note": pl.Utf8}
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def _app_frame(sql: str, params: list, schema: dict, db_path: str | Path | None) -> pl.DataFrame:
+    """Rows of the app store as a frame of the given schema (the two backends return the same Python values)."""
+    adopt_warehouse_orders(db_path)
+    columns, rows = appstore.query(sql, params)
+    if "items" in columns:
+        i = columns.index("items")
+        rows = [(*r[:i], json.loads(r[i]), *r[i + 1:]) for r in rows]
+    return pl.DataFrame(rows, schema={c: schema[c] for c in columns}, orient="row")
+
+
+def _reports_in_force(db_path: str | Path | None) -> pl.DataFrame:
+    """prefecture_code → as_of of the report in force, from the warehouse (empty when there is none yet)."""
+    if not _path(db_path).exists():
+        return pl.DataFrame(schema={"prefecture_code": pl.Utf8, "report_as_of": pl.Date})
+    return _reports_of_version(db.version(db_path), str(_path(db_path)))
+
+
+@lru_cache(maxsize=8)
+def _reports_of_version(version: str, path: str) -> pl.DataFrame:
+    """Once per warehouse version: orders are read on every rerun (they change apart from the warehouse, on any
+    machine, so the page never caches them), the reports in force only change with a load."""
+    frame = _query("SELECT prefecture_code, as_of AS report_as_of FROM current_reports", [], path)
+    if not frame.height:
+        return pl.DataFrame(schema={"prefecture_code": pl.Utf8, "report_as_of": pl.Date})
+    return frame.cast({"report_as_of": pl.Date})
+
+
+def _orders_frame(scope: Scope, extra: str, params: list, db_path: str | Path | None) -> pl.DataFrame:
+    """The orders in scope (app store) with the date of their prefecture's report in force (warehouse), joined here:
+    the two are different databases."""
+    where, scope_params = scope.sql("o")
+    frame = _app_frame(f"SELECT o.* FROM supervision_orders o WHERE {where}{extra}", [*scope_params, *params], _RAW,
+                       db_path)
+    return frame.join(_reports_in_force(db_path), on="prefecture_code", how="left")
 
 
 @lru_cache(maxsize=8)
@@ -370,15 +483,16 @@ def orders(scope: Scope, *, state: str | None = None, target_level: str | None =
     days_left (negative when overdue), display_state ("整改中·逾期"). Filters are optional.
     """
     today = today or date.today()
-    sql, params = _orders_sql(scope)
+    sql, params = "", []
     for column, value in (("o.state", state), ("o.target_level", target_level),
                           ("o.prefecture_code", prefecture_code), ("o.county_code", county_code)):
         if value:
             sql += f" AND {column} = ?"
             params.append(value)
     if not include_closed:
-        sql += f" AND o.state <> '{CLOSED}'"
-    frame = _derive(_query(sql, params, db_path), today, db_path)
+        sql += " AND o.state <> ?"
+        params.append(CLOSED)
+    frame = _derive(_orders_frame(scope, sql, params, db_path), today, db_path)
     if only_overdue:
         frame = frame.filter(pl.col("overdue"))
     if only_to_verify:
@@ -390,8 +504,7 @@ def orders(scope: Scope, *, state: str | None = None, target_level: str | None =
 def order(order_id: int, scope: Scope = ALL, *, today: date | None = None,
           db_path: str | Path | None = None) -> dict[str, Any]:
     """One order as a dict (with the derived columns); OrderNotFound outside the scope or when absent."""
-    sql, params = _orders_sql(scope)
-    frame = _derive(_query(sql + " AND o.order_id = ?", [*params, order_id], db_path), today or date.today(),
+    frame = _derive(_orders_frame(scope, " AND o.order_id = ?", [order_id], db_path), today or date.today(),
                     db_path)
     if frame.height == 0:
         raise OrderNotFound(f"督办单（编号 {order_id}）不存在或不在本账号的管辖范围内")
@@ -399,7 +512,7 @@ def order(order_id: int, scope: Scope = ALL, *, today: date | None = None,
 
 
 def order_state(order_id: int, db_path: str | Path | None = None) -> str:
-    frame = _query("SELECT state FROM supervision_orders WHERE order_id = ?", [order_id], db_path)
+    frame = _app_frame("SELECT state FROM supervision_orders WHERE order_id = ?", [order_id], _RAW, db_path)
     if frame.height == 0:
         raise OrderNotFound(f"督办单（编号 {order_id}）不存在")
     return frame["state"][0]
@@ -408,8 +521,9 @@ def order_state(order_id: int, db_path: str | Path | None = None) -> str:
 def events(order_id: int, scope: Scope = ALL, db_path: str | Path | None = None) -> pl.DataFrame:
     """The order's history, oldest first: event_at, actor, action, from_state, to_state, note."""
     order(order_id, scope, db_path=db_path)  # scope check
-    return _query("SELECT event_id, order_id, event_at, actor, action, from_state, to_state, note "
-                  "FROM supervision_events WHERE order_id = ? ORDER BY event_at, event_id", [order_id], db_path)
+    return _app_frame("SELECT event_id, order_id, event_at, actor, action, from_state, to_state, note "
+                      "FROM supervision_events WHERE order_id = ? ORDER BY event_at, event_id", [order_id],
+                      EVENT_COLUMNS, db_path)
 
 
 def summary(scope: Scope, today: date | None = None, db_path: str | Path | None = None) -> dict[str, int]:
@@ -425,13 +539,8 @@ def summary(scope: Scope, today: date | None = None, db_path: str | Path | None 
 
 
 def _query(sql: str, params: list, db_path: str | Path | None) -> pl.DataFrame:
-    try:
-        return db.query(sql, params, path=db_path)
-    except duckdb.CatalogException as exc:
-        # A warehouse written before orders existed: no orders yet (the next write creates the tables).
-        if "supervision_" in str(exc):
-            return pl.DataFrame()
-        raise
+    """A read of the warehouse (alerts, reports in force)."""
+    return db.query(sql, params, path=db_path)
 
 
 # ---------------------------------------------------------------------------------------------------- documents

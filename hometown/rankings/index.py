@@ -3,7 +3,8 @@
 Owns the index (which indicators, how each is normalised, how the weights combine them, how ties rank), the change
 of rank since the previous reporting date, the table the page shows and the exports write (one frame for both, so
 what an analyst downloads is what they saw), the method text of the export's 说明 sheet, and the named weight
-presets (config/ranking_presets.toml, plus presets users save to a file under data/, never to config/).
+presets (config/ranking_presets.toml, plus presets users save: in the app store — appdb, shared by every app
+machine — never to config/; ``$HOMETOWN_USER_PRESETS`` names a TOML file to use instead).
 
 The indicators are rates of warehouse.metrics — this module never defines a metric of its own. Every query takes a
 Scope and applies it in SQL through hometown.base.villages_sql.
@@ -26,6 +27,7 @@ from geo import reference
 from hometown.base import region_sql, villages_sql
 from hometown.export import DECIMAL, INDEX, INT, PERCENT, TEXT
 from warehouse.metrics import Rate
+from appdb import store as appstore
 from warehouse.parts import commitments as commitment_metrics
 from warehouse.parts import teams as team_metrics
 from warehouse import db, metrics, settings
@@ -33,8 +35,9 @@ from warehouse.files import write_atomic
 from warehouse.scope import ALL, Filters, OutOfScope, Scope
 
 CONFIG_PRESETS = settings.CONFIG_DIR / "ranking_presets.toml"
-USER_PRESETS_ENV = "HOMETOWN_USER_PRESETS"
-DEFAULT_USER_PRESETS = Path("data/ranking_presets.toml")
+USER_PRESETS_ENV = "HOMETOWN_USER_PRESETS"  # a TOML file instead of the app store (tests, a single machine by hand)
+LEGACY_USER_PRESETS = Path("data/ranking_presets.toml")  # where saved presets lived before the app store: adopted
+PRESETS_DOCUMENT = "rankings:presets"  # the same TOML text, as a document of the app store
 
 # The indicators, in the order the page and the exports show them. Each is a rate of warehouse.metrics.RATES, and
 # a higher value is better for every one of them.
@@ -406,11 +409,28 @@ class Preset:
     source: str = "config"        # config (shipped) or user (saved from the page)
 
 
-def user_presets_path() -> Path:
-    return Path(os.environ.get(USER_PRESETS_ENV) or DEFAULT_USER_PRESETS)
+def user_presets_path() -> Path | None:
+    """The TOML file of saved presets when ``$HOMETOWN_USER_PRESETS`` names one; None: the app store."""
+    value = os.environ.get(USER_PRESETS_ENV)
+    return Path(value) if value else None
 
 
-def _read_presets(path: Path, source: str) -> list[Preset]:
+class _Stored:
+    """The saved presets kept in the app store, looking like a file to the reader below (name for messages)."""
+
+    name = "应用数据库中的用户方案"
+
+    def exists(self) -> bool:
+        return self.read_text() is not None
+
+    def read_text(self, encoding: str = "utf-8") -> str | None:
+        body = appstore.read_document(PRESETS_DOCUMENT)
+        if body is None and LEGACY_USER_PRESETS.is_file():  # saved before the app store: still offered
+            return LEGACY_USER_PRESETS.read_text(encoding=encoding)
+        return body
+
+
+def _read_presets(path, source: str) -> list[Preset]:
     if not path.exists():
         return []
     try:
@@ -442,7 +462,7 @@ def presets(user_path: Path | None = None, problems: list[str] | None = None) ->
     shipped = _read_presets(CONFIG_PRESETS, "config")
     names = {p.name for p in shipped}
     try:
-        user = _read_presets(user_path or user_presets_path(), "user")
+        user = _read_presets(user_path or user_presets_path() or _Stored(), "user")
     except RankingError as exc:
         if problems is None:
             raise
@@ -465,7 +485,8 @@ def _toml_string(text: str) -> str:
 
 def save_preset(name: str, weights: Mapping[str, float], normalisation: str = MINMAX, description: str = "",
                 user_path: Path | None = None) -> Preset:
-    """Save (or replace) a user preset in the user file under data/ — written whole, then swapped in atomically."""
+    """Save (or replace) a user preset: in the app store (one transaction holding the document's row lock, so two
+    machines saving at once keep both), or in the TOML file given — written whole, then swapped in atomically."""
     name = (name or "").strip()
     if not name:
         raise RankingError("请填写方案名称")
@@ -476,14 +497,32 @@ def save_preset(name: str, weights: Mapping[str, float], normalisation: str = MI
     if normalisation not in NORMALISATIONS:
         raise RankingError(f"未知的标准化方法：{normalisation}")
     w = check_weights(weights)
-    path = user_path or user_presets_path()
-    kept = [p for p in _read_presets(path, "user") if p.name != name]
     new = Preset(name, tuple(w.items()), normalisation, description.strip(), "user")
+    path = user_path or user_presets_path()
+    if path is not None:
+        write_atomic(path, _presets_text([p for p in _read_presets(path, "user") if p.name != name] + [new]))
+        return new
+    with appstore.updating_document(PRESETS_DOCUMENT) as body:
+        stored = _Stored()
+        text = body[0] if body[0] is not None else stored.read_text()
+        kept = [p for p in _read_presets(_Text(text), "user") if p.name != name] if text else []
+        body[0] = _presets_text(kept + [new])
+    return new
+
+
+class _Text(_Stored):
+    def __init__(self, text: str):
+        self.text = text
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self.text
+
+
+def _presets_text(presets_: list[Preset]) -> str:
     lines = ["# 用户保存的综合指数权重方案（由“大擂台大比武”页面写入；系统预置方案见 config/ranking_presets.toml）", ""]
-    for p in kept + [new]:
+    for p in presets_:
         lines += ["[[preset]]", f"name = {_toml_string(p.name)}", f"description = {_toml_string(p.description)}",
                   f"normalisation = {_toml_string(p.normalisation)}", "[preset.weights]"]
         lines += [f"{k} = {v!r}" for k, v in p.weights]
         lines.append("")
-    write_atomic(path, "\n".join(lines))
-    return new
+    return "\n".join(lines)

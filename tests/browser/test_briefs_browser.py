@@ -21,7 +21,7 @@ HONGHE = "532500"
 
 def test_briefs_preview_issue_download(streamlit_server, browser, page, demo_db, tmp_path, wait_for_streamlit,
                                        external_requests, screenshot):
-    briefs_file = tmp_path / "briefs.duckdb"
+    briefs_file = tmp_path / "app.sqlite3"
     url = streamlit_server(demo_db, env={store.ENV_VAR: str(briefs_file)})
     page.goto(f"{url}/briefs?code={HONGHE}")
     wait_for_streamlit(page, 90_000)

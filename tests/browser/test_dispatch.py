@@ -40,9 +40,10 @@ def _key(text: str) -> str:
 
 
 def test_issue_order_from_board_and_close_it(dispatch_db, tmp_path, streamlit_server, page, wait_for_streamlit,
-                                             external_requests, screenshot):
-    audit_file = tmp_path / "audit.duckdb"
-    url = streamlit_server(dispatch_db, env={"HOMETOWN_AUDIT": str(audit_file)})
+                                             external_requests, screenshot, monkeypatch):
+    audit_file = tmp_path / "app.sqlite3"  # the server's app store (orders and audit), read here too
+    monkeypatch.setenv("HOMETOWN_APP_DB", str(audit_file))
+    url = streamlit_server(dispatch_db, env={"HOMETOWN_APP_DB": str(audit_file)})
     page.goto(f"{url}/dispatch")
     wait_for_streamlit(page)
     assert page.get_by_test_id("stException").count() == 0

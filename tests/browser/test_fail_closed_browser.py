@@ -101,7 +101,7 @@ def test_a_disabled_users_big_screen_signs_out_at_its_next_refresh(tmp_path, dem
     users = tmp_path / "users.toml"
     auth.create_demo_users(users, rounds=4)
     base = streamlit_server(demo_db, env={"HOMETOWN_AUTH": "on", "HOMETOWN_USERS": str(users),
-                                          "HOMETOWN_AUDIT": str(tmp_path / "audit.duckdb")})
+                                          "HOMETOWN_APP_DB": str(tmp_path / "app.sqlite3")})
     page.goto(base + "/?screen=big&refresh=5")
     wait_for_streamlit(page)
     page.get_by_label("用户名").fill("leader")

@@ -34,9 +34,9 @@ def _server(tmp_path: Path, streamlit_server, **env: str) -> tuple[str, Path]:
     assert not ingest([first], db)[0].refused
     users = tmp_path / "users.toml"
     auth.create_demo_users(users, rounds=4)
-    audit_file = tmp_path / "audit.duckdb"
+    audit_file = tmp_path / "app.sqlite3"
     base = streamlit_server(db, env={"HOMETOWN_AUTH": "on", "HOMETOWN_USERS": str(users),
-                                     "HOMETOWN_AUDIT": str(audit_file), "HOMETOWN_UPLOADS": str(tmp_path / "uploads"),
+                                     "HOMETOWN_APP_DB": str(audit_file), "HOMETOWN_UPLOADS": str(tmp_path / "uploads"),
                                      **env})
     return base, audit_file
 
