@@ -183,7 +183,7 @@ class WarehouseBusy(Exception):
 
 
 class WarehouseReadOnly(WarehouseBusy):
-    """This machine only reads the warehouse ($HOMETOWN_WAREHOUSE_READONLY): loads and orders go to the writer."""
+    """This machine only reads the warehouse ($HOMETOWN_WAREHOUSE_READONLY): loads go to the writer."""
 
     def __init__(self):
         super().__init__("本机为只读节点（HOMETOWN_WAREHOUSE_READONLY=1），不能写入数据仓库：报表导入和数据更新"
