@@ -142,7 +142,7 @@ def preview_block(scope, role, code: str) -> None:
         _open(code, picked)
         st.rerun()
     try:
-        orders_now = brief_model.orders_in_period(code, as_of, scope)
+        orders_now = brief_model.orders_in_period(code, as_of, scope, rounds=rounds)
         model, doc, shown = cached_block(_draft, code, as_of, scope, json.dumps(orders_now, sort_keys=True), date.today())
     except (brief_model.BriefError, FontMissing) as exc:
         st.error(str(exc))

@@ -241,11 +241,13 @@ def _period_end(as_of: date, latest: bool, now: datetime) -> date:
     return now.date() if latest and now.date() > as_of else as_of
 
 
-def orders_in_period(code: str | None, as_of: date, viewer: Scope = ALL, now: datetime | None = None) -> dict[str, Any]:
+def orders_in_period(code: str | None, as_of: date, viewer: Scope = ALL, now: datetime | None = None,
+                     rounds: list[date] | None = None) -> dict[str, Any]:
     """The ``orders`` section ``build`` would give now for (code, as_of): the supervision orders are the app's own
-    records and change without a new warehouse, so a page that keeps a built model compares this first."""
+    records and change without a new warehouse, so a page that keeps a built model compares this first. ``rounds``:
+    the subject's reporting_dates when the caller has them already."""
     subj = subject(code, viewer)
-    rounds = reporting_dates(subj)
+    rounds = reporting_dates(subj) if rounds is None else rounds
     previous = max((d for d in rounds if d < as_of), default=None)
     latest = bool(rounds) and as_of >= rounds[-1]
     return _orders(subj, previous, _period_end(as_of, latest, (now or datetime.now()).replace(microsecond=0)))
