@@ -384,6 +384,10 @@ register("commitments", "任期承诺: demo workbooks written and ingested; /com
          "national scale (10 M items)")(_section_of("bench.commitments"))
 register("teams", "驻村力量: a year of monthly workbooks for 200,000 people through ingest, and each /teams query's "
          "median on the demo and at national scale")(_section_of("bench.teams"))
+register("clicks", "each click to its page (bars, alert, menu → map) and the overview's time to ready, p50/p95 in "
+         "Chromium against serve.py on the demo warehouse")(_section_of("bench.clicks"))
+register("rerun_apptest", "CPU of a warm rerun of every page, AppTest in process on the demo warehouse")(
+    _section_of("bench.rerun"))
 register("load", "issue 17: sessions of a client speaking Streamlit's websocket protocol, signed in as the demo users, "
          "against serve.py (1 process) and N workers behind nginx: paced sessions, saturation, big screens, server "
          "CPU per warm rerun")(_section_of("bench.load.scenarios"))

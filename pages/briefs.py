@@ -8,6 +8,7 @@ outside the user's scope is refused (and audited), whatever the route. Downloads
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -19,13 +20,48 @@ from hometown.briefs import model as brief_model
 from hometown.briefs import store, writer
 from hometown.fonts import FontMissing
 from ui import auth as ui_auth
-from ui.common import current_role, current_scope, warehouse_ready
+from ui.common import block as cached_block, current_role, current_scope, run, warehouse_ready
 from warehouse import db
 from warehouse.scope import OutOfScope
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MIME = "application/pdf"
 NO_RIGHT = "本账号为只读角色，不能印发简报（管理员、州市项目组可印发本辖区简报，县级专班可印发本县简报）"
+
+
+# Built once per warehouse version (ui.common.block) and, for the record's reads, per version of the briefs file.
+def _drafts(scope, record_version: str):
+    return store.drafts(scope)
+
+
+def _issued(scope, code, record_version: str):
+    return store.issued(scope, code)
+
+
+def _draft(code: str, as_of: date, scope, orders_key: str, today: date):
+    """The preview's model and text: its key holds the orders section as it is now (the app's own records change
+    without a new warehouse) and the day (the latest round's orders period ends today)."""
+    model = brief_model.build(code, as_of, scope)
+    doc = writer.compose(model, None)
+    return model, doc, {i: _shown_png(b.image) for i, b in enumerate(doc.blocks) if b.kind == "chart"}
+
+
+CHART_WIDTH = 640
+
+
+def _shown_png(png: bytes) -> bytes:
+    """A chart at the width the preview shows it, as st.image would scale it (bilinear), so a rerun does not."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    if image.width <= CHART_WIDTH:
+        return png
+    out = io.BytesIO()
+    image.resize((CHART_WIDTH, int(image.height * CHART_WIDTH / image.width)), resample=Image.BILINEAR).save(
+        out, format="PNG")
+    return out.getvalue()
 
 
 def logged(fn, target: str, detail: str):
@@ -50,7 +86,7 @@ def drafts_block(scope, role) -> None:
     error = st.session_state.pop("br_notice_error", None)
     if error:
         st.error(error)
-    waiting = store.drafts(scope)
+    waiting = cached_block(_drafts, scope, store.version())
     st.subheader(f"待印发草稿（{waiting.height}）", anchor=False)
     if waiting.height == 0:
         st.caption("没有待印发的草稿。新一期报表导入后，全省和各州市的简报草稿会自动生成。")
@@ -89,8 +125,8 @@ def pick_region(scope, regions: list[tuple[str, str]]) -> str | None:
 
 
 def preview_block(scope, role, code: str) -> None:
-    subj = brief_model.subject(code, scope)
-    rounds = brief_model.reporting_dates(subj)
+    subj = run(brief_model.subject, code, scope)
+    rounds = run(brief_model.reporting_dates, subj)
     if not rounds:
         st.info(f"{subj.name}尚无已受理的报表，无法生成简报。")
         return
@@ -106,21 +142,21 @@ def preview_block(scope, role, code: str) -> None:
         _open(code, picked)
         st.rerun()
     try:
-        model = brief_model.build(code, as_of, scope)
-        doc = writer.compose(model, None)
+        orders_now = brief_model.orders_in_period(code, as_of, scope, rounds=rounds)
+        model, doc, shown = cached_block(_draft, code, as_of, scope, json.dumps(orders_now, sort_keys=True), date.today())
     except (brief_model.BriefError, FontMissing) as exc:
         st.error(str(exc))
         return
 
     st.subheader(f"预览：{doc.title}（截至{writer.cn_date(as_of)}）", anchor=False)
-    done = store.issued(scope, code)
+    done = cached_block(_issued, scope, code, store.version())
     same = done.filter(pl.col("as_of") == as_of) if done.height else done
     if same.height:
         st.warning(f"本期已印发为第{same['number'][0]}期（{same['issued_by'][0]}，{same['issued_at'][0]:%Y-%m-%d %H:%M}）；"
                    "再次印发将另编新的期号。")
     with st.container(border=True, key="br_preview"):
         st.markdown(f"**{doc.title}** · {doc.number_text} · {doc.office}")
-        for block in doc.blocks:
+        for i, block in enumerate(doc.blocks):
             if block.kind == "heading":
                 st.markdown(f"##### {block.text}")
             elif block.kind == "para":
@@ -128,7 +164,7 @@ def preview_block(scope, role, code: str) -> None:
             elif block.kind == "note":
                 st.caption(block.text)
             elif block.kind == "chart":
-                st.image(block.image, caption=block.text, width=640)
+                st.image(shown[i], caption=block.text, width=CHART_WIDTH)
             elif block.kind == "table":
                 st.markdown(f"**{block.text}**")
                 st.dataframe(pl.DataFrame(block.rows, schema=block.header, orient="row"), hide_index=True,
@@ -156,7 +192,7 @@ def issue_form(scope, role, model: dict, subj) -> None:
         st.success(notice)
     if not allowed:
         st.caption(NO_RIGHT)
-    done = store.issued(scope, subj.code)
+    done = cached_block(_issued, scope, subj.code, store.version())
     next_number = int(done["number"].max()) + 1 if done.height else 1
     with st.form("br_issue", border=True):
         c1, c2 = st.columns(2)
@@ -170,6 +206,7 @@ def issue_form(scope, role, model: dict, subj) -> None:
     if not pressed:
         return
     target = f"{subj.name}调度简报 截至{model['as_of']}"
+    model = brief_model.build(subj.code, date.fromisoformat(model["as_of"]), scope)  # issued as computed now
     drafted = store.drafts(scope)
     from_draft = bool(drafted.height and drafted.filter((pl.col("scope_code") == subj.code)
                                                        & (pl.col("as_of") == date.fromisoformat(model["as_of"]))).height)
@@ -192,7 +229,7 @@ def issue_form(scope, role, model: dict, subj) -> None:
 
 
 def issued_block(scope) -> None:
-    done = store.issued(scope)
+    done = cached_block(_issued, scope, None, store.version())
     st.subheader(f"已印发简报（{done.height}）", anchor=False)
     if done.height == 0:
         st.caption("尚未印发简报。")
@@ -229,7 +266,7 @@ def main() -> None:
             st.session_state[synced] = True
         except Exception as exc:  # a draft that cannot be made must not hide the page
             st.warning(f"自动生成简报草稿未完成：{exc}")
-    regions = briefs.regions(scope)
+    regions = run(briefs.regions, scope)
     left, right = st.columns([3, 2], gap="large")
     with right:
         drafts_block(scope, role)

@@ -208,14 +208,16 @@ def alert_board(scope, filters: Filters) -> None:
     if as_of.len():
         st.caption(f"依据各州市截至 {as_of.min():%Y-%m-%d} 至 {as_of.max():%Y-%m-%d} 的最新报表计算；"
                    "阈值见 config/alerts.toml，进度计划见 config/schedule.toml。")
+    # One pass over the board (not a filter per level and rule: ~30 of them were a third of a rerun's CPU).
+    groups = frame.partition_by("level", "alert_type", as_dict=True, maintain_order=True)
     for lv in (alerts.RED, alerts.YELLOW):
-        part = frame.filter(pl.col("level") == lv)
-        if part.height == 0:
+        total = sum(g.height for (level_, _), g in groups.items() if level_ == lv)
+        if total == 0:
             continue
-        st.subheader(f"{lv}色预警（{part.height} 条）")
+        st.subheader(f"{lv}色预警（{total} 条）")
         for rule, label in alerts.RULE_LABELS.items():
-            rows = part.filter(pl.col("alert_type") == rule)
-            if rows.height == 0:
+            rows = groups.get((lv, rule))
+            if rows is None or rows.height == 0:
                 continue
             # Lazy: a folded group's rows (and their buttons) are only built once it is opened.
             exp = st.expander(f"{label} · {rows.height} 条", expanded=rule in REGION_RULES,

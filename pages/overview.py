@@ -108,6 +108,7 @@ def team_tile(scope: Scope) -> None:
 
 
 def normal_page(filters: Filters, scope: Scope) -> None:
+    widgets.take_pick(filters, scope.allows)  # a bar or an alert clicked: its page, without drawing this one again
     widgets.inject_css(widgets.PAGE_CSS + charts.CSS)
     head, bar = st.columns([3, 2], vertical_alignment="bottom")
     tiles = st.container()

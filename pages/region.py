@@ -122,6 +122,7 @@ def villages_block(region: Region, filters: Filters, scope: Scope) -> None:
 def main() -> None:
     filters = filters_from_url()
     scope = current_scope()
+    widgets.take_pick(filters, scope.allows)  # a bar clicked: its page, without drawing this one again
     code = st.query_params.get("code") or scope.top_code
     region = resolve(code)
     if region is None:

@@ -661,3 +661,18 @@ def test_order_actions_follow_the_role(wh):
     assert at.button(key=f"dp_nd_go_{ids['mile']}").disabled  # deadlines are the issuer's
     at = _page("dispatch", ALL, {"view": "督办单", "order": str(ids["mile"])}, role="leader")
     assert all(b.disabled for b in at.button if (b.key or "").startswith(("dp_go_", "dp_nd_go_", "dp_prog_go_")))
+
+
+@pytest.mark.parametrize("name, params, state", [
+    ("overview", {}, live_map()),       # the map panel's SVG preview and deck JSON are cached blocks
+    ("map", {}, {}),
+    ("region", {}, {}),
+    ("briefs", {}, {}),                 # the preview (figures, text, charts) is a cached block
+])
+def test_cached_blocks_never_cross_scope(wh, name, params, state):
+    """Blocks are built once per warehouse version and shared by every session of the process (ui.common): with the
+    cache warm from 红河州's prefecture user (whose pages show 个旧市), a 弥勒市 user gets only its own."""
+    honghe = _page(name, HONGHE_USER, params, role="prefecture", state=state)
+    assert not honghe.exception
+    assert "个旧" in page_text(honghe) or name == "briefs"  # the warm cache holds the other county's figures
+    assert_page_clean(_page(name, MILE_USER, params, state=state), f"{name} after 红河州's user")

@@ -47,6 +47,12 @@ DARK = Palette(text="#eaf3ff", muted="#9fb8e0", grid="rgba(160,190,255,0.18)", s
 # ------------------------------------------------------------------------------------------------ ranking bars
 
 
+def _note_pick(code: str) -> None:
+    from ui.widgets import note_pick  # ui.widgets imports this module
+
+    note_pick(code)
+
+
 def bar_key(prefix: str, code: str) -> str:
     """The key of one region's bar button (AppTest clicks it by this key)."""
     return f"{prefix}_{code}"
@@ -75,7 +81,9 @@ def ranking_bars(ranking: pl.DataFrame, prefix: str, allows: Callable[[str], boo
             tip = (f"**{md(row[name_col])}**  \n规划完成率 {fmt.percent(row['completion_rate'])}"
                    f"（{fmt.plain(row['plans_completed'])}/{fmt.plain(row['task_villages'])} 个村）  \n"
                    f"入库率 {fmt.percent(row['database_rate'])}  \n数据截至 {fmt.date(row['as_of'])}")
-            if st.button(label, key=key, help=tip, width="stretch", disabled=not allows(code)):
+            # The click is noted by its callback and acted on at the top of the next run (ui.widgets.take_pick).
+            if st.button(label, key=key, help=tip, width="stretch", disabled=not allows(code),
+                         on_click=_note_pick, args=(code,)):
                 clicked = code
         st.html(f"<style>{''.join(rules)}</style>")
     if missing:

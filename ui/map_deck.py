@@ -30,6 +30,18 @@ class OfflineDeck(pdk.Deck):
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
 
 
+class PrebuiltDeck:
+    """A deck spec serialised once (ui.map_panel caches the JSON per warehouse version, scope and view): what
+    st.pydeck_chart reads of a Deck, its JSON and tooltip, without building and encoding the layers again."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self._tooltip = TOOLTIP
+
+    def to_json(self) -> str:
+        return self.spec
+
+
 TOOLTIP = {
     "html": (
         '<div style="font-weight:600;font-size:14px;margin-bottom:2px">{t}</div>'

@@ -35,7 +35,7 @@ from geo import reference
 from hometown.progress import map_data
 from warehouse.scope import Filters, Scope
 from ui import charts, guard, map_deck
-from ui.common import run, url_params
+from ui.common import block, run, url_params
 from ui.nav import MAP_PAGE, REGION_PAGE
 from ui.text import md
 
@@ -147,8 +147,22 @@ def _panel_links(model: map_data.MapModel, scope: Scope, prefix: str, filters: F
                  help="在「一图督进度」页按所处环节、进度滞后、需求纳入率或资金着色，或按县市区显示全省")
 
 
-def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int) -> None:
-    deck = map_deck.deck(model, width=width_hint, height=height)
+def _model(filters: Filters, scope: Scope, level: str, metric: str, pref: str) -> map_data.MapModel:
+    return run(map_data.map_model, filters, scope, level, metric, pref or None)
+
+
+def _preview_svg(filters: Filters, scope: Scope, level: str, metric: str, pref: str, width: int, height: int) -> str:
+    """The SVG preview of a view (built once per warehouse version, scope and view: ui.common.block)."""
+    return charts.map_svg(_model(filters, scope, level, metric, pref), width, height)
+
+
+def _deck_json(filters: Filters, scope: Scope, level: str, metric: str, pref: str, width: int, height: int) -> str:
+    """The deck.gl spec of a view as JSON (built once per warehouse version, scope and view: ui.common.block)."""
+    return map_deck.deck(_model(filters, scope, level, metric, pref), width=width, height=height).to_json()
+
+
+def _chart(model: map_data.MapModel, prefix: str, width_hint: int, height: int, spec: str) -> None:
+    deck = map_deck.PrebuiltDeck(spec)
     clicks = st.session_state.get(f"{prefix}nonce", 0)
     event = st.pydeck_chart(
         deck, on_select="rerun", selection_mode="single-object", height=height,
@@ -178,19 +192,20 @@ def _block(filters: Filters, scope: Scope, *, prefix: str, width_hint: int, heig
     if goto and scope.allows(goto):
         _open_region(goto, filters)
     level, metric, pref = _panel_view(scope, prefix) if compact else _controls(scope, prefix)
-    model: map_data.MapModel = run(map_data.map_model, filters, scope, level, metric, pref or None)
+    model = _model(filters, scope, level, metric, pref)
+    view = (filters, scope, level, metric, pref, width_hint, height)
     map_col, side_col = st.columns([4, 1] if compact else [3, 1])
     live = not compact or st.session_state.get(LIVE)
     with map_col:
         if not compact:
-            _chart(model, prefix, width_hint, height)
+            _chart(model, prefix, width_hint, height, block(_deck_json, *view))
         elif not live:
-            charts.show(charts.map_svg(model, width_hint, height))
+            charts.show(block(_preview_svg, *view))
         else:
             with st.container(key=MAP_BOX):
                 # The preview stays under the loading chart and is hidden once the chart's canvas exists (CSS).
-                charts.show(charts.map_svg(model, width_hint, height))
-                _chart(model, prefix, width_hint, height)
+                charts.show(block(_preview_svg, *view))
+                _chart(model, prefix, width_hint, height, block(_deck_json, *view))
     with side_col:
         _side(model, filters, 0 if compact else 8)
         if compact:

@@ -106,6 +106,23 @@ def open_region(code: str, filters: Filters) -> None:
     st.switch_page(page, query_params=link_params(filters, **extra))
 
 
+PICKED = "ht_picked"  # session note: the region a bar or alert button asked to open (its on_click sets it)
+
+
+def note_pick(code: str) -> None:
+    """on_click of a ranking bar or an alert button: note the region, for ``take_pick`` at the top of the next run."""
+    st.session_state[PICKED] = code
+
+
+def take_pick(filters: Filters, allows: Callable[[str], bool]) -> None:
+    """Open the region a bar or alert click asked for before the page draws anything: the page clicked from is not
+    drawn and sent again only to be left (with its map, the overview's rerun was most of a click's time, issue 17).
+    A region outside ``allows`` is not opened (its button is disabled anyway)."""
+    code = st.session_state.pop(PICKED, None)
+    if code and allows(code):
+        open_region(code, filters)
+
+
 def breadcrumbs(trail: list[Region], filters: Filters, scope_allows: Callable[[str], bool]) -> None:
     """云南省 › 红河州 › 弥勒市 › 村: each level a page link keeping the filters; the current level (and any level above
     the user's scope) is shown but disabled. All items are page links so they line up."""
@@ -243,7 +260,8 @@ def alert_buttons(items: pl.DataFrame, prefix: str, allows: Callable[[str], bool
             badge = ":red-background[红]" if row["level"] == "红" else ":orange-background[黄]"
             stamp = row["as_of"].strftime("%m-%d") if row["as_of"] else "—"
             label = f"{badge} **{md(row['alert_label'])}** {md(row['detail'])}（截至 {stamp}）"
-            if st.button(label, key=f"{prefix}_{i}", width="stretch", disabled=not (target and allows(target))):
+            if st.button(label, key=f"{prefix}_{i}", width="stretch", disabled=not (target and allows(target)),
+                         on_click=note_pick, args=(target,)):
                 clicked = target
     return clicked
 

@@ -236,6 +236,23 @@ def _late(filters: Filters, subj: Subject, previous: date | None) -> list[dict[s
     return [{"code": c, "name": n, "as_of": _iso(d)} for c, n, d in late.select("code", "name", "as_of").iter_rows()]
 
 
+def _period_end(as_of: date, latest: bool, now: datetime) -> date:
+    """The orders' period ends at the as-of date, or on the issuing day for the latest round."""
+    return now.date() if latest and now.date() > as_of else as_of
+
+
+def orders_in_period(code: str | None, as_of: date, viewer: Scope = ALL, now: datetime | None = None,
+                     rounds: list[date] | None = None) -> dict[str, Any]:
+    """The ``orders`` section ``build`` would give now for (code, as_of): the supervision orders are the app's own
+    records and change without a new warehouse, so a page that keeps a built model compares this first. ``rounds``:
+    the subject's reporting_dates when the caller has them already."""
+    subj = subject(code, viewer)
+    rounds = reporting_dates(subj) if rounds is None else rounds
+    previous = max((d for d in rounds if d < as_of), default=None)
+    latest = bool(rounds) and as_of >= rounds[-1]
+    return _orders(subj, previous, _period_end(as_of, latest, (now or datetime.now()).replace(microsecond=0)))
+
+
 def build(code: str | None = None, as_of: date | None = None, viewer: Scope = ALL,
           now: datetime | None = None) -> dict[str, Any]:
     """The figures of the briefing of region ``code`` as of ``as_of`` (default: the region's latest round)."""
@@ -272,7 +289,7 @@ def build(code: str | None = None, as_of: date | None = None, viewer: Scope = AL
                    "expected": schedule.provincial_expected(r["as_of"]) if schedule.provincial_shares() else None}
                   for r in trend.iter_rows(named=True)]
 
-    period_end = now.date() if latest and now.date() > as_of else as_of
+    period_end = _period_end(as_of, latest, now)
     return {
         "kind": "调度简报",
         "scope_code": subj.code, "scope_level": subj.level, "scope_name": subj.name,

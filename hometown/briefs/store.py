@@ -62,6 +62,19 @@ def _locked(path: str | Path | None = None, timeout: float = LOCK_TIMEOUT_S) -> 
         raise BriefStoreError(f"简报记录暂不可用，请稍后再试（{exc}）") from exc
 
 
+def version(path: str | Path | None = None) -> str:
+    """Changes whenever the record is written (the file and its write-ahead log), for caches of its reads."""
+    p = store_path(path)
+    parts = []
+    for f in (p, p.with_name(p.name + ".wal")):
+        try:
+            st = f.stat()
+            parts.append(f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}")
+        except FileNotFoundError:
+            parts.append("-")
+    return f"{p.resolve()}|{'|'.join(parts)}"
+
+
 def _read(sql: str, params: list, path: str | Path | None) -> pl.DataFrame:
     columns, rows = appstore.query(sql, params, path)
     return pl.DataFrame([tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows],
