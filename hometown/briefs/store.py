@@ -63,16 +63,14 @@ def _locked(path: str | Path | None = None, timeout: float = LOCK_TIMEOUT_S) -> 
 
 
 def version(path: str | Path | None = None) -> str:
-    """Changes whenever the record is written (the file and its write-ahead log), for caches of its reads."""
-    p = store_path(path)
-    parts = []
-    for f in (p, p.with_name(p.name + ".wal")):
-        try:
-            st = f.stat()
-            parts.append(f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}")
-        except FileNotFoundError:
-            parts.append("-")
-    return f"{p.resolve()}|{'|'.join(parts)}"
+    """Changes whenever the record is written, for caches of its reads: briefings are only ever added, drafts are
+    added and closed, so their counts and the newest closing name the state. A query, not a file's stamp, so it holds
+    for PostgreSQL and every machine sharing the store."""
+    _, rows = appstore.query(
+        "SELECT (SELECT count(*) FROM briefs), (SELECT count(*) FROM brief_drafts), "
+        "(SELECT count(*) FROM brief_drafts WHERE closed_at IS NOT NULL), (SELECT max(closed_at) FROM brief_drafts)",
+        [], path)
+    return "|".join(str(v) for v in rows[0])
 
 
 def _read(sql: str, params: list, path: str | Path | None) -> pl.DataFrame:
