@@ -26,6 +26,7 @@ USERS := $(HOMETOWN_USERS)
 DEMO := data/demo
 PORT ?= 8501
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 # Streamlit must not phone home or open a browser, show tracebacks or offer its own table download; the same settings live in .streamlit/config.toml, repeated
@@ -81,8 +82,11 @@ users: $(USERS)
 run: $(STAMP) fonts $(DB) $(USERS)
 	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) $(PY) -m streamlit run serve.py $(STREAMLIT_FLAGS)
 
+# Two pytest-xdist workers (the reference machine's cores), each test file whole on one worker so that a module's
+# fixtures are built once; session fixtures such as the demo warehouse are built once per run (tests/conftest.py).
+# TEST_WORKERS=0 runs everything in one process.
 test: $(STAMP) sysdeps
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
