@@ -271,9 +271,8 @@ def checked_in_order(items: Iterable[Offered], known: set[str], as_of_limit: dat
                         idle = checkers[-1:]
                     if not idle:
                         break
-                    entry.checker = idle[0]
+                    entry.checker = _sent(checkers, idle[0], entry.task, threads)
                     busy[entry.checker.conn] = entry
-                    entry.checker.send(entry.task)
             while window and window[0].done:
                 yield _settled(window.popleft())
             if exhausted and not window:
@@ -287,6 +286,20 @@ def checked_in_order(items: Iterable[Offered], known: set[str], as_of_limit: dat
                 checker.kill()
             else:
                 _give_back(checker)
+
+
+def _sent(checkers: list[_Checker], checker: _Checker, task, threads: int | None) -> _Checker:
+    """The checker the task went to: ``checker``, or a fresh one when that one had died while idle (its death is
+    not this file's doing). A fresh checker that cannot take a task either is this machine's problem: raised."""
+    try:
+        checker.send(task)
+        return checker
+    except (OSError, ValueError):
+        _retire(checkers, checker)
+    fresh = _Checker(threads)
+    checkers.append(fresh)
+    fresh.send(task)
+    return fresh
 
 
 def _unchecked(window: deque[_Entry], source: Iterator[Offered]) -> Iterator[tuple[Offered, None]]:
@@ -304,8 +317,11 @@ def _collect(checkers: list[_Checker], busy: dict[object, _Entry]) -> None:
         entry = busy.pop(conn)
         status, value = entry.checker.receive()
         if status == "crashed":
-            entry.answer = ("crashed", CRASHED.format(how=value))
+            code = entry.checker.process.exitcode
             _retire(checkers, entry.checker)
+            if code is not None and code > 0:  # Python itself exited (a checker that cannot start): not the file
+                raise RuntimeError(f"checker process exited with status {code} (see its output above)")
+            entry.answer = ("crashed", CRASHED.format(how=value))
         else:
             entry.answer = (status, value)
     now = time.monotonic()
