@@ -30,6 +30,7 @@ PORT ?= 8501
 # make serve: worker processes (empty: one per core).
 WORKERS ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 # Streamlit must not phone home or open a browser, show tracebacks or offer its own table download; the same settings live in .streamlit/config.toml, repeated
@@ -95,8 +96,11 @@ run: $(STAMP) fonts $(DB) $(USERS)
 serve: $(STAMP) nginx fonts $(DB) $(USERS)
 	HOMETOWN_DB=$(DB) HOMETOWN_USERS=$(USERS) PORT=$(PORT) WORKERS=$(WORKERS) $(PY) -m serving
 
+# Two pytest-xdist workers (the reference machine's cores), each test file whole on one worker so that a module's
+# fixtures are built once; session fixtures such as the demo warehouse are built once per run (tests/conftest.py).
+# TEST_WORKERS=0 runs everything in one process.
 test: $(STAMP) sysdeps nginx
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -15,12 +15,12 @@ from geo import reference
 from hometown import fmt
 from hometown.access import uploads
 from hometown.progress import overview
+from pipelines.ingest import LOG_STATUS_LABELS as STATUS_LABELS
 from pipelines.report import fold
 from ui import reasons, widgets
 from ui.common import current_scope, run, warehouse_ready
 from ui.text import md
 
-STATUS_LABELS = {"accepted": "已受理", "duplicate": "重复报送", "superseded": "已被更正", "refused": "退回"}
 TABLE_KEY = "rp_table"
 
 
@@ -36,7 +36,7 @@ def main() -> None:
     scope = current_scope()
     widgets.inject_css(widgets.PAGE_CSS)
     st.title("报送记录", anchor=False)
-    st.caption("各州市上报文件的受理结果：已受理的进入统计；退回的列明原因，请按原因修改后重新上报。")
+    st.caption("各州市上报文件的受理结果：已接收的进入统计；已拒收的列明原因，请按原因修改后重新上报。")
 
     counts = dict(run(overview.report_log_counts, scope).iter_rows())
     cols = st.columns(len(STATUS_LABELS))
@@ -71,7 +71,7 @@ def main() -> None:
     )
     if county:
         st.caption(f"共 {log.height} 份（最新在前）· 本州市报送的文件，村行数只计{county}的村；"
-                   "退回原因含其他县市区的数据，请向州市项目组了解")
+                   "拒收原因含其他县市区的数据，请向州市项目组了解")
     else:
         st.caption(f"共 {log.height} 份（最新在前）· 点选一行查看全部原因")
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key=TABLE_KEY)
@@ -89,16 +89,16 @@ def main() -> None:
     warnings = [m for m in (chosen["warnings"] or "").split("\n") if m.strip()]
     # Each kind of problem is folded after 20 on screen (同类问题另有 N 处); the download below has every one.
     if county and chosen["status"] == "refused":
-        st.error(f"退回：该文件未导入，其中{county}的数据也未进入统计。退回原因请向州市项目组了解。")
+        st.error(f"已拒收：该文件未导入，其中{county}的数据也未进入统计。拒收原因请向州市项目组了解。")
     elif chosen["status"] == "refused":
-        st.error(f"退回原因（{len(messages)} 条）：\n" + "\n".join(f"- {md(m)}" for m in fold(messages))
-                 if messages else "退回（未记录原因）")
+        st.error(f"拒收原因（{len(messages)} 条）：\n" + "\n".join(f"- {md(m)}" for m in fold(messages))
+                 if messages else "已拒收（未记录原因）")
     elif messages:
         st.info("\n".join(f"- {md(m)}" for m in fold(messages)))
     else:
-        st.success(f"已受理{county or ''} {fmt.plain(chosen['village_rows'])} 个村的数据")
+        st.success(f"已接收{county or ''} {fmt.plain(chosen['village_rows'])} 个村的数据")
     if warnings:
-        st.warning("提示（不影响受理）：\n" + "\n".join(f"- {md(w)}" for w in fold(warnings)))
+        st.warning("提示（不影响接收）：\n" + "\n".join(f"- {md(w)}" for w in fold(warnings)))
     # A county user is not shown the reasons (they quote other counties' rows): no list to download either.
     if (messages or warnings) and not county:
         label = STATUS_LABELS.get(chosen["status"], chosen["status"])

@@ -62,7 +62,7 @@ def results_block(done: list[uploads.Upload]) -> None:
             facts = "，".join(p for p in (
                 reference.prefecture_name(r.prefecture_code) if r.prefecture_code else "",
                 f"截至 {r.as_of.isoformat()}" if r.as_of else "",
-                f"{r.village_rows} 个任务村" if r.status in ("accepted", "superseded") else "",
+                r.counted if r.status in ("accepted", "superseded") else "",
                 f"{len(r.errors)} 条拒收原因" if r.errors else "", f"{len(r.warnings)} 条提示" if r.warnings else "")
                 if p)
             st.markdown(f"{OUTCOME_ICONS[r.status]} **{md(r.file_name)}**：{uploads.STATUS_LABELS[r.status]}"

@@ -23,6 +23,10 @@ from warehouse.store import Load, loading
 
 ACCEPTED, DUPLICATE, SUPERSEDED, REFUSED = "accepted", "duplicate", "superseded", "refused"
 STATUS_LABELS = {ACCEPTED: "已接收", DUPLICATE: "重复文件", SUPERSEDED: "已接收（更正，替换先前版本）", REFUSED: "已拒收"}
+# A report_log row's status in the record (/reports), in the same words. A correction's own row says accepted;
+# "superseded" on a row means a later correction replaced it (not the outcome SUPERSEDED above), hence its own words.
+LOG_STATUS_LABELS = {ACCEPTED: STATUS_LABELS[ACCEPTED], DUPLICATE: STATUS_LABELS[DUPLICATE], SUPERSEDED: "已被更正",
+                     REFUSED: STATUS_LABELS[REFUSED]}
 
 
 @dataclass
@@ -36,6 +40,7 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     report_id: int | None = None
     replaced_report_id: int | None = None
+    counted: str = ""   # what an accepted file brought, in its kind's words (CheckedReport.counted)
 
     @property
     def refused(self) -> bool:
@@ -50,7 +55,7 @@ class IngestResult:
         if self.as_of:
             parts.append(f"截至{self.as_of.isoformat()}")
         if self.status in (ACCEPTED, SUPERSEDED):
-            parts.append(f"{self.village_rows} 个任务村")
+            parts.append(self.counted)
         if self.status == REFUSED:
             parts.append(f"{len(self.errors)} 条原因")
         elif self.warnings:
@@ -73,28 +78,33 @@ def collect_files(paths: Iterable[Path | str]) -> list[Path]:
 def ingest(paths: Iterable[Path | str], db_path: Path | str, *, loaded_by: str | None = None,
            on_result: Callable[[IngestResult], None] | None = None, as_of_limit: date | None = None,
            data_by_path: dict[Path, bytes] | None = None,
-           expected_prefecture: str | None = None, workers: int | None = None) -> list[IngestResult]:
+           expected_prefecture: str | None = None, workers: int | None = None,
+           in_process: bool = False) -> list[IngestResult]:
     """Check and load files; every file is logged; the new warehouse is published once, at the end.
 
     ``expected_prefecture`` (a prefecture user's upload): a report of any other prefecture is refused, with the
     reason, even when it would otherwise load. Files over the size limit (pipelines/safety.py) are refused unread.
-    ``workers``: processes that check files side by side (default ``default_workers``); loading stays in this
-    process and in file order, so the outcome is the same for any number of workers.
+    ``workers``: checker processes that check files side by side (default ``default_workers``); loading stays in
+    this process and in file order, so the outcome is the same for any number of workers. Files are read and checked
+    in those child processes (pipelines/checks.py), so a file that crashes its reader is refused as damaged and the
+    rest of the batch loads; ``in_process=True`` checks in this process instead (no isolation; tests that patch the
+    checking code), as does a machine where no child process can start.
     """
     files = collect_files(paths) if data_by_path is None else list(data_by_path)
     results: list[IngestResult] = []
     with loading(db_path) as load:
-        if workers is None:  # uploads (bytes in hand, a few files) are checked in the app's own process
+        if workers is None:  # uploads (bytes in hand, a few files): one checker
             workers = 1 if data_by_path is not None else default_workers(len(files))
-        known: set[str] = set()  # files already loaded are duplicates, decided by the loader: no worker checks them
-        if workers > 1:
+        in_process = in_process or not checks.can_spawn()
+        known: set[str] = set()  # files already loaded are duplicates, decided by the loader: no checker reads them
+        if not in_process:
             known = load.known()
-        for item, checked in checks.checked_in_order(_offered(files, data_by_path), known, as_of_limit, workers):
-            if item.problem is not None:
-                result = IngestResult(item.path.name, REFUSED, errors=[f"{item.path.name}: {item.problem}"])
-                _log(load, None, result, sha256=item.sha256 or "", loaded_by=loaded_by)
+        offered = _offered(files, data_by_path)
+        for item, checked in checks.checked_in_order(offered, known, as_of_limit, workers, in_process=in_process):
+            if item.problem is not None:  # could not be taken, or its reader crashed
+                result = _refused_unread(load, item, loaded_by)
             else:
-                result = _load_one(load, item, checked, loaded_by, as_of_limit, expected_prefecture)
+                result = _load_one(load, item, checked, loaded_by, as_of_limit, expected_prefecture, in_process)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -138,10 +148,17 @@ def _other_prefecture(file_name: str, found: str | None, expected: str | None) -
             f"{reference.prefecture_name(expected)}的报表")
 
 
+def _refused_unread(load: Load, item: checks.Offered, loaded_by: str | None) -> IngestResult:
+    result = IngestResult(item.path.name, REFUSED, errors=[f"{item.path.name}: {item.problem}"])
+    _log(load, None, result, sha256=item.sha256 or "", loaded_by=loaded_by)
+    return result
+
+
 def _load_one(load: Load, item: checks.Offered, checked: CheckedReport | None,
-              loaded_by: str | None, as_of_limit: date | None, expected_prefecture: str | None = None) -> IngestResult:
-    """One file into the open warehouse. ``checked`` is its check when a worker already ran it (None for a file
-    already in the warehouse when the load began: a duplicate is decided here, never by a worker)."""
+              loaded_by: str | None, as_of_limit: date | None, expected_prefecture: str | None = None,
+              in_process: bool = False) -> IngestResult:
+    """One file into the open warehouse. ``checked`` is its check when a checker already ran it (None for a file
+    already in the warehouse when the load began: a duplicate is decided here, never by a checker)."""
     path, data, sha = item.path, item.data, item.sha256
     earlier = load.loaded(sha)
     if earlier and _other_prefecture(path.name, earlier[1], expected_prefecture):
@@ -151,8 +168,12 @@ def _load_one(load: Load, item: checks.Offered, checked: CheckedReport | None,
                               warnings=[f"{path.name}: 与已接收的文件内容完全相同（第{earlier[0]}号报送），未重复导入"])
         _log(load, None, result, sha, loaded_by, None)
         return result
-    if checked is None:
+    if checked is None and in_process:
         checked = kinds.check(path, data, as_of_limit)
+    elif checked is None:  # its bytes were loaded once, but not for this user (another prefecture's): check it
+        item, checked = checks.check_isolated(item, as_of_limit)
+        if item.problem is not None:
+            return _refused_unread(load, item, loaded_by)
     wrong_prefecture = _other_prefecture(path.name, checked.prefecture_code, expected_prefecture)
     if wrong_prefecture:
         checked.errors.insert(0, wrong_prefecture)
@@ -189,7 +210,8 @@ def _store(load: Load, con: duckdb.DuckDBPyConnection, checked: CheckedReport, l
     previous = previous[0] if previous else None
     status = SUPERSEDED if previous else ACCEPTED
     result = IngestResult(checked.file_name, status, checked.prefecture_code, checked.as_of, checked.village_rows,
-                          warnings=checked.warnings, replaced_report_id=previous[0] if previous else None)
+                          warnings=checked.warnings, replaced_report_id=previous[0] if previous else None,
+                          counted=checked.counted())
     report_id = _log(load, con, result, checked.sha256, loaded_by, checked.kind)
     result.report_id = report_id
     if previous:

@@ -300,7 +300,9 @@ def _decode_markup(name: str, data: bytes) -> str:
 
 
 # calamine panics on some damaged files (a sector chain running past the end): pyo3 raises PanicException, a
-# BaseException, which must refuse the file like any other error, not stop the whole load.
+# BaseException, which must refuse the file like any other error, not stop the whole load. Some damage aborts the
+# process instead (a failed allocation): nothing to catch here, which is why files are read in checker processes
+# (pipelines/checks.py).
 _CALAMINE_ERRORS = BaseException
 
 

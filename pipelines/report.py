@@ -16,7 +16,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import polars as pl
 
@@ -66,6 +66,11 @@ class CheckedReport:
     def village_rows(self) -> int:
         frame = self.frames.get("village")
         return 0 if frame is None else frame.height
+
+    def counted(self) -> str:
+        """What an accepted file brought, for the one-line result (command, upload page, audit): each kind says
+        what it counts."""
+        return f"{self.village_rows} 个任务村"
 
 
 class _Messages:
@@ -181,26 +186,40 @@ def check_report(path: Path, data: bytes | None = None, as_of_limit: date | None
     return check_file(path, data, as_of_limit, CheckedReport, _check_sheets)
 
 
-def _check_sheets(file_name, workbook: Workbook, checked, errors, warnings, as_of_limit: date) -> None:
-    sheets = workbook.sheets
-    layouts: dict[str, tuple[Sheet, Layout]] = {}
+def usable_sheets(sheets: list[Sheet], warnings) -> Iterator[Sheet]:
+    """The sheets a check reads, in workbook order: an empty sheet is skipped (noted when visible: an office may
+    have meant to fill it) and a hidden one is skipped with a note (hidden sheets hold old or helper data)."""
     for sheet in sheets:
         if sheet.grid.height == 0:
             if sheet.visible:
                 warnings.add("空白工作表，已忽略", sheet=sheet.name)
-            continue
-        if not sheet.visible:
+        elif not sheet.visible:
             warnings.add("隐藏工作表，已忽略", sheet=sheet.name)
-            continue
-        layout = detect_layout(sheet)
+        else:
+            yield sheet
+
+
+def sheet_layouts(sheets: list[Sheet], errors, warnings, detect: Callable[[Sheet], Layout | None],
+                  not_ours: str) -> dict[str, tuple[Sheet, Layout]]:
+    """Each usable sheet's layout by its sheet kind's key (``detect`` finds it by name or header). A sheet of no kind
+    is noted with ``not_ours`` and ignored; a second sheet of the same kind is refused."""
+    layouts: dict[str, tuple[Sheet, Layout]] = {}
+    for sheet in usable_sheets(sheets, warnings):
+        layout = detect(sheet)
         if layout is None:
-            warnings.add("不是村庄进度、县级汇总、需求清单、项目资金之一，已忽略", sheet=sheet.name)
+            warnings.add(not_ours, sheet=sheet.name)
             continue
         if layout.kind.key in layouts:
             errors.add(f"与工作表「{layouts[layout.kind.key][0].name}」同为{layout.kind.title}表，一个文件只能有一张",
                        sheet=sheet.name)
             continue
         layouts[layout.kind.key] = (sheet, layout)
+    return layouts
+
+
+def _check_sheets(file_name, workbook: Workbook, checked, errors, warnings, as_of_limit: date) -> None:
+    sheets = workbook.sheets
+    layouts = sheet_layouts(sheets, errors, warnings, detect_layout, "不是村庄进度、县级汇总、需求清单、项目资金之一，已忽略")
 
     if "village" not in layouts:
         found = "、".join(s.name for s in sheets) or "无"

@@ -6,6 +6,7 @@ suite alone. Fixtures for the browser tests live in tests/browser/conftest.py.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,21 +44,45 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+def _shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+    """``build(folder)`` run once for the whole run: under pytest-xdist (``make test`` runs two workers) the first
+    worker to ask builds it in the run's shared temporary root while the others wait on a lock, then all use it."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo warehouse, built once per session through the real pipeline (demo reports → ingest).
+def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's report files (demo.generate.write_demo, default seed), written once per run. Read-only."""
+    from demo.generate import write_demo
+
+    return _shared_once(tmp_path_factory, "demo_reports", write_demo)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory, demo_reports: Path) -> Path:
+    """The demo warehouse, built once per run through the real pipeline (demo reports → ingest).
 
     Read-only for tests: a test that writes must use ``demo_db_copy``.
     """
-    from demo.generate import write_demo
     from pipelines.ingest import ingest
 
-    root = tmp_path_factory.mktemp("demo")
-    write_demo(root / "reports")
-    results = ingest([root / "reports"], root / "warehouse.duckdb")
-    refused = [(r.file_name, r.errors[:3]) for r in results if r.refused]
-    assert not refused, f"demo reports refused: {refused[:3]}"
-    return root / "warehouse.duckdb"
+    def build(folder: Path) -> None:
+        results = ingest([demo_reports], folder / "warehouse.duckdb")
+        refused = [(r.file_name, r.errors[:3]) for r in results if r.refused]
+        assert not refused, f"demo reports refused: {refused[:3]}"
+
+    return _shared_once(tmp_path_factory, "demo_warehouse", build) / "warehouse.duckdb"
 
 
 @pytest.fixture

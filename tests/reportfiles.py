@@ -315,3 +315,18 @@ def warehouse_state(db: Path) -> dict:
         }
     finally:
         con.close()
+
+
+def write_crashing_xls(path: Path, rows: list[list] | None = None) -> Path:
+    """A real .xls report (xlwt) damaged the way that kills calamine: its first DIMENSIONS record (BIFF 0x0200, 14
+    bytes) claims 4,294,967,295 rows × 65,535 columns, so the reader asks for ~11 PB up front and Rust aborts the
+    process (SIGABRT, "memory allocation … failed") instead of raising. Found by mutating xlwt files byte by byte."""
+    import struct
+
+    write_xls(path, [SheetSpec("村庄进度", rows or simple_report())])
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x00\x02\x0e\x00")  # record id 0x0200, length 14 (little-endian)
+    assert at > 0, "no DIMENSIONS record in the xlwt workbook"
+    struct.pack_into("<IIHH", data, at + 4, 0, 0xFFFFFFFF, 0, 0xFFFF)
+    path.write_bytes(bytes(data))
+    return path

@@ -150,10 +150,19 @@ def date_of(name: str) -> date:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    demo.write_demo(out)
-    return out
+def demo_dir(demo_reports) -> Path:
+    """The files the session's demo warehouse was built from (tests/conftest.py), written once per run."""
+    return demo_reports
+
+
+@pytest.fixture(scope="module")
+def rewritten(tmp_path_factory) -> tuple[Path, list[Path]]:
+    """The demo written a second time, by two processes, into a folder that already holds a demo-like name this run
+    does not write and a file of someone else's: (folder, the paths write_demo returned)."""
+    out = tmp_path_factory.mktemp("again")
+    (out / "红河州_20190101.xlsx").write_bytes(b"stale")     # a demo-like name this run does not write
+    (out / "my notes.txt").write_text("keep")                # anything else is left alone
+    return out, demo.write_demo(out, workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -184,19 +193,15 @@ def histories(tables) -> dict[str, list[tuple[date, dict]]]:
 # ------------------------------------------------------------------------------------------------ tests
 
 
-def test_same_seed_same_bytes(demo_dir, files, tmp_path):
-    again = demo.write_demo(tmp_path / "again")
+def test_same_seed_same_bytes(demo_dir, files, rewritten):
+    _, again = rewritten
     assert sorted(p.name for p in again) == [p.name for p in files]
     for p in again:
         assert p.read_bytes() == (demo_dir / p.name).read_bytes(), p.name
 
 
-def test_a_rerun_removes_only_stale_demo_files(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "红河州_20190101.xlsx").write_bytes(b"stale")     # a demo-like name this run does not write
-    (out / "my notes.txt").write_text("keep")                # anything else is left alone
-    written = demo.write_demo(out, workers=2)
+def test_a_rerun_removes_only_stale_demo_files(rewritten):
+    out, written = rewritten
     assert not (out / "红河州_20190101.xlsx").exists()
     assert (out / "my notes.txt").exists()
     assert sorted(p.name for p in out.iterdir()) == sorted([p.name for p in written] + ["my notes.txt"])

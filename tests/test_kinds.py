@@ -96,7 +96,7 @@ def test_a_second_kind_loads_beside_progress_without_editing_the_core(with_teams
     teams_file = write_xlsx(folder / "b_红河州驻村力量.xlsx", [SheetSpec("测试队伍", [
         ["工作队", "队长"], ["花口村工作队", "张三"], ["可邑村工作队", "李四"]])])
     db = tmp_path / "w.duckdb"
-    results = load(db, folder, workers=1)
+    results = load(db, folder, in_process=True)  # the test's kind room is known to this process only
     assert [r.status for r in results] == ["accepted", "accepted"], [r.errors for r in results]
     log = fetch(db, "SELECT file_name, status FROM report_log ORDER BY report_id")
     assert [r["file_name"] for r in log] == [progress_file.name, teams_file.name]
@@ -163,3 +163,42 @@ def test_an_older_warehouse_gets_the_kind_column(tmp_path):
     assert [r["report_id"] for r in fetch(path, "SELECT report_id FROM current_reports")] == [1]
     columns = [r["column_name"] for r in fetch(path, "SELECT column_name FROM (DESCRIBE accepted_reports)")]
     assert "kind" not in columns and columns[:3] == ["report_id", "file_name", "sha256"]
+
+
+def test_every_kind_skips_empty_and_hidden_sheets_with_the_same_notes(tmp_path):
+    """One loop (pipelines.report.usable_sheets) decides which sheets every kind's check reads."""
+    from commitmentfiles import ITEM_HEADER, item
+    from teamfiles import attendance_of, team_of_three
+    from teamfiles import workbook as teams_workbook
+
+    extra = (SheetSpec("备用", []), SheetSpec("旧数据", [["州市", "县市区"], ["红河州", "弥勒市"]], hidden=True))
+    roster = team_of_three()
+    files = [
+        write_report(tmp_path / "红河州_20220331.xlsx", simple_report([village()]), more=extra),
+        teams_workbook(tmp_path / "红河州_驻村力量_202203.xlsx", roster, attendance_of(roster), more=extra),
+        write_xlsx(tmp_path / "红河州_任期承诺_20220630.xlsx", [SheetSpec("承诺事项", [ITEM_HEADER, item()]), *extra]),
+    ]
+    for path, kind in zip(files, ("progress", "teams", "commitments")):
+        checked = kinds.check(path)
+        assert checked.ok and checked.kind == kind, checked.errors[:3]
+        notes = [w for w in checked.warnings if "备用" in w or "旧数据" in w]
+        assert notes == [f"{path.name} / 备用 / 空白工作表，已忽略", f"{path.name} / 旧数据 / 隐藏工作表，已忽略"], notes
+
+
+def test_each_kind_says_what_an_accepted_file_brought(tmp_path):
+    """The one-line result (command, upload page, audit) counts in each kind's own terms, not always 任务村."""
+    from commitmentfiles import ITEM_HEADER, item
+    from teamfiles import attendance_of, team_of_three
+    from teamfiles import workbook as teams_workbook
+
+    roster = team_of_three()
+    progress = write_report(tmp_path / "红河州_20220331.xlsx", simple_report([village(), village(village="可邑村")]))
+    teams = teams_workbook(tmp_path / "红河州_驻村力量_202203.xlsx", roster, attendance_of(roster))
+    commitments = write_xlsx(tmp_path / "红河州_任期承诺_20220630.xlsx",
+                             [SheetSpec("承诺事项", [ITEM_HEADER, item(), item(no="2")])])
+    results = load(tmp_path / "w.duckdb", progress, teams, commitments)
+    assert [r.status for r in results] == ["accepted"] * 3, [r.errors[:2] for r in results]
+    lines = [r.line() for r in results]
+    assert lines[0].endswith("2 个任务村"), lines
+    assert lines[1].endswith("1 个村的驻村人员 3 名，考勤 3 条"), lines
+    assert lines[2].endswith("1 个村的承诺事项 2 项"), lines

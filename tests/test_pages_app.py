@@ -376,12 +376,12 @@ def refused_db(demo_db, tmp_path_factory):
 def test_report_log_page(wh, refused_db, monkeypatch):
     at = open_page("pages/reports.py")
     accepted = wh.execute("SELECT count(*) FROM report_log WHERE status = 'accepted'").fetchall()[0][0]
-    assert metrics(at)["已受理"] == f"{fmt.plain(accepted)} 份"
+    assert metrics(at)["已接收"] == f"{fmt.plain(accepted)} 份"
     assert len(at.dataframe(key="rp_table").value) == wh.execute("SELECT count(*) FROM report_log").fetchall()[0][0]
 
     monkeypatch.setenv(db.ENV_VAR, str(refused_db))
     at = open_page("pages/reports.py", status="refused")
-    assert metrics(at)["退回"] == "1 份"
+    assert metrics(at)["已拒收"] == "1 份"
     table = at.dataframe(key="rp_table").value
     assert list(table["文件名"]) == ["红河州_20240331.xlsx"]
     reasons = at.error[0].value

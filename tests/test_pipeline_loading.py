@@ -216,8 +216,9 @@ def test_public_views_keep_the_contract_columns(tmp_path, db):
 
 
 def test_checking_in_worker_processes_gives_the_same_warehouse(tmp_path):
-    """Files are checked side by side in worker processes (pipelines/checks.py) but loaded in the order offered:
-    a batch holding a correction, a duplicate, an earlier date and a refusal ends the same with 1 or 2 workers."""
+    """Files are checked side by side in checker processes (pipelines/checks.py) but loaded in the order offered:
+    a batch holding a correction, a duplicate, an earlier date and a refusal ends the same with 1 or 2 checkers
+    or checked in the loading process itself."""
     folder = tmp_path / "batch"
     folder.mkdir()
     march = honghe(folder, date(2022, 3, 31), name="a_红河州_20220331.xlsx", steps=13)
@@ -227,9 +228,9 @@ def test_checking_in_worker_processes_gives_the_same_warehouse(tmp_path):
     honghe(folder, date(2022, 4, 30), name="e_红河州_20220430.xlsx", civil=99)  # more civil servants than members
     yuxi(folder, date(2022, 4, 15), name="f_玉溪市_20220415.xlsx")
     outcomes = {}
-    for workers in (1, 2):
+    for workers in (0, 1, 2):  # 0: checked in this process (in_process=True)
         db = tmp_path / f"w{workers}.duckdb"
-        results = load(db, folder, workers=workers)
+        results = load(db, folder, **({"workers": workers} if workers else {"in_process": True}))
         outcomes[workers] = (
             [(r.file_name, r.status, r.prefecture_code, r.as_of, r.village_rows, r.errors) for r in results],
             [{k: v for k, v in e.items()} for e in log(db)],
@@ -237,4 +238,4 @@ def test_checking_in_worker_processes_gives_the_same_warehouse(tmp_path):
         )
     assert [s for _, s, *_ in outcomes[1][0]] == ["accepted", "superseded", "duplicate", "accepted", "refused",
                                                   "accepted"]
-    assert outcomes[2] == outcomes[1]
+    assert outcomes[2] == outcomes[1] == outcomes[0]

@@ -33,13 +33,15 @@ import streamlit as st
 
 from geo import reference
 from hometown.progress import map_data
+from hometown.progress.region import LEVEL_LABELS as REGION_LEVEL_LABELS
 from warehouse.scope import Filters, Scope
 from ui import charts, guard, map_deck
 from ui.common import block, run, url_params
 from ui.nav import MAP_PAGE, REGION_PAGE
 from ui.text import md
 
-LEVEL_LABELS = {"prefecture": "州市", "county": "县市区"}
+# The levels the map draws (map_data.Level), named as every region is (hometown.progress.region).
+LEVEL_LABELS = {level: REGION_LEVEL_LABELS[level] for level in ("prefecture", "county")}
 PAGE_WIDTH_HINT, PAGE_HEIGHT = map_data.PAGE_SIZE
 PANEL_WIDTH_HINT, PANEL_HEIGHT = map_data.PANEL_SIZE
 PANEL_PREFIX = "ovmap_"  # the overview panel's widget keys (the map page's have none)

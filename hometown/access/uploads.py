@@ -129,7 +129,7 @@ def handle(files: list[tuple[str, bytes]], db_path: str | Path, *, user: dict | 
             STATUS_LABELS[result.status],
             reference.prefecture_name(result.prefecture_code) if result.prefecture_code else "",
             f"截至{result.as_of.isoformat()}" if result.as_of else "",
-            f"{result.village_rows} 个任务村" if result.status in (ACCEPTED, SUPERSEDED) else "",
+            result.counted if result.status in (ACCEPTED, SUPERSEDED) else "",
             f"{len(result.errors)} 条拒收原因" if result.errors else "",
             f"原文件名 {original}" if original != result.file_name else "",
             ("首条：" + reasons[0]) if reasons else "") if p)

@@ -23,7 +23,7 @@ from geo import reference
 from pipelines.columns import CHOICE, CODE, DATE, TEXT, header_key, split_unit
 from pipelines.header import MappedColumn, detect_layout
 from pipelines.report import (
-    CheckedReport, check_file, _attach_village_keys, _check_places, _data_rows, _resolve_as_of,
+    CheckedReport, check_file, sheet_layouts, _attach_village_keys, _check_places, _data_rows, _resolve_as_of,
     _resolve_report_prefecture,
 )
 from pipelines.values import NOT_REPORTED, normalised_lookup, number_expr, parse_date_text
@@ -48,6 +48,15 @@ class CommitmentReport(CheckedReport):
     def village_rows(self) -> int:  # the villages whose lists the file carries (the line the command prints)
         items = self.frames.get("items")
         return 0 if items is None or items.height == 0 else items["village_key"].n_unique()
+
+    def counted(self) -> str:
+        parts = [f"{self.village_rows} 个村的承诺事项 {self._height('items')} 项" if self._height("items") else "",
+                 f"进展评价 {self._height('progress')} 条" if self._height("progress") else ""]
+        return "，".join(p for p in parts if p) or "无承诺事项"
+
+    def _height(self, name: str) -> int:
+        frame = self.frames.get(name)
+        return 0 if frame is None else frame.height
 
 
 def parse_due(text: str | None) -> date | None:
@@ -93,20 +102,8 @@ def _find_ordinal(sheet, layout) -> MappedColumn | None:
 
 
 def _check(file_name, sheets, checked, errors, warnings, as_of_limit: date) -> None:
-    layouts = {}
-    for sheet in sheets:
-        if sheet.grid.height == 0 or not sheet.visible:
-            warnings.add("空白或隐藏工作表，已忽略", sheet=sheet.name)
-            continue
-        layout = detect_layout(sheet, SHEETS)
-        if layout is None:
-            warnings.add("不是承诺事项、承诺进展之一，已忽略", sheet=sheet.name)
-            continue
-        if layout.kind.key in layouts:
-            errors.add(f"与工作表「{layouts[layout.kind.key][0].name}」同为{layout.kind.title}表，一个文件只能有一张",
-                       sheet=sheet.name)
-            continue
-        layouts[layout.kind.key] = (sheet, layout)
+    layouts = sheet_layouts(sheets, errors, warnings, lambda sheet: detect_layout(sheet, SHEETS),
+                            "不是承诺事项、承诺进展之一，已忽略")
     if not layouts:
         found = "、".join(s.name for s in sheets) or "无"
         errors.add(f"缺少工作表「承诺事项」或「承诺进展」（按表名或表头均未找到；文件中的工作表：{found}）")

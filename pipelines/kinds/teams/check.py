@@ -26,9 +26,9 @@ from pipelines.kinds.teams.contract import (
     ASSESSMENT, ASSESSMENT_RESULTS, ATTENDANCE, DAY_FIELDS, IN_POST, PARTY_DATE_NEEDED, PARTY_STATUSES, RESETTLEMENT,
     ROLES, ROSTER, SENDING_LEVELS, STATUSES, TEAM_SHEETS, VILLAGE_TYPES,
 )
-from pipelines.read import Sheet
 from pipelines.report import (
-    CheckedReport, check_file, _attach_village_keys, _data_rows, _header_of, _resolve_report_prefecture, _typed_rows,
+    CheckedReport, check_file, sheet_layouts, _attach_village_keys, _data_rows, _header_of, _resolve_report_prefecture,
+    _typed_rows,
 )
 from pipelines.values import normalise_series, parse_date_text
 from warehouse.parts.teams import mask_id
@@ -103,32 +103,24 @@ def days_in_post(month: date, start: date | None, end: date | None) -> int:
     return max((hi - lo).days + 1, 0)
 
 
+class TeamsReport(CheckedReport):
+    """A checked 驻村力量 file: frames ``roster``, ``attendance``, ``pending`` (and ``assessment``)."""
+
+    @property
+    def village_rows(self) -> int:  # the villages its roster staffs
+        roster = self.frames.get("roster")
+        return 0 if roster is None or roster.height == 0 else roster["village_key"].drop_nulls().n_unique()
+
+    def counted(self) -> str:
+        roster, attendance = self.frames.get("roster"), self.frames.get("attendance")
+        return (f"{self.village_rows} 个村的驻村人员 {0 if roster is None else roster.height} 名，"
+                f"考勤 {0 if attendance is None else attendance.height} 条")
+
+
 def check_teams(path: Path, data: bytes | None = None, as_of_limit: date | None = None) -> CheckedReport:
     """Check one file of this kind in the frame every kind shares (pipelines.report.check_file)."""
-    return check_file(path, data, as_of_limit, CheckedReport,
+    return check_file(path, data, as_of_limit, TeamsReport,
                       lambda name, workbook, *rest: _check(name, workbook.sheets, *rest))
-
-
-def _layouts(sheets: list[Sheet], errors, warnings) -> dict[str, tuple[Sheet, Layout]]:
-    layouts: dict[str, tuple[Sheet, Layout]] = {}
-    for sheet in sheets:
-        if sheet.grid.height == 0:
-            if sheet.visible:
-                warnings.add("空白工作表，已忽略", sheet=sheet.name)
-            continue
-        if not sheet.visible:
-            warnings.add("隐藏工作表，已忽略", sheet=sheet.name)
-            continue
-        layout = detect_layout(sheet, TEAM_SHEETS)
-        if layout is None:
-            warnings.add("不是驻村人员、驻村考勤、年度考核之一，已忽略", sheet=sheet.name)
-            continue
-        if layout.kind.key in layouts:
-            errors.add(f"与工作表「{layouts[layout.kind.key][0].name}」同为{layout.kind.title}表，一个文件只能有一张",
-                       sheet=sheet.name)
-            continue
-        layouts[layout.kind.key] = (sheet, layout)
-    return layouts
 
 
 def _file_month(file_name: str, raw: dict, errors) -> date | None:
@@ -157,7 +149,8 @@ def _file_month(file_name: str, raw: dict, errors) -> date | None:
 
 
 def _check(file_name, sheets, checked, errors, warnings, limit: date) -> None:
-    layouts = _layouts(sheets, errors, warnings)
+    layouts = sheet_layouts(sheets, errors, warnings, lambda sheet: detect_layout(sheet, TEAM_SHEETS),
+                            "不是驻村人员、驻村考勤、年度考核之一，已忽略")
     found = "、".join(s.name for s in sheets) or "无"
     for kind in (ROSTER, ATTENDANCE):
         if kind.key not in layouts:
