@@ -56,7 +56,7 @@ def page_cpu_ms(db_path: Path, repeats: int, only: tuple[str, ...] = ()) -> dict
 
     scratch = Path(tempfile.mkdtemp(prefix="hometown-bench-rerun-"))
     os.environ.update({"HOMETOWN_DB": str(db_path), "HOMETOWN_AUTH": "off",
-                       "HOMETOWN_AUDIT": str(scratch / "audit.duckdb"), "HOMETOWN_UPLOADS": str(scratch / "uploads")})
+                       "HOMETOWN_APP_DB": str(scratch / "app.sqlite3"), "HOMETOWN_UPLOADS": str(scratch / "uploads")})
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         village = con.execute("SELECT village_key FROM village_status ORDER BY village_key LIMIT 1").fetchall()[0][0]

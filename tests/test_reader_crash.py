@@ -79,7 +79,7 @@ def test_the_command_refuses_the_crashing_file_and_loads_the_rest_of_the_batch(t
 
 def test_an_upload_that_crashes_its_reader_is_refused_and_the_app_lives_on(tmp_path, monkeypatch):
     """uploads.handle runs in the app's process (here: this test's): the checker dies, the app does not."""
-    monkeypatch.setenv("HOMETOWN_AUDIT", str(tmp_path / "audit.duckdb"))
+    monkeypatch.setenv("HOMETOWN_APP_DB", str(tmp_path / "app.sqlite3"))  # its own app store (audit rows)
     monkeypatch.setenv("RUST_BACKTRACE", "0")
     good = _honghe(tmp_path, date(2022, 3, 31))
     bad = _damaged(tmp_path)
@@ -91,7 +91,7 @@ def test_an_upload_that_crashes_its_reader_is_refused_and_the_app_lives_on(tmp_p
     assert done[0].saved_to is None and done[1].saved_to is not None
     table = uploads.results_table(done)
     assert table["结果"].to_list() == ["已拒收", "已接收"]
-    rows = audit.events(tmp_path / "audit.duckdb", action="upload").sort("event_id")
+    rows = audit.events(action="upload").sort("event_id")
     assert rows["outcome"].to_list() == ["refused", "ok"] and rows["target"].to_list() == [bad.name, good.name]
     # The next upload is checked by a fresh checker and loads.
     later = _honghe(tmp_path, date(2022, 4, 30))

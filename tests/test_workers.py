@@ -96,7 +96,7 @@ def test_two_processes_issuing_and_closing_orders_at_once_lose_no_event(tmp_path
 def test_two_processes_writing_the_audit_log_at_once_keep_every_row_and_the_chain(tmp_path):
     from hometown.access import audit
 
-    path = str(tmp_path / "audit.duckdb")
+    path = str(tmp_path / "app.sqlite3")  # the embedded app store (appdb) both processes append to
     _run_together(_audit_writer, [(path, "甲"), (path, "乙")])
     rows = audit.events(path)
     for who in ("甲", "乙"):
@@ -104,7 +104,7 @@ def test_two_processes_writing_the_audit_log_at_once_keep_every_row_and_the_chai
         assert sorted(mine["target"].to_list()) == sorted(f"{who}-{n}" for n in range(AUDIT_ROWS_PER_PROCESS))
     assert rows.height == 2 * AUDIT_ROWS_PER_PROCESS
     assert audit.verify_chain(path) == []
-    assert not Path(path + ".pending.jsonl").exists()  # every row made it into the table itself
+    assert not audit.pending_path(path).exists()  # every row made it into the table itself
 
 
 def test_two_processes_counting_wrong_passwords_at_once_lose_no_failure(tmp_path):

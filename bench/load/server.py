@@ -62,10 +62,9 @@ def write_demo_users(path: Path) -> Path:
 
 def app_env(db: Path, scratch: Path, users: Path | None) -> dict[str, str]:
     """The server's environment: sign-in on with the demo users (or the open app without ``users``), the run's own
-    audit log, lock-outs and uploads."""
+    app store (audit log, lock-outs, orders, briefings) and uploads."""
     env = {**os.environ, "HOMETOWN_DB": str(db), "PYTHONUNBUFFERED": "1",
-           "HOMETOWN_AUDIT": str(scratch / "audit.duckdb"), "HOMETOWN_UPLOADS": str(scratch / "uploads"),
-           "HOMETOWN_BRIEFS": str(scratch / "briefs.duckdb")}
+           "HOMETOWN_APP_DB": str(scratch / "app.sqlite3"), "HOMETOWN_UPLOADS": str(scratch / "uploads")}
     env.pop("HOMETOWN_RAISE_ERRORS", None)  # the app as deployed: an error is a message on the page, counted
     if users is None:
         env["HOMETOWN_AUTH"] = "off"

@@ -63,7 +63,7 @@ def test_two_workers_behind_nginx(tmp_path, browser, wait_for_streamlit):
     users = tmp_path / "users.toml"
     auth.create_demo_users(users, rounds=4)
     env = {"HOMETOWN_DB": str(db), "HOMETOWN_AUTH": "on", "HOMETOWN_USERS": str(users),
-           "HOMETOWN_AUDIT": str(tmp_path / "audit.duckdb"), "HOMETOWN_UPLOADS": str(tmp_path / "uploads")}
+           "HOMETOWN_APP_DB": str(tmp_path / "app.sqlite3"), "HOMETOWN_UPLOADS": str(tmp_path / "uploads")}
     contexts = []
     with cluster(workers=2, env=env, run_dir=tmp_path / "run", health_interval=1.0) as c:
         try:
