@@ -95,6 +95,12 @@ def _port_free(port: int) -> bool:
     return True
 
 
+# A worker is killed only when it has not answered for about half a minute: a worker that is merely busy (a briefing
+# rendered, a national load swapped in, the machine saturated at a morning meeting) answers late, and killing it would
+# end every session it holds. The load benchmark saw a busy worker replaced with the first setting of 3.
+HEALTH_FAILURES = 10
+
+
 def healthy(url: str, timeout: float = 3.0) -> bool:
     """``url``/_stcore/health answers ``ok`` (no proxy from the environment: this is a loopback check)."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -126,8 +132,8 @@ class Cluster:
     def __init__(self, workers: int | None = None, port: int | None = None, *, base_port: int | None = None,
                  worker_ports: list[int] | None = None, address: str = "127.0.0.1", env: dict[str, str] | None = None,
                  run_dir: str | Path | None = None, script: str | Path = "serve.py", python: str = sys.executable,
-                 health_interval: float = 2.0, health_failures: int = 3, startup_timeout: float = STARTUP_TIMEOUT_S,
-                 nginx_processes: int | str = 1, log=None) -> None:
+                 health_interval: float = 2.0, health_failures: int = HEALTH_FAILURES,
+                 startup_timeout: float = STARTUP_TIMEOUT_S, nginx_processes: int | str = 1, log=None) -> None:
         n = len(worker_ports) if worker_ports else (workers or default_workers())
         if n < 1:
             raise ValueError("at least one worker")
