@@ -5,6 +5,7 @@
 #   poppler-utils   -> pdftotext, with which the briefing tests read a PDF's text back
 # Non-interactive; runs apt-get directly as root, through sudo otherwise.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 need=()
 if [ ! -x /usr/bin/chromium ]; then
@@ -22,19 +23,7 @@ if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=()
-elif command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo -n)
-else
-    echo "system deps: missing ${need[*]}; run this script as root or install sudo" >&2
-    exit 1
-fi
-
-echo "system deps: installing ${need[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+apt_install "system deps" "${need[@]}"
 if command -v fc-cache >/dev/null 2>&1; then
     fc-cache -f >/dev/null 2>&1 || true
 fi
