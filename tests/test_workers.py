@@ -26,6 +26,13 @@ AUDIT_ROWS_PER_PROCESS = 15
 WRONG_PASSWORDS_PER_PROCESS = 4
 
 
+@pytest.fixture(autouse=True)
+def own_app_store(tmp_path, monkeypatch):
+    """Each test its own app store (orders, audit, lock-outs), inherited by the processes it spawns: the session's
+    shared scratch store holds other tests' orders and lock-outs, which would be counted here."""
+    monkeypatch.setenv("HOMETOWN_APP_DB", str(tmp_path / "app.sqlite3"))
+
+
 def _orders_writer(db: str, who: str, barrier) -> list[int]:
     """Issue ORDERS_PER_PROCESS orders and take each through to 已办结; returns their ids."""
     from hometown.dispatch import orders
