@@ -19,7 +19,8 @@ The stable interface (the load benchmark and tests/test_workers.py use it)::
     from serving import cluster, Cluster, COOKIE
     with cluster(workers=2, port=None, env={"HOMETOWN_DB": db, "HOMETOWN_USERS": users}) as c:
         c.url, c.worker_urls, c.worker_ports, c.worker_pids(), c.nginx_pid, c.restarts
-        c.kill_worker(i) -> pid;  c.wait_worker(i, not_pid=pid) -> new pid;  c.worker_of_cookie("w1") -> 1
+        c.kill_worker(i, hold=False) -> pid;  c.release_worker(i);  c.wait_worker(i, not_pid=pid) -> new pid
+        c.worker_of_cookie("w1") -> 1
 """
 
 from serving.cluster import Cluster, ClusterError, cluster, default_workers, find_nginx, healthy

@@ -122,6 +122,7 @@ class _Worker:
         self.restarts = 0
         self.quick_deaths = 0     # deaths within QUICK_DEATH_S of a start, in a row (for the back-off)
         self.next_start = 0.0
+        self.held = False         # kept down by kill_worker(hold=True) until release_worker
 
 
 class Cluster:
@@ -202,16 +203,23 @@ class Cluster:
                 return w.index
         return None
 
-    def kill_worker(self, index: int, sig: int = signal.SIGKILL) -> int:
+    def kill_worker(self, index: int, sig: int = signal.SIGKILL, hold: bool = False) -> int:
         """Send ``sig`` to worker ``index`` (SIGKILL: it dies as in a crash); returns its pid. The supervisor
-        starts it again."""
+        starts it again — with ``hold``, only after ``release_worker(index)`` (a worker taken out for maintenance,
+        or a test that must see its browsers move to the others before it is back)."""
         with self._lock:
             w = self._workers[index]
             if not w.proc or w.proc.poll() is not None:
                 raise ClusterError(f"worker {index} is not running")
             pid = w.proc.pid
+            w.held = hold
             os.killpg(pid, sig)
             return pid
+
+    def release_worker(self, index: int) -> None:
+        """Let the supervisor start worker ``index`` again after ``kill_worker(index, hold=True)``."""
+        with self._lock:
+            self._workers[index].held = False
 
     def wait_worker(self, index: int, timeout: float | None = None, not_pid: int | None = None) -> int:
         """Wait until worker ``index`` runs (with a pid other than ``not_pid``) and answers its health check."""
@@ -366,7 +374,7 @@ class Cluster:
                           + (f" in {pause:.0f} s" if pause else ""))
                 w.proc, w.next_start = None, now + pause
             if w.proc is None:
-                if now >= w.next_start:
+                if now >= w.next_start and not w.held:
                     if _port_free(w.port):
                         self._start_worker(w)
                         w.restarts += 1

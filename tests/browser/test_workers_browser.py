@@ -1,6 +1,7 @@
 """Two Streamlit workers behind nginx (serving/, issue 17), end to end in Chromium: sessions opened through the
 proxy land on both workers and stay there (the hometown_worker cookie, and an open websocket on each worker's
-port), a report load made during the test is seen by the sessions of both workers, and when one worker is killed
+port), a report load made during the test is seen by the sessions of both workers (browsers, and the load
+benchmark's protocol client through the proxy), and when one worker is killed
 its browser gets the page back from the other after signing in again, while the supervisor starts the dead one
 again.
 
@@ -10,8 +11,10 @@ Sign-in is on (demo users, bcrypt cost 4). One cluster and two to four browser c
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from test_alerts import honghe  # noqa: E402
 
+from bench.load.client import Session  # noqa: E402
 from hometown.access import auth  # noqa: E402
 from pipelines.ingest import ingest  # noqa: E402
 from serving import COOKIE, cluster  # noqa: E402
@@ -55,6 +59,21 @@ def _sign_in(page, wait_for_streamlit, username: str = "leader", password: str =
 
 def _newest(page, day: date, timeout_ms: float = 60_000) -> None:
     page.get_by_test_id("stMain").get_by_text(f"最新一期截至 {day.isoformat()}").wait_for(timeout=timeout_ms)
+
+
+async def _protocol_sessions(c, day: date) -> set[int]:
+    """Two sessions of the load benchmark's protocol client (Streamlit's websocket protocol, no browser) opened through
+    nginx at once, each signed in as the leader: the workers whose cookie they got (least_conn sends the second,
+    opened while the first holds its websocket, to the other worker), each shown the newest report."""
+    workers = set()
+    async with Session(c.url) as first, Session(c.url) as second:
+        for s in (first, second):
+            await s.open("/")
+            signed = await s.sign_in("leader", "leader@demo")
+            assert signed.status == "FINISHED_SUCCESSFULLY" and not signed.errors, signed
+            assert any(f"最新一期截至 {day.isoformat()}" in t for t in s.texts()), s.texts()[:20]
+            workers.add(c.worker_of_cookie(s.cookies.get(COOKIE)))
+    return workers
 
 
 def test_two_workers_behind_nginx(tmp_path, browser, wait_for_streamlit):
@@ -96,9 +115,14 @@ def test_two_workers_behind_nginx(tmp_path, browser, wait_for_streamlit):
                 _newest(page, SECOND)
                 assert c.worker_of_cookie(_worker_cookie(page.context)) == worker
 
+            # The protocol client through the proxy too: its sessions land on both workers and see the new load.
+            # (In a thread of its own: Playwright's sync API keeps an event loop in this one.)
+            with ThreadPoolExecutor(1) as pool:
+                assert pool.submit(asyncio.run, _protocol_sessions(c, SECOND)).result(timeout=300) == {0, 1}
+
             # Worker 0 dies: its browser reconnects through nginx to worker 1, where signing in again gives the page.
             victim, page = 0, sessions[0]
-            killed = c.kill_worker(victim)
+            killed = c.kill_worker(victim, hold=True)  # down until released: the browser must move, not wait
             _sign_in(page, wait_for_streamlit)
             _newest(page, SECOND)
             assert c.worker_of_cookie(_worker_cookie(page.context)) == 1
@@ -106,6 +130,8 @@ def test_two_workers_behind_nginx(tmp_path, browser, wait_for_streamlit):
             other = sessions[1]
             assert other.get_by_test_id("stSidebar").get_by_text("退出登录").count() == 1
             # The supervisor started worker 0 again; the moved browser stays where it is now.
+            assert c.worker_pids()[victim] is None  # still held down
+            c.release_worker(victim)
             restarted = c.wait_worker(victim, not_pid=killed)
             assert restarted != killed and c.restarts[victim] >= 1
             page.reload()
