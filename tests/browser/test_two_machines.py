@@ -1,10 +1,13 @@
 """Two app machines against one PostgreSQL and one warehouse (issue 18), driven in headless Chromium: two
 ``streamlit run serve.py`` servers on different ports, sign-in on, ``HOMETOWN_APP_DB`` pointing both at the same
-PostgreSQL (a fresh schema of the session's server, tests/pgserver.py) and ``HOMETOWN_DB`` at the same warehouse.
+PostgreSQL (a fresh schema of the session's server, tests/pgserver.py) and ``HOMETOWN_DB`` at the same shared
+warehouse folder (the partitioned warehouse, warehouse/partitions.py), which both read only
+(``HOMETOWN_WAREHOUSE_READONLY=1``): this test's process is the writer.
 
 An order issued from the alert board on machine A is signed for, rectified and closed on machine B, whose page shows
 its whole history, A's issue included; a username locked out by wrong passwords on A is refused on B with the right
-password; the audit rows written by both servers form one valid chain. (200 concurrent order changes from two
+password; a load the writer publishes during the test is seen by both; the audit rows written by both servers form
+one valid chain. (200 concurrent order changes from two
 processes: tests/test_appdb.py, at function level, where a browser adds nothing.)
 """
 
@@ -41,7 +44,7 @@ def test_two_app_machines_share_orders_audit_and_lock_outs(tmp_path, pg_server, 
                                                           wait_for_streamlit, monkeypatch, screenshot):
     folder = tmp_path / "reports"
     folder.mkdir()
-    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse = tmp_path / "warehouse"  # a folder: the partitioned warehouse every machine reads
     ingest_ok(warehouse, yuxi(folder, date(2021, 3, 31)),
               *(honghe(folder, d) for d in (date(2021, 6, 30), date(2021, 9, 30), date(2021, 12, 31))))
     hdb.close_all()
@@ -50,7 +53,7 @@ def test_two_app_machines_share_orders_audit_and_lock_outs(tmp_path, pg_server, 
     users = tmp_path / "users.toml"
     auth.create_demo_users(users, rounds=4)
     env = {"HOMETOWN_AUTH": "on", "HOMETOWN_USERS": str(users), "HOMETOWN_APP_DB": app_db,
-           "HOMETOWN_UPLOADS": str(tmp_path / "uploads")}
+           "HOMETOWN_UPLOADS": str(tmp_path / "uploads"), "HOMETOWN_WAREHOUSE_READONLY": "1"}
     machine_a = streamlit_server(warehouse, script="serve.py", env={**env, "HOMETOWN_MACHINE": "a"})
     machine_b = streamlit_server(warehouse, script="serve.py", env={**env, "HOMETOWN_MACHINE": "b"})
     assert machine_a != machine_b
@@ -105,6 +108,12 @@ def test_two_app_machines_share_orders_audit_and_lock_outs(tmp_path, pg_server, 
         expect(late.get_by_test_id("stMain")).to_contain_text("已临时锁定")
         assert late.get_by_test_id("stSidebar").get_by_text("退出登录").count() == 0
         late.context.close()
+        # The writer publishes a new load into the shared folder: both machines show it at their next run.
+        ingest_ok(warehouse, honghe(folder, date(2022, 3, 31)))
+        for machine, p, who in ((machine_a, page, "admin"), (machine_b, page_b, "honghe")):
+            p.goto(machine)  # a new session: signed in again
+            _sign_in(p, wait_for_streamlit, who, f"{who}@demo")
+            expect(p.get_by_test_id("stMain").get_by_text("最新一期截至 2022-03-31")).to_be_visible(timeout=60_000)
     finally:
         other.close()
 
