@@ -7,6 +7,7 @@ URL, and a wrong password gets the login form back.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -15,6 +16,13 @@ from bench.load.client import Session
 from hometown import fmt
 from warehouse import metrics
 from warehouse.scope import Filters, Scope
+
+
+def _run(coroutine):
+    """``asyncio.run`` in a thread of its own: under pytest-xdist this file may share its worker process with the
+    browser tests, whose Playwright sync API leaves an event loop marked running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +78,7 @@ def test_signs_in_reads_the_overview_and_drills_down(app, demo_db, monkeypatch):
             assert not back.errors and s.metrics()[label] == expected_province
             return first
 
-    first = asyncio.run(scenario())
+    first = _run(scenario())
     assert first.seconds > 0 and first.messages > 0
 
 
@@ -88,7 +96,7 @@ def test_wrong_password_gets_the_login_form_again(app):
             assert s.widget("login_username") is None
             assert s.page == "region" and any("红河州" in t for t in s.texts())
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_paced_sessions_rerun_drill_down_and_are_measured(app):
@@ -97,7 +105,7 @@ def test_paced_sessions_rerun_drill_down_and_are_measured(app):
     from bench.load import scenarios
 
     users = ["mile", "honghe", "leader"]
-    result = asyncio.run(scenarios.paced(app, users, window_s=6.0, rerun_s=1.5, drill_s=3.0, ramp_s=1.0))
+    result = _run(scenarios.paced(app, users, window_s=6.0, rerun_s=1.5, drill_s=3.0, ramp_s=1.0))
     assert result["up"] == 3 and result["disconnects"] == 0
     assert result["errors"] == 0, result["error_samples"]
     assert result["full_runs"] >= 3
@@ -128,7 +136,7 @@ def test_a_fresh_server_asks_every_first_visitor_to_sign_in(demo_db, tmp_path):
         return await asyncio.gather(*(visit(base, u, 0.25 * i) for i, u in enumerate(urls)))
 
     with server.one_process(demo_db, users=users, scratch=tmp_path) as fresh:
-        seen = asyncio.run(scenario(fresh.url))
+        seen = _run(scenario(fresh.url))
     for url, page, keys in seen:
         assert "login_username" in keys and "login_password" in keys, (url, page, keys)
         assert not [k for k in keys if k.startswith(("rg_", "ov_"))], (url, keys)
