@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import statistics
 import sys
@@ -34,6 +35,7 @@ from bench.load.client import Run, Session, SessionError
 
 SECTION = "load"
 LEVELS, QUICK_LEVELS = (10, 25, 50, 100, 200), (10, 25)
+LEVELS_ENV = "HOMETOWN_LOAD_LEVELS"  # overrides the session counts (space or comma separated)
 RERUN_S, DRILL_S = 10.0, 30.0
 PACED_P95_TARGET_S, PACED_TARGET_N = 1.0, 50
 SATURATION_TARGET = 1.8
@@ -442,6 +444,8 @@ def run(quick: bool) -> list[dict]:
     rows: list[dict] = []
     db = demo_warehouse()
     levels = QUICK_LEVELS if quick else LEVELS
+    if os.environ.get(LEVELS_ENV, "").strip():  # e.g. "50": one level, for a run that must fit a short quiet spell
+        levels = tuple(int(n) for n in os.environ[LEVELS_ENV].replace(",", " ").split())
     window = 20.0 if quick else 40.0
     with tempfile.TemporaryDirectory(prefix="hometown-load-") as scratch_name:
         scratch = Path(scratch_name)
