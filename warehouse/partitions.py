@@ -49,6 +49,8 @@ GRACE_ENV = "HOMETOWN_WAREHOUSE_GRACE_S"
 DEFAULT_GRACE_S = 600.0
 # Tables every partition holds a copy of (or that only the shared partition fills): readers take the shared one.
 GLOBAL_TABLES = ("meta", "ref_prefecture", "ref_county", "alert_config", "schedule_line")
+COPY_ROWS_ENV = "HOMETOWN_WAREHOUSE_COPY_ROWS"
+DEFAULT_COPY_ROWS = 250_000
 SALT_KEYS = ("teams_person_salt",)  # meta keys every partition must share (pseudonymous keys match across files)
 
 
@@ -222,9 +224,29 @@ def attach_sql(folder: Path, manifest: dict) -> list[tuple[str, Path]]:
     return [(f"p_{key}", Path(folder) / name) for key, name in items]
 
 
-def federate(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict, rename: dict[str, str]) -> None:
+def copy_rows() -> int:
+    """A reader copies a table into its own memory when the partitions hold at most this many of its rows in all
+    (``$HOMETOWN_WAREHOUSE_COPY_ROWS``, default 250,000; 0: copy nothing, every table a union of the files)."""
+    try:
+        return max(0, int(os.environ.get(COPY_ROWS_ENV, DEFAULT_COPY_ROWS)))
+    except ValueError:
+        return DEFAULT_COPY_ROWS
+
+
+def federate(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict, rename: dict[str, str],
+             copy_limit: int | None = None) -> list[str]:
     """Attach every partition read-only and make each base table the union of the partitions' (in ``con``); a table
-    of ``rename`` is unioned under its new name (the reader builds the public one over it)."""
+    of ``rename`` is unioned under its new name (the reader builds the public one over it).
+
+    A table of at most ``copy_limit`` rows in all (``copy_rows()``) is copied into ``con`` as a table of its own, once,
+    when the version is opened: every page's query joins the reports, county sheets, needs, settings and the parts'
+    materialised figures many times, and a view over a union of 17 files re-plans and re-scans 17 files at each
+    reference (no statistics, no filter pushdown across the union) — that was most of a query's time. A bigger table
+    (the village rows of years of national history, 任期承诺's items) stays a view over the attached files, read
+    through DuckDB's buffer pool like the one-file warehouse, so a reader's memory stays bounded whatever the
+    history. When every table was copied the files are detached: the version lives in memory and holds no file
+    open. Returns the tables left as views over the files."""
+    limit = copy_rows() if copy_limit is None else copy_limit
     aliases = attach_sql(folder, manifest)
     for alias, path in aliases:
         con.execute(f"ATTACH '{path}' AS {alias} (READ_ONLY)").fetchall()
@@ -232,9 +254,21 @@ def federate(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict, renam
     tables = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND NOT internal ORDER BY table_name",
         [shared]).fetchall()]
+    rows = dict(con.execute(
+        "SELECT table_name, sum(estimated_size) FROM duckdb_tables() WHERE NOT internal AND database_name IN "
+        f"({', '.join('?' * len(aliases))}) GROUP BY table_name", [a for a, _ in aliases]).fetchall())
+    unioned = []
     for table in tables:
         if table in GLOBAL_TABLES:
-            sql = f"SELECT * FROM {shared}.main.{table}"
+            sources, sql = [shared], f"SELECT * FROM {shared}.main.{table}"
         else:
-            sql = " UNION ALL BY NAME ".join(f"SELECT * FROM {alias}.main.{table}" for alias, _ in aliases)
-        con.execute(f"CREATE OR REPLACE VIEW {rename.get(table, table)} AS {sql}").fetchall()
+            sources = [alias for alias, _ in aliases]
+            sql = " UNION ALL BY NAME ".join(f"SELECT * FROM {alias}.main.{table}" for alias in sources)
+        kind = "TABLE" if limit > 0 and rows.get(table, 0) <= limit else "VIEW"
+        if kind == "VIEW":
+            unioned.append(table)
+        con.execute(f"CREATE OR REPLACE {kind} {rename.get(table, table)} AS {sql}").fetchall()
+    if not unioned:
+        for alias, _ in aliases:
+            con.execute(f"DETACH {alias}").fetchall()
+    return unioned

@@ -350,15 +350,27 @@ SELECT *, now() AS refreshed FROM commitment_summary_live WHERE level = 'provinc
 """
 
 
-def open_partitioned(folder: Path | str, manifest: dict) -> duckdb.DuckDBPyConnection:
+def open_partitioned(folder: Path | str, manifest: dict, copy_limit: int | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only view of a partitioned warehouse (warehouse.partitions): an in-memory DuckDB over its files
-    attached read-only, with every public view of the single-file warehouse, same columns, same meaning."""
+    attached read-only, with every public view of the single-file warehouse, same columns, same meaning.
+
+    Built once per manifest version (warehouse.db keeps it until the next): the tables of at most ``copy_limit`` rows
+    are copied in (partitions.federate), and the province's current alerts (the partitions' plus the late-report
+    rule over the union) are computed here once into a table, as a write does for one file, instead of at each
+    read. ``copy_limit=0``: nothing copied, every table and the current alerts views over the files."""
+    limit = partitions.copy_rows() if copy_limit is None else copy_limit
     con = duckdb.connect()
     try:
-        partitions.federate(con, Path(folder), manifest, _FEDERATED_RENAMES)
+        partitions.federate(con, Path(folder), manifest, _FEDERATED_RENAMES, limit)
         install_views(con, reader=True)
         con.execute(alerts.federated_alerts_sql()).fetchall()
         con.execute(_FEDERATED_SQL).fetchall()
+        if limit > 0:
+            # The version never changes once opened: the federated current alerts are a table, like one file's.
+            current = alerts.CURRENT_TABLE
+            con.execute(f"CREATE TABLE {current}_copy AS SELECT * FROM {current}").fetchall()
+            con.execute(f"DROP VIEW {current}").fetchall()
+            con.execute(f"ALTER TABLE {current}_copy RENAME TO {current}").fetchall()
     except BaseException:
         con.close()
         raise
