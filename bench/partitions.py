@@ -10,14 +10,22 @@
   villages in force), as years of national reporting would. Target: the folder's 10× / 1× ≤ 1.3;
 - every public view of the folder has the columns of the one-file warehouse;
 - the overview's queries (bench.queries) on the partitioned demo warehouse (< 50 ms) and on the partitioned
-  national-scale one (< 150 ms).
+  national-scale one (< 150 ms; the 10× history too, for what years of history cost a reader);
+- what a reader pays per manifest version (store.open_partitioned: attach, copy the small tables, views), and its
+  memory: each in a fresh process (``--probe FOLDER``), the resident size after opening and after the overview's
+  queries, for the demo, 1× and 10× folders.
 
 Each upload runs into a fresh copy of the warehouse (copied untimed), median of a few runs.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -167,6 +175,48 @@ def _demo_folder() -> Path:
     return folder
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def probe(folder: Path) -> dict:
+    """In this (fresh) process: the time to open the folder's current version (median of 3 opens, each closed), then
+    the resident memory once opened through warehouse.db and after every overview query ran once."""
+    from warehouse import db, partitions, store
+
+    base = _rss_mb()
+    manifest = partitions.read_manifest(folder)
+    opens = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        store.open_partitioned(folder, manifest).close()
+        opens.append((time.perf_counter() - t0) * 1000)
+    os.environ[db.ENV_VAR] = str(folder)
+    db.scalar("SELECT 1")
+    opened = _rss_mb()
+    from bench.queries import _queries
+
+    for _, call in _queries():
+        call()
+    return {"open_ms": statistics.median(opens), "rss_base_mb": base, "rss_open_mb": opened,
+            "rss_queries_mb": _rss_mb(), "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _probe_rows(folder: Path, case: str) -> list[dict]:
+    out = subprocess.run([sys.executable, "-m", "bench.partitions", "--probe", str(folder)], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parent.parent, timeout=600)
+    if out.returncode:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "probe failed")
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return [_row(case, "open a version (attach, copy the small tables, views; median of 3)", round(got["open_ms"]),
+                 "ms"),
+            _row(case, "reader's resident memory: opened / after the overview's queries (fresh process, above "
+                 f"its {got['rss_base_mb']:.0f} MB of imports)",
+                 f"{got['rss_open_mb'] - got['rss_base_mb']:.0f} / {got['rss_queries_mb'] - got['rss_base_mb']:.0f}",
+                 "MB")]
+
+
 def run(quick: bool) -> list[dict]:
     import tempfile
 
@@ -192,12 +242,15 @@ def run(quick: bool) -> list[dict]:
     same = all(folder.get(v) == c for v, c in one.items())  # the folder also shows its base tables as views
     rows.append(_row("public views of the partitioned folder vs one file", "views with the same columns",
                      f"{sum(folder.get(v) == c for v, c in one.items())} / {len(one)}", "", "all", same))
+    national = f"national scale (synthetic {rows_n:,} rows, partitioned)"
     cases = [(_demo_folder, "overview, demo warehouse (partitioned)", DEMO_TARGET_MS),
-             (lambda: found["folder 1×"], f"overview, national scale (synthetic {rows_n:,} rows, partitioned)",
+             (lambda: found["folder 1×"], f"overview, {national}", NATIONAL_TARGET_MS),
+             (lambda: found[f"folder {HISTORY_FACTOR}×"], f"overview, {national}, {HISTORY_FACTOR}× the history",
               NATIONAL_TARGET_MS)]
     for where, case, target in cases:
         try:
             folder = where()
+            rows += _probe_rows(folder, case.replace("overview, ", "reader, "))
             if not _has_county(folder, "532504"):  # the drill-down queries open 弥勒市 (a small set lacks 红河州)
                 rows.append(_row(case, "overview queries", "skipped: no 弥勒市 in this set (run without --quick)"))
                 continue
@@ -208,7 +261,8 @@ def run(quick: bool) -> list[dict]:
 
 
 if __name__ == "__main__":
-    import json
-
-    for r in run("--quick" in sys.argv):
-        print(json.dumps(r, ensure_ascii=False))
+    if sys.argv[1:2] == ["--probe"]:
+        print(json.dumps(probe(Path(sys.argv[2]))))
+    else:
+        for r in run("--quick" in sys.argv):
+            print(json.dumps(r, ensure_ascii=False))

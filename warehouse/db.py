@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,6 +34,7 @@ from warehouse.settings import DB_ENV as ENV_VAR, DEFAULT_DB, db_path  # noqa: F
 
 _lock = threading.Lock()
 _connections: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}
+_retired: list[duckdb.DuckDBPyConnection] = []  # a replaced folder version's connection, a query still running on it
 
 
 class WarehouseMissing(Exception):
@@ -84,16 +86,15 @@ def _connection(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     p = db_path(path)
     key = str(p.resolve())
     with _lock:
+        if _retired:
+            _close_retired()
         current = version(p)
         cached = _connections.get(key)
         if cached and cached[0] == current:
             return cached[1]
         if cached:
-            # DuckDB caches database instances by path: the old one must be closed before the path is opened
-            # again, or the new connection would still read the replaced file. A query caught mid-way by the
-            # close is retried by _run.
-            cached[1].close()
             del _connections[key]
+            _retire(cached[1], settings.is_folder(p))
         if current in _damaged:
             raise _damaged_error(p)
         try:
@@ -106,6 +107,33 @@ def _connection(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
             raise _damaged_error(p) from None
         _connections[key] = (current, con)
         return con
+
+
+def _retire(con: duckdb.DuckDBPyConnection, folder: bool) -> None:
+    """Close the connection of a replaced version. A query another thread is running on it refuses the close
+    (ResourceInUseException) until it finishes: a folder's version lives in its own in-memory database, so it is
+    closed later (``_close_retired``, at the next query once it is done); one file must be closed before its path is
+    opened again (DuckDB caches database instances by path: the new connection would still read the replaced
+    file), so the in-flight query is waited for. A cursor opened on it but not yet running is refused with a
+    ConnectionException once it is closed, and _run retries it on the new version."""
+    while True:
+        try:
+            con.close()
+            return
+        except duckdb.ResourceInUseException:
+            if folder:
+                _retired.append(con)
+                return
+            time.sleep(0.005)
+
+
+def _close_retired() -> None:
+    for con in list(_retired):
+        try:
+            con.close()
+        except duckdb.ResourceInUseException:
+            continue
+        _retired.remove(con)
 
 
 def _run(fetch, sql: str, params, path, execute: bool = True):
@@ -142,9 +170,10 @@ def scalar(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path:
 
 def close_all() -> None:
     with _lock:
-        for _, con in _connections.values():
-            con.close()
+        for key, (_, con) in list(_connections.items()):
+            _retire(con, settings.is_folder(Path(key)))
         _connections.clear()
+        _close_retired()
 
 
 # ------------------------------------------------------------------------------------- schema parts of older files
