@@ -198,7 +198,10 @@ def probe(folder: Path) -> dict:
     from bench.queries import _queries
 
     for _, call in _queries():
-        call()
+        try:
+            call()
+        except IndexError:  # the drill-down to 弥勒市's first village, in a small set without 红河州
+            pass
     return {"open_ms": statistics.median(opens), "rss_base_mb": base, "rss_open_mb": opened,
             "rss_queries_mb": _rss_mb(), "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
