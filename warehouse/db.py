@@ -3,6 +3,10 @@
 A load replaces the warehouse file atomically (warehouse.store.writing). The version of the file is its
 inode and modification time: when it changes, the old connection is closed and a new one opened, so a page
 sees a new load on its next run without a restart, and caches keyed by ``version()`` go stale by themselves.
+A partitioned warehouse (a folder, warehouse.partitions) is versioned by its manifest; its connection is an
+in-memory database built once per version (store.open_partitioned), and a thread of the process opens each new
+version as soon as it is published (``_watch``), so no page run waits for it. A query still running on a replaced
+version finishes there; a process never reads a mix of versions (one connection per query, one manifest each).
 
 A file that is missing raises WarehouseMissing; one DuckDB cannot read (zero bytes, truncated, corrupt blocks, not
 this app's warehouse) raises WarehouseDamaged, whose Chinese message names the file but never its server path, and
@@ -19,6 +23,7 @@ an OUTDATED part's missing views as temporary views of the reading connection.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -35,6 +40,8 @@ from warehouse.settings import DB_ENV as ENV_VAR, DEFAULT_DB, db_path  # noqa: F
 _lock = threading.Lock()
 _connections: dict[str, tuple[str, duckdb.DuckDBPyConnection]] = {}
 _retired: list[duckdb.DuckDBPyConnection] = []  # a replaced folder version's connection, a query still running on it
+_watched: set[str] = set()  # partitioned folders whose new versions a thread of this process opens as they come
+WATCH_ENV, DEFAULT_WATCH_S = "HOMETOWN_WAREHOUSE_WATCH_S", 1.0
 
 
 class WarehouseMissing(Exception):
@@ -106,7 +113,47 @@ def _connection(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
             _damaged.add(current)
             raise _damaged_error(p) from None
         _connections[key] = (current, con)
+        if settings.is_folder(p) and key not in _watched and watch_seconds() > 0:
+            _watched.add(key)
+            threading.Thread(target=_watch, args=(key, p), name="warehouse-watch", daemon=True).start()
         return con
+
+
+def watch_seconds() -> float:
+    """How often a process checks a partitioned folder's manifest for a new version (``$HOMETOWN_WAREHOUSE_WATCH_S``,
+    default 1; 0: never, the first query after a publish opens it)."""
+    try:
+        return max(0.0, float(os.environ.get(WATCH_ENV, DEFAULT_WATCH_S)))
+    except ValueError:
+        return DEFAULT_WATCH_S
+
+
+def _watch(key: str, p: Path) -> None:
+    """Open each new version of a partitioned folder as soon as it is published, off the request path: opening a
+    version (attach 17 files, copy the small tables, install the views) takes a good part of a second, several under
+    load, and the page run that first saw the new manifest used to pay it. A query arriving while the watcher opens
+    waits for that open (it needs the new version too) instead of starting its own. Stops when the process closes
+    the folder's connection, or the folder is gone or damaged (the next query says so, and watches again)."""
+    try:
+        while True:
+            time.sleep(watch_seconds() or DEFAULT_WATCH_S)
+            with _lock:  # only the version is kept across the sleep: no reference to a connection
+                seen = _connections[key][0] if key in _connections else None
+            if seen is None or not watch_seconds():
+                return
+            if version(p) != seen:
+                _connection(p)
+    except Exception:  # noqa: BLE001  (a missing or damaged folder: the pages' own query reports it)
+        return
+    finally:
+        with _lock:
+            _watched.discard(key)
+
+
+def opened(path: str | Path | None = None) -> str | None:
+    """The version of the warehouse this process has open (None: none yet)."""
+    cached = _connections.get(str(db_path(path).resolve()))
+    return cached[0] if cached else None
 
 
 def _retire(con: duckdb.DuckDBPyConnection, folder: bool) -> None:
