@@ -21,7 +21,9 @@ table a UNION ALL of the partitions' (the global ones — reference tables, sett
 only), and creates the very views and macros of the single-file warehouse over them (store.install_views), so every
 public view keeps its columns and meaning. What the partitions materialise is unioned too, except what depends on more
 than one prefecture: the late-report alert (measured against the province's newest report) is evaluated over the
-union, and the province row of commitment_summary is recomputed from the prefectures' statuses.
+union, and the province row of commitment_summary is recomputed from the prefectures' statuses. A version never
+changes once published, so the reader builds it once: the tables of at most ``copy_rows()`` rows are copied into its
+memory and the current alerts computed into a table (``federate``, store.open_partitioned); bigger tables stay unions.
 
 Old files are removed by the writer once no manifest of the last ``grace`` seconds names them (the previous version
 is kept for readers still on it; ``$HOMETOWN_WAREHOUSE_GRACE_S``, default 600).
@@ -260,10 +262,9 @@ def federate(con: duckdb.DuckDBPyConnection, folder: Path, manifest: dict, renam
     unioned = []
     for table in tables:
         if table in GLOBAL_TABLES:
-            sources, sql = [shared], f"SELECT * FROM {shared}.main.{table}"
+            sql = f"SELECT * FROM {shared}.main.{table}"
         else:
-            sources = [alias for alias, _ in aliases]
-            sql = " UNION ALL BY NAME ".join(f"SELECT * FROM {alias}.main.{table}" for alias in sources)
+            sql = " UNION ALL BY NAME ".join(f"SELECT * FROM {alias}.main.{table}" for alias, _ in aliases)
         kind = "TABLE" if limit > 0 and rows.get(table, 0) <= limit else "VIEW"
         if kind == "VIEW":
             unioned.append(table)
