@@ -15,7 +15,7 @@ session never reads them. Role-dependent figures (a village's team members) are 
 ``Warmer`` runs it in a daemon thread: at start, then whenever ``db.version()`` changes (a load published a new
 warehouse; polled every ``HOMETOWN_WARM_POLL_S`` seconds, default 5). A failure is logged and retried at the
 next version; it never stops serving, and the thread never holds anything the health check needs.
-``HOMETOWN_WARM=0`` turns it off. serve.py starts one per worker process.
+``HOMETOWN_WARM=0`` turns it off, ``HOMETOWN_WARM=first`` keeps only the first, urgent part. serve.py starts one per worker process.
 """
 
 from __future__ import annotations
@@ -182,22 +182,27 @@ def steps(scope: Scope = ALL, filters: Filters | None = None) -> tuple[list[Call
     return urgent, paced
 
 
-def warm(scope: Scope = ALL, pace: bool = True, stop: threading.Event | None = None) -> str | None:
+def warm(scope: Scope = ALL, pace: bool = True, stop: threading.Event | None = None, full: bool = True) -> str | None:
     """Warm ``scope``'s pages for the current warehouse version; returns that version (None when there is no
-    readable warehouse). ``pace``: pause after each later step (PACE). Stops early when the version
+    readable warehouse). ``pace``: pause after each later step (PACE); ``full=False``: the urgent steps only. Stops early when the version
     changes (the next warm-up takes over) or ``stop`` is set."""
     try:
         version = db.check()
     except db.WarehouseMissing:  # missing or damaged: the pages say so; nothing to warm
         return None
     urgent, paced = steps(scope)
-    for i, step in enumerate(urgent + paced):
+    for i, step in enumerate(urgent + (paced if full else [])):
         if stop is not None and stop.is_set():
             break
         if db.version() != version:
             break
         t0 = time.monotonic()
-        step()
+        try:
+            step()
+        except db.WarehouseMissing:  # the file went away or is damaged: nothing more to warm
+            return None
+        except Exception:  # one page's failure leaves the others warm; that page computes its own when opened
+            log.exception("warm-up step %d of warehouse version %s failed", i, version)
         if pace and i >= len(urgent):
             time.sleep(PACE * (time.monotonic() - t0))
     return version
@@ -206,8 +211,8 @@ def warm(scope: Scope = ALL, pace: bool = True, stop: threading.Event | None = N
 class Warmer:
     """A daemon thread warming the process at start and after every new warehouse version (module docstring)."""
 
-    def __init__(self, scope: Scope = ALL, poll_s: float | None = None, pace: bool = True) -> None:
-        self.scope, self.pace = scope, pace
+    def __init__(self, scope: Scope = ALL, poll_s: float | None = None, pace: bool = True, full: bool = True) -> None:
+        self.scope, self.pace, self.full = scope, pace, full
         self.poll_s = poll_s if poll_s is not None else float(os.environ.get(POLL_ENV, DEFAULT_POLL_S))
         self.warmed: str | None = None      # the last version warmed to the end (or attempted)
         self.rounds = 0                     # warm-ups run (for the tests and the log)
@@ -234,7 +239,7 @@ class Warmer:
             if current is not None and current != self.warmed:
                 t0 = time.monotonic()
                 try:
-                    warm(self.scope, self.pace, self._stop)
+                    warm(self.scope, self.pace, self._stop, self.full)
                     log.info("warmed warehouse version %s in %.1f s", current, time.monotonic() - t0)
                 except Exception:  # never fatal: the pages compute what is missing themselves
                     log.exception("warm-up of warehouse version %s failed", current)
@@ -248,11 +253,12 @@ _lock = threading.Lock()
 
 
 def start() -> Warmer | None:
-    """The process's Warmer, started once (None when ``HOMETOWN_WARM=0``)."""
+    """The process's Warmer, started once (None when ``HOMETOWN_WARM=0``; ``first``: the urgent steps only)."""
     global _started
-    if os.environ.get(ENV, "1").strip().lower() in ("0", "off", "false", "no"):
+    setting = os.environ.get(ENV, "1").strip().lower()
+    if setting in ("0", "off", "false", "no"):
         return None
     with _lock:
         if _started is None:
-            _started = Warmer().start()
+            _started = Warmer(full=setting != "first").start()
         return _started
