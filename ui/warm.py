@@ -5,17 +5,20 @@ VersionCache the sessions read.
 
 ``warm(scope)`` does it once for the current warehouse version, in order of what a morning opens first: the
 overview (normal and big screen, its map panel's preview and deck), the map page's default view, the province's
-region page, the places of the overview's most urgent alerts, every prefecture's region page; then, paced (after each
-step a pause twice as long as it took, so live sessions keep most of the CPU), the overview map's drill into each prefecture
-and every county's page. Each call names the page's own functions with the page's own arguments, so its cache keys
-are exactly the ones a session of that scope computes (tests/test_warm.py runs the pages after a warm-up and checks
-they compute nothing new). Only the given scope's keys are filled — a key carries its scope, so another scope's
-session never reads them. Role-dependent figures (a village's team members) are not warmed.
+region page, the places of the overview's most urgent alerts, every prefecture's region page (about 2 s of CPU on
+the demo warehouse). With ``full`` (``HOMETOWN_WARM=all``) it goes on, paced (after each step a pause twice as long
+as it took), with the overview map's drill into each prefecture and every county's page (about 11 s of CPU more):
+not by default, because a worker just started is when the first users arrive, and on a 2-core machine that work
+competed with their browsers for longer than it saved them (a county page cold costs about 0.1 s of CPU). Each call
+names the page's own functions with the page's own arguments, so its cache keys are exactly the ones a session of
+that scope computes (tests/test_warm.py runs the pages after a warm-up and checks they compute nothing new). Only
+the given scope's keys are filled — a key carries its scope, so another scope's session never reads them.
+Role-dependent figures (a village's team members) are not warmed.
 
 ``Warmer`` runs it in a daemon thread: at start, then whenever ``db.version()`` changes (a load published a new
 warehouse; polled every ``HOMETOWN_WARM_POLL_S`` seconds, default 5). A failure is logged and retried at the
 next version; it never stops serving, and the thread never holds anything the health check needs.
-``HOMETOWN_WARM=0`` turns it off, ``HOMETOWN_WARM=first`` keeps only the first, urgent part. serve.py starts one per worker process.
+``HOMETOWN_WARM=0`` turns it off, ``HOMETOWN_WARM=all`` adds the paced part. serve.py starts one per worker process.
 """
 
 from __future__ import annotations
@@ -182,9 +185,9 @@ def steps(scope: Scope = ALL, filters: Filters | None = None) -> tuple[list[Call
     return urgent, paced
 
 
-def warm(scope: Scope = ALL, pace: bool = True, stop: threading.Event | None = None, full: bool = True) -> str | None:
+def warm(scope: Scope = ALL, pace: bool = True, stop: threading.Event | None = None, full: bool = False) -> str | None:
     """Warm ``scope``'s pages for the current warehouse version; returns that version (None when there is no
-    readable warehouse). ``pace``: pause after each later step (PACE); ``full=False``: the urgent steps only. Stops early when the version
+    readable warehouse). ``pace``: pause after each later step (PACE); ``full``: the paced steps too. Stops early when the version
     changes (the next warm-up takes over) or ``stop`` is set."""
     try:
         version = db.check()
@@ -211,7 +214,7 @@ def warm(scope: Scope = ALL, pace: bool = True, stop: threading.Event | None = N
 class Warmer:
     """A daemon thread warming the process at start and after every new warehouse version (module docstring)."""
 
-    def __init__(self, scope: Scope = ALL, poll_s: float | None = None, pace: bool = True, full: bool = True) -> None:
+    def __init__(self, scope: Scope = ALL, poll_s: float | None = None, pace: bool = True, full: bool = False) -> None:
         self.scope, self.pace, self.full = scope, pace, full
         self.poll_s = poll_s if poll_s is not None else float(os.environ.get(POLL_ENV, DEFAULT_POLL_S))
         self.warmed: str | None = None      # the last version warmed to the end (or attempted)
@@ -253,12 +256,12 @@ _lock = threading.Lock()
 
 
 def start() -> Warmer | None:
-    """The process's Warmer, started once (None when ``HOMETOWN_WARM=0``; ``first``: the urgent steps only)."""
+    """The process's Warmer, started once (None when ``HOMETOWN_WARM=0``; ``all``: the paced steps too)."""
     global _started
     setting = os.environ.get(ENV, "1").strip().lower()
     if setting in ("0", "off", "false", "no"):
         return None
     with _lock:
         if _started is None:
-            _started = Warmer(full=setting != "first").start()
+            _started = Warmer(full=setting == "all").start()
         return _started
