@@ -108,7 +108,8 @@ def test_after_a_warm_up_the_first_pages_compute_nothing(demo_db, monkeypatch):
     _page("pages/region.py")                        # the province
     target = targets[0]
     _page("pages/village.py" if len(target) > 6 else "pages/region.py", {"code": target})
-    assert misses.names() == []
+    # (A village's team members depend on the role: not warmed.)
+    assert [n for n in misses.names() if not n.startswith("members(")] == []
 
 
 def test_a_warm_up_fills_only_its_own_scope_with_what_that_scope_computes(demo_db, monkeypatch):
