@@ -82,3 +82,27 @@ def test_a_leader_reads_but_cannot_issue(env):
     at = open_briefs(Scope(), "leader", code="530000")
     assert submit(at).disabled
     assert "全省" in markdown(at)
+
+
+def _draft_links(at: AppTest) -> list[tuple[str, str]]:
+    """(label, query string) of the drafts list's preview links."""
+    return [(e.proto.label, e.proto.query_string) for e in at.get("page_link") if e.proto.label == "预览"]
+
+
+def test_each_waiting_draft_has_its_preview_link_and_a_dismiss_button(env):
+    at = open_briefs(Scope(), "admin")
+    waiting = store.drafts(Scope())
+    assert waiting.height  # the demo's rounds made drafts by themselves
+    shown = waiting.head(20)
+    links = _draft_links(at)
+    assert len(links) == shown.height
+    first = shown.row(0, named=True)
+    assert f"code={first['scope_code']}" in links[0][1] and f"asof={first['as_of']}" in links[0][1]
+    # The link's page: the preview of that draft.
+    preview = open_briefs(Scope(), "admin", code=first["scope_code"], asof=str(first["as_of"]))
+    assert any(f"截至{first['as_of'].year}年" in s.value for s in preview.subheader)
+    # Dismissing the first draft takes it off the list.
+    next(b for b in at.button if b.key == "br_dismiss_0").click().run()
+    assert not at.exception
+    assert first["scope_code"] not in store.drafts(Scope()).filter(
+        store.drafts(Scope())["as_of"] == first["as_of"])["scope_code"].to_list()

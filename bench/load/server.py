@@ -66,6 +66,9 @@ def app_env(db: Path, scratch: Path, users: Path | None) -> dict[str, str]:
     env = {**os.environ, "HOMETOWN_DB": str(db), "PYTHONUNBUFFERED": "1",
            "HOMETOWN_APP_DB": str(scratch / "app.sqlite3"), "HOMETOWN_UPLOADS": str(scratch / "uploads")}
     env.pop("HOMETOWN_RAISE_ERRORS", None)  # the app as deployed: an error is a message on the page, counted
+    # No background warm-up (ui/warm.py) unless asked for: its ~40 s of paced work after a start would count in the
+    # server CPU per warm rerun and in the load figures, which measure reruns.
+    env.setdefault("HOMETOWN_WARM", "0")
     if users is None:
         env["HOMETOWN_AUTH"] = "off"
     else:
