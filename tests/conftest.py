@@ -136,7 +136,11 @@ def app_db(request, tmp_path, monkeypatch) -> str:
     else:
         where = request.getfixturevalue("pg_server").fresh_schema(f"t{next(_schemas)}")
     monkeypatch.setenv("HOMETOWN_APP_DB", where)
-    return where
+    yield where
+    if request.param == "postgresql":  # this schema's pooled connections: not kept open for the rest of the run
+        from appdb.connect import close_pools
+
+        close_pools()
 
 
 @pytest.fixture
