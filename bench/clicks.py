@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,16 +201,17 @@ def run(quick: bool) -> list[dict]:
     if not Path(CHROMIUM).exists():
         return [_row("chromium", "clicks", "skipped: no chromium", "", f"p95 < {CLICK_TARGET_S:g} s", None)]
     db_path = demo_warehouse()
-    with tempfile.TemporaryDirectory(prefix="hometown-bench-clicks-") as scratch:
-        proc, url = _serve(db_path, Path(scratch))
+    scratch = Path(tempfile.mkdtemp(prefix="hometown-bench-clicks-"))
+    proc, url = _serve(db_path, scratch)
+    try:
+        times = measure(url, 3 if quick else 7, lambda m: print(m, file=sys.stderr, flush=True), proc.pid)
+    finally:
+        proc.terminate()
         try:
-            times = measure(url, 3 if quick else 7, lambda m: print(m, file=sys.stderr, flush=True), proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
     return rows_of(times)
 
 

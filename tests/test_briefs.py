@@ -341,23 +341,28 @@ def test_a_county_user_can_neither_see_nor_issue_another_countys_briefing(wareho
 # ---------------------------------------------------------------------------------------------- numbering
 
 
-def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse, app_db):
-    m = brief_model.build(MILE, None, now=NOW)
+def _issued_at_once(m: dict, n: int) -> tuple[list[dict], list[BaseException]]:
+    """``m`` issued by ``n`` threads at once: (the rows issued, the errors raised)."""
     got, errors = [], []
 
     def issue(i: int) -> None:
         try:
-            got.append(store.issue(m, issued_by=f"用户{i}", now=NOW, charts={})["number"])
-        except Exception as exc:  # pragma: no cover - reported below
+            got.append(store.issue(m, issued_by=f"用户{i}", now=NOW, charts={}))
+        except Exception as exc:  # reported by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=issue, args=(i,)) for i in range(4)]
+    threads = [threading.Thread(target=issue, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return got, errors
+
+
+def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse, app_db):
+    got, errors = _issued_at_once(brief_model.build(MILE, None, now=NOW), 4)
     assert not errors
-    assert sorted(got) == [1, 2, 3, 4]
+    assert sorted(r["number"] for r in got) == [1, 2, 3, 4]
     assert sorted(store.issued(scope_code=MILE)["number"].to_list()) == [1, 2, 3, 4]
 
 
@@ -396,20 +401,7 @@ def test_two_issues_at_once_render_side_by_side_and_get_consecutive_numbers(ware
         return real(doc, at)
 
     monkeypatch.setattr(render_pdf, "render", render_side_by_side)
-    m = brief_model.build(MILE, None, now=NOW)
-    got, errors = [], []
-
-    def issue(i: int) -> None:
-        try:
-            got.append(store.issue(m, issued_by=f"用户{i}", now=NOW, charts={}))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=issue, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    got, errors = _issued_at_once(brief_model.build(MILE, None, now=NOW), 2)
     assert not errors, errors
     assert sorted(r["number"] for r in got) == [1, 2]
     for row in got:
