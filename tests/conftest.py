@@ -96,19 +96,14 @@ def demo_db_copy(demo_db: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def no_legacy_pages_mode(monkeypatch):
+def no_legacy_pages_mode():
     """AppTest resets Streamlit's legacy pages-directory flag before every run, and with the top-level pages/ folder a
     run would then start from a page file instead of app.py (ui/__init__.py switches the mode off once per process,
-    which is enough for a server). Keep it off for every run, as on the server."""
-    from streamlit.runtime.pages_manager import PagesManager
+    which is enough for a server). Keep it off for every run, as on the server (bench.rerun does the same)."""
+    from bench.rerun import without_legacy_pages_mode
 
-    init = PagesManager.__init__
-
-    def init_without_legacy_mode(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
+    with without_legacy_pages_mode():
+        yield
 
 
 # ----------------------------------------------------------------------------------- the app store (issue 18)
