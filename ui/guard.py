@@ -12,7 +12,7 @@
   mark is a context variable set by ``run_page`` for the duration of the page's run in that script thread: nothing
   a client sends can set it. When the session's main script is app.py (the legacy mode ran the page), the mode is
   turned off and the run started again, now through app.py: the visitor gets the sign-in form, then the page the
-  link named. A page file that is itself the main script (AppTest, ``streamlit run pages/x.py``) gets the message.
+  link named. Any other main script (a page file itself: AppTest, ``streamlit run pages/x.py``) gets the message.
 - ``checked``: the decorator every ``st.fragment`` and ``st.dialog`` function carries (under Streamlit's own). A
   fragment's rerun (the big screen's timed refresh, the map panel, a dialog's buttons) does not run app.py, so it
   would skip the sign-in check: ``checked`` first checks the signed-in user against the users file (ui.auth.recheck;
@@ -43,7 +43,7 @@ from warehouse import db
 RAISE_ENV = "HOMETOWN_RAISE_ERRORS"
 log = logging.getLogger("hometown.app")
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+APP = Path(__file__).resolve().parent.parent / "app.py"
 NOT_FROM_APP = "本页面须从平台入口打开：请刷新页面或返回首页，登录后从导航进入。"
 # True only while run_page runs the page app.py's navigation chose (a per-run mark of this script thread's context).
 _FROM_APP: ContextVar[bool] = ContextVar("hometown_page_from_app", default=False)
@@ -88,9 +88,9 @@ def from_app() -> None:
     ctx = get_script_run_ctx()
     main = Path(ctx.main_script_path).resolve() if ctx is not None and ctx.main_script_path else None
     log.warning("a page ran without app.py (main script %s); refused", main.name if main else "-")
-    if main is not None and main.parent != PAGES_DIR:
+    if main == APP:
         # The main script is app.py, the page was run by the legacy mode: off for good (the app navigates with
-        # st.navigation only), and the same link again, now through app.py: sign-in, then this page.
+        # st.navigation only), and the same link again, now through app.py (which marks its pages: no loop).
         PagesManager.uses_pages_directory = False
         st.rerun()
     st.error(NOT_FROM_APP, icon=":material/block:")
