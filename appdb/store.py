@@ -9,8 +9,9 @@ and returns the rows. Write transactions are serialised where they must be:
   ``Tx.lock(name)`` takes a transaction-scoped advisory lock (the audit chain's head, a document), released at
   commit or rollback.
 
-A connection is opened per transaction (short-lived: the app never holds the store between reruns) and the schema is
-brought up to date once per process and location (appdb.migrate) before the first use.
+Each transaction takes its connection from appdb.connect.checkout (PostgreSQL: the process's pool, checked on
+checkout; SQLite: opened for it) and gives it back at its end: the app never holds the store between reruns. The
+schema is brought up to date once per process and location (appdb.migrate) before the first use.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any, Iterator, Sequence
 from appdb import migrate
 
 from appdb.connect import (  # noqa: F401  (the store's public names: appdb.store.location, …)
-    BUSY_TIMEOUT_S, DEFAULT_PATH, ENV_VAR, POSTGRES_PREFIXES, AppStoreError, _lock_key, backend, connection, describe,
-    is_postgres, location)
+    BUSY_TIMEOUT_S, DEFAULT_PATH, ENV_VAR, POOL_ENV, POSTGRES_PREFIXES, AppStoreError, _lock_key, backend, checkout,
+    close_pools, connection, describe, is_postgres, location)
 
 
 class Tx:
@@ -74,7 +75,7 @@ def transaction(where: str | Path | None = None, write: bool = True,
     """One transaction on the app store: committed when the block ends, rolled back when it raises. ``timeout``:
     how long to wait for a lock (a row, an advisory lock, the embedded file's write lock) before giving up."""
     ensure_schema(where)
-    with connection(where, timeout) as (con, postgres):
+    with checkout(where, timeout) as (con, postgres):
         if postgres:
             with con.transaction():
                 con.execute(f"SET LOCAL lock_timeout = {int(timeout * 1000)}")

@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
+from bench.load.server import scratch_store
 from bench.queries import CHROMIUM, CHROMIUM_ARGS, _DRAWN_JS, _free_port, _healthy, demo_warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,11 +109,11 @@ def _click(page, selector: str, js: str) -> float:
     return _until(page, js, t0)
 
 
-def _serve(db_path: Path) -> tuple[subprocess.Popen, str]:
+def _serve(db_path: Path, scratch: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HOMETOWN_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "HOMETOWN_AUTH": "off"}
+           "HOMETOWN_AUTH": "off", **scratch_store(scratch)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port",
          str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
@@ -214,7 +217,8 @@ def run(quick: bool) -> list[dict]:
     if not Path(CHROMIUM).exists():
         return [_row("chromium", "clicks", "skipped: no chromium", "", f"p95 < {CLICK_TARGET_S:g} s", None)]
     db_path = demo_warehouse()
-    proc, url = _serve(db_path)
+    scratch = Path(tempfile.mkdtemp(prefix="hometown-bench-clicks-"))
+    proc, url = _serve(db_path, scratch)
     try:
         times = measure(url, 3 if quick else 7, lambda m: print(m, file=sys.stderr, flush=True), proc.pid)
     finally:
@@ -223,6 +227,7 @@ def run(quick: bool) -> list[dict]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
     return rows_of(times)
 
 

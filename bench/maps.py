@@ -29,6 +29,8 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
+from bench.load.server import scratch_store
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "map"
 PAYLOAD_TARGET_KB = 400
@@ -146,7 +148,7 @@ def _free_port() -> int:
 def _start_server(db: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "HOMETOWN_DB": str(db), "HOMETOWN_AUTH": "off",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **scratch_store(log_path.parent)}
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

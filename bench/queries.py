@@ -255,8 +255,11 @@ def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    from bench.load.server import scratch_store
+
+    scratch = Path(tempfile.mkdtemp(prefix="hometown-bench-overview-"))
     env = {**os.environ, "HOMETOWN_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "HOMETOWN_AUTH": "off"}
+           "HOMETOWN_AUTH": "off", **scratch_store(scratch)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
@@ -295,6 +298,7 @@ def _browser_rows(db_path: Path, warm_runs: int) -> list[dict]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
     def median(visits: list[tuple[float, float]], i: int) -> float:
         return statistics.median(v[i] for v in visits)
 

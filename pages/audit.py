@@ -6,6 +6,8 @@ Layout and calls only: the rows come from hometown.access.audit (its own DuckDB 
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 from datetime import date, timedelta
 
 import streamlit as st

@@ -8,6 +8,8 @@ outside the user's scope is refused (and audited), whatever the route. Downloads
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import json
 from datetime import date
 

@@ -8,6 +8,8 @@ ones, on a timeline by due date) and the 销号 ledger (Excel).
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import polars as pl
 import streamlit as st
 

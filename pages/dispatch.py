@@ -7,6 +7,8 @@ the URL, as do the filters (?year=…&asof=…).
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 from datetime import date, timedelta
 
 import polars as pl

@@ -1,6 +1,8 @@
 """一图督进度: the progress map page — layout and calls only (ui.map_panel draws the map, hometown.progress.map_data
 builds it). Level, metric and drilled prefecture live in the URL, as do the filters (?year=…&asof=…)."""
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import streamlit as st
 
 from hometown.progress import overview

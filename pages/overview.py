@@ -11,6 +11,8 @@ prefecture's bar or an alert opens its page; a prefecture on the map shows its c
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import math
 from datetime import datetime
 

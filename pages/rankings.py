@@ -6,6 +6,8 @@ hometown.export, so the table on screen is the frame the downloads write.
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 from datetime import date
 
 import streamlit as st

@@ -7,6 +7,8 @@ villages (click a row → /village?code=…). Breadcrumbs lead back up; the filt
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import polars as pl
 import streamlit as st
 

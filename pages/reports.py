@@ -8,6 +8,8 @@ prefecture's files with its own county's village rows and no reasons (hometown.p
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import polars as pl
 import streamlit as st
 

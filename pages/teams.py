@@ -9,6 +9,8 @@ role may see personal data (hometown.privacy).
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import html
 
 import polars as pl

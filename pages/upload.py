@@ -9,6 +9,8 @@ template here.
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 import polars as pl
 import streamlit as st
 

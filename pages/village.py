@@ -7,6 +7,8 @@ Layout and calls only (hometown.progress.village). The village is read inside th
 
 from __future__ import annotations
 
+from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders only when app.py ran it (signed in)
+
 from dataclasses import replace
 
 import polars as pl

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
 
@@ -38,3 +40,14 @@ def shown(markdown: str) -> str:
     import re
 
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def app_page(page: str, timeout: float = 120) -> AppTest:
+    """AppTest of app.py opened on ``page`` (``pages/<name>.py``), not yet run: a page runs only through app.py's
+    navigation (ui.guard.from_app refuses the page file run by itself), so page tests start from app.py too."""
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.switch_page(page)
+    return at

@@ -96,19 +96,14 @@ def demo_db_copy(demo_db: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def no_legacy_pages_mode(monkeypatch):
+def no_legacy_pages_mode():
     """AppTest resets Streamlit's legacy pages-directory flag before every run, and with the top-level pages/ folder a
     run would then start from a page file instead of app.py (ui/__init__.py switches the mode off once per process,
-    which is enough for a server). Keep it off for every run, as on the server."""
-    from streamlit.runtime.pages_manager import PagesManager
+    which is enough for a server). Keep it off for every run, as on the server (bench.rerun does the same)."""
+    from bench.rerun import without_legacy_pages_mode
 
-    init = PagesManager.__init__
-
-    def init_without_legacy_mode(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init_without_legacy_mode)
+    with without_legacy_pages_mode():
+        yield
 
 
 # ----------------------------------------------------------------------------------- the app store (issue 18)
@@ -136,7 +131,11 @@ def app_db(request, tmp_path, monkeypatch) -> str:
     else:
         where = request.getfixturevalue("pg_server").fresh_schema(f"t{next(_schemas)}")
     monkeypatch.setenv("HOMETOWN_APP_DB", where)
-    return where
+    yield where
+    if request.param == "postgresql":  # this schema's pooled connections: not kept open for the rest of the run
+        from appdb.connect import close_pools
+
+        close_pools()
 
 
 @pytest.fixture

@@ -58,12 +58,24 @@ class Server:
     def start(self) -> "Server":
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "hometown", "--auth=trust", "-E", "UTF8",
                   "--locale=C.UTF-8", "--no-sync")
+        self.resume()
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "hometown", "hometown")
+        return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (``resume`` starts it again on the same port)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
         options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
                    f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"),
                   "-w", "-t", "120", "start")
-        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "hometown", "hometown")
-        return self
+
+    def restart(self) -> None:
+        """A restart as an administrator does it (fast shutdown: every client connection is cut)."""
+        self.pause()
+        self.resume()
 
     def stop(self) -> None:
         try:

@@ -536,10 +536,11 @@ def test_the_open_app_says_so_on_every_page(monkeypatch, demo_db):
 
 
 def _audit_page(monkeypatch, role: str | None, user: dict | None = None):
-    from streamlit.testing.v1 import AppTest
+    """The audit page through app.py (the open app: the role and user are the session's, as a sign-in sets them)."""
+    from apptests import app_page
 
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "pages" / "audit.py"), default_timeout=90)
+    at = app_page("pages/audit.py", timeout=90)
     if role:
         at.session_state["role"] = role
     if user:

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -341,23 +341,28 @@ def test_a_county_user_can_neither_see_nor_issue_another_countys_briefing(wareho
 # ---------------------------------------------------------------------------------------------- numbering
 
 
-def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse, app_db):
-    m = brief_model.build(MILE, None, now=NOW)
+def _issued_at_once(m: dict, n: int) -> tuple[list[dict], list[BaseException]]:
+    """``m`` issued by ``n`` threads at once: (the rows issued, the errors raised)."""
     got, errors = [], []
 
     def issue(i: int) -> None:
         try:
-            got.append(store.issue(m, issued_by=f"用户{i}", now=NOW, charts={})["number"])
-        except Exception as exc:  # pragma: no cover - reported below
+            got.append(store.issue(m, issued_by=f"用户{i}", now=NOW, charts={}))
+        except Exception as exc:  # reported by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=issue, args=(i,)) for i in range(4)]
+    threads = [threading.Thread(target=issue, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return got, errors
+
+
+def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_threads(warehouse, app_db):
+    got, errors = _issued_at_once(brief_model.build(MILE, None, now=NOW), 4)
     assert not errors
-    assert sorted(got) == [1, 2, 3, 4]
+    assert sorted(r["number"] for r in got) == [1, 2, 3, 4]
     assert sorted(store.issued(scope_code=MILE)["number"].to_list()) == [1, 2, 3, 4]
 
 
@@ -375,6 +380,135 @@ def test_numbers_have_no_gaps_or_repeats_when_issued_at_once_by_processes(wareho
     for i, r in enumerate(results):
         n = int(re.search(r"第(\d+)期", r[0]).group(1))
         assert (out / f"{i}.docx").read_bytes() == store.document(MILE, n, "docx")
+
+
+def _numbers(code: str) -> list[tuple[int, str]]:
+    return [(r["number"], r["state"]) for r in store.series(code).iter_rows(named=True)]
+
+
+def test_two_issues_at_once_render_side_by_side_and_get_consecutive_numbers(warehouse, app_db, monkeypatch):
+    """The number is reserved in a short transaction and the documents rendered outside it: two issues of one scope
+    are inside the render at the same moment (a barrier both must reach; with the lock held for the render the
+    second would wait for the first and the barrier would break), and still get 1 and 2, each printed in its own
+    documents."""
+    from hometown.briefs import render_pdf
+
+    real = render_pdf.render
+    both_rendering = threading.Barrier(2, timeout=30)
+
+    def render_side_by_side(doc, at=None):
+        both_rendering.wait()
+        return real(doc, at)
+
+    monkeypatch.setattr(render_pdf, "render", render_side_by_side)
+    got, errors = _issued_at_once(brief_model.build(MILE, None, now=NOW), 2)
+    assert not errors, errors
+    assert sorted(r["number"] for r in got) == [1, 2]
+    for row in got:
+        text, _ = docx_text(store.document(MILE, row["number"], "docx"))
+        assert f"第{row['number']}期" in squash(text)
+        assert f"第{row['number']}期" in squash(pdf_text(store.document(MILE, row["number"], "pdf")))
+    assert _numbers(MILE) == [(1, store.ISSUED), (2, store.ISSUED)]
+
+
+def test_a_failed_render_gives_its_number_back_when_no_later_number_was_taken(warehouse, app_db, monkeypatch):
+    from hometown.briefs import render_pdf
+    from hometown.briefs import sync_drafts
+
+    real = render_pdf.render
+    monkeypatch.setattr(render_pdf, "render", lambda doc, at=None: (_ for _ in ()).throw(
+        fonts.FontMissing("未找到中文字体")))
+    sync_drafts(Scope(county_code=MILE), now=NOW)
+    draft = store.drafts(Scope(county_code=MILE)).row(0, named=True)
+    m = brief_model.build(MILE, draft["as_of"], now=NOW)
+    with pytest.raises(fonts.FontMissing):
+        store.issue(m, issued_by="弥勒市专班", now=NOW, charts={}, from_draft=True)
+    assert _numbers(MILE) == [] and store.issued(scope_code=MILE).height == 0    # nothing taken, nothing recorded
+    assert store.drafts(Scope(county_code=MILE))["state"].to_list() == [store.DRAFT]  # the draft still waits
+    monkeypatch.setattr(render_pdf, "render", real)
+    row = store.issue(m, issued_by="弥勒市专班", now=NOW, charts={}, from_draft=True)
+    assert row["number"] == 1 and _numbers(MILE) == [(1, store.ISSUED)]
+    assert store.drafts(Scope(county_code=MILE)).height == 0
+
+
+def test_a_failed_render_after_a_later_number_was_taken_is_void_with_its_reason(warehouse, app_db, monkeypatch):
+    """The first issue's render fails after a second issue took (and recorded) number 2: number 1 stays in the
+    series as 作废 with the reason, so the gap before 第2期 is explained; the next briefing is 第3期."""
+    from hometown.briefs import render_pdf
+
+    real = render_pdf.render
+    second_done = threading.Event()
+
+    def render(doc, at=None):
+        if threading.current_thread().name == "first":
+            assert second_done.wait(60)
+            raise fonts.FontMissing("字体文件损坏：NotoSerifCJK-Regular.ttc")
+        return real(doc, at)
+
+    monkeypatch.setattr(render_pdf, "render", render)
+    m = brief_model.build(MILE, None, now=NOW)
+    failed: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            store.issue(m, issued_by="甲", now=NOW, charts={})
+        except fonts.FontMissing as exc:
+            failed.append(exc)
+
+    t = threading.Thread(target=first, name="first")
+    t.start()
+    while not _numbers(MILE):  # the first has reserved its number (and is rendering, waiting for the second)
+        t.join(0.05)
+    assert _numbers(MILE) == [(1, store.RESERVED)]
+    assert store.issue(m, issued_by="乙", now=NOW, charts={})["number"] == 2
+    second_done.set()
+    t.join(120)
+    assert len(failed) == 1
+    series = store.series(MILE).rows(named=True)
+    assert [(r["number"], r["state"]) for r in series] == [(1, store.VOID), (2, store.ISSUED)]
+    assert "字体文件损坏" in series[0]["reason"] and series[0]["closed_at"] is not None
+    assert series[0]["reserved_by"] == "甲"
+    assert store.issued(scope_code=MILE)["number"].to_list() == [2]
+    assert store.issue(m, issued_by="乙", now=NOW, charts={})["number"] == 3
+
+
+def test_a_reservation_left_by_a_dead_process_is_settled_by_the_next_issue(warehouse, app_db):
+    """A process killed mid-render leaves its number reserved: left alone while it may still be rendering, given back
+    (or made void when a later number exists) by the next issue once it is STALE_S old."""
+    from appdb import store as appstore
+
+    m = brief_model.build(MILE, None, now=NOW)
+
+    def age(number: int) -> None:
+        with appstore.transaction() as tx:
+            tx.execute("UPDATE brief_numbers SET reserved_at = ? WHERE scope_code = ? AND number = ?",
+                       [datetime.now().replace(microsecond=0) - timedelta(seconds=store.STALE_S + 60), MILE, number])
+
+    store._reserve(m, "已中断的进程", False, None)             # number 1, its process gone
+    assert store.issue(m, issued_by="乙", now=NOW, charts={})["number"] == 2   # 1 may still be rendering: left
+    assert _numbers(MILE) == [(1, store.RESERVED), (2, store.ISSUED)]
+    age(1)
+    assert store.issue(m, issued_by="乙", now=NOW, charts={})["number"] == 3
+    series = store.series(MILE).rows(named=True)
+    assert [(r["number"], r["state"]) for r in series] == [(1, store.VOID), (2, store.ISSUED), (3, store.ISSUED)]
+    assert "已中断的进程" in series[0]["reason"] and "未记录" in series[0]["reason"]
+    # the last number reserved and abandoned: given back, the series goes on without a gap
+    store._reserve(m, "已中断的进程", False, None)             # number 4
+    age(4)
+    assert store.issue(m, issued_by="乙", now=NOW, charts={})["number"] == 4
+    assert [n for n, _ in _numbers(MILE)] == [1, 2, 3, 4]
+
+
+def test_a_draft_being_issued_is_not_issued_twice(warehouse, app_db):
+    from hometown.briefs import sync_drafts
+
+    sync_drafts(Scope(county_code=MILE), now=NOW)
+    as_of = store.drafts(Scope(county_code=MILE)).row(0, named=True)["as_of"]
+    m = brief_model.build(MILE, as_of, now=NOW)
+    store._reserve(m, "甲", True, None)                      # 甲 pressed 印发 and is rendering
+    with pytest.raises(store.BriefStoreError, match="正由甲印发"):
+        store.issue(m, issued_by="乙", now=NOW, charts={}, from_draft=True)
+    assert _numbers(MILE) == [(1, store.RESERVED)]
 
 
 def test_an_issued_briefing_is_recorded_and_reproduced_identically(warehouse):

@@ -26,6 +26,11 @@ PAGE = "pages/commitments.py"
 HONGHE, MILE, MENGZI, YUXI = "532500", "532504", "532503", "530400"
 
 
+@pytest.fixture(autouse=True)
+def _no_legacy(no_legacy_pages_mode):
+    """AppTest runs start from app.py, as on the server (tests/conftest.py); a page file run by itself is refused."""
+
+
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
     path = small_warehouse(tmp_path_factory.mktemp("cm"))

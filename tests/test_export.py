@@ -1,6 +1,6 @@
 """Exports (hometown.export): read back with python-calamine and compared cell by cell with the page's table.
 
-The page's table is taken from the page itself (streamlit.testing AppTest runs pages/rankings.py on the test
+The page's table is taken from the page itself (streamlit.testing AppTest runs app.py on pages/rankings.py, test
 warehouse) and from hometown.rankings.index.table, the one function both the page and the exports call. The file layout
 (frozen header, landscape, fit to width, repeated header row, number formats) is read from the workbook's XML.
 """
@@ -167,13 +167,13 @@ def test_csv_has_bom_and_matches_the_table(wh):
         assert got == ["" if v is None else str(v) for v in want]
 
 
-def test_export_matches_the_page(wh, monkeypatch):
-    """The table the page shows (AppTest runs pages/rankings.py) is the one in the downloaded workbook."""
-    from streamlit.testing.v1 import AppTest
+def test_export_matches_the_page(wh, monkeypatch, no_legacy_pages_mode):
+    """The table the page shows (AppTest runs app.py on pages/rankings.py) is the one in the downloaded workbook."""
+    from apptests import app_page
 
     monkeypatch.setenv(db.ENV_VAR, wh)
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "pages" / "rankings.py"), default_timeout=60)
+    at = app_page("pages/rankings.py", timeout=60)
     at.run()
     assert not at.exception, at.exception
     at.number_input(key="rk_w_funding_per_village").set_value(40.0).run()

@@ -129,13 +129,12 @@ def test_a_kind_registered_twice_is_refused(with_teams, tmp_path, monkeypatch):
     sys.modules.pop("pipelines.kinds.teams_twin", None)
 
 
-def test_the_upload_page_offers_every_kinds_template(with_teams, tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+def test_the_upload_page_offers_every_kinds_template(with_teams, tmp_path, monkeypatch, no_legacy_pages_mode):
+    from apptests import app_page
 
-    root = Path(__file__).resolve().parent.parent
     monkeypatch.setenv("HOMETOWN_AUTH", "off")
     monkeypatch.setenv("HOMETOWN_DB", str(tmp_path / "none.duckdb"))
-    at = AppTest.from_file(str(root / "pages" / "upload.py"), default_timeout=60).run()
+    at = app_page("pages/upload.py", timeout=60).run()  # through app.py: a page never runs by itself (ui.guard)
     assert not at.exception, at.exception
     labels = [b.label for b in at.get("download_button")]
     assert "下载村庄规划进度报表模板" in labels and "下载驻村力量（测试）模板" in labels

@@ -25,6 +25,11 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 HONGHE = "532500"
 
 
+@pytest.fixture(autouse=True)
+def _no_legacy(no_legacy_pages_mode):
+    """AppTest runs start from app.py, as on the server (tests/conftest.py); a page file run by itself is refused."""
+
+
 def test_a_value_is_computed_once_per_version_and_scope(monkeypatch):
     calls = []
 

@@ -33,6 +33,11 @@ HONGHE, MILE = "532500", "532504"
 ALL = Scope()
 
 
+@pytest.fixture(autouse=True)
+def _no_legacy(no_legacy_pages_mode):
+    """AppTest runs start from app.py, as on the server (tests/conftest.py); a page file run by itself is refused."""
+
+
 @pytest.fixture(scope="module")
 def wh(demo_db):
     with pytest.MonkeyPatch.context() as mp:

@@ -342,15 +342,14 @@ def test_user_presets_default_to_the_app_store(app_db, monkeypatch):
 # ------------------------------------------------------------------------------------------------- the page
 
 
-def test_page_saves_a_preset_under_data_not_config(wh, tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+def test_page_saves_a_preset_under_data_not_config(wh, tmp_path, monkeypatch, no_legacy_pages_mode):
+    from apptests import app_page
 
-    root = Path(__file__).resolve().parent.parent
     user = tmp_path / "data" / "ranking_presets.toml"
     monkeypatch.setenv("HOMETOWN_DB", wh)
     monkeypatch.setenv(rankings.USER_PRESETS_ENV, str(user))
     config_before = rankings.CONFIG_PRESETS.read_bytes()
-    at = AppTest.from_file(str(root / "pages" / "rankings.py"), default_timeout=60)
+    at = app_page("pages/rankings.py", timeout=60)  # through app.py: a page never runs by itself (ui.guard)
     at.run()
     assert not at.exception
     at.number_input(key="rk_w_adoption_rate").set_value(77.0).run()

@@ -354,13 +354,15 @@ def test_a_filled_in_template_is_accepted(folders):
 
 
 def _upload_page(folders, monkeypatch, user: dict | None, role: str | None):
-    from streamlit.testing.v1 import AppTest
+    """The upload page through app.py (the open app: user, scope and role are the session's, as a sign-in sets
+    them); a page never runs by itself (ui.guard). Its callers keep the legacy pages mode off (conftest)."""
+    from apptests import app_page
 
     from hometown.access.auth import scope_for
 
     monkeypatch.setenv("HOMETOWN_DB", str(folders / "warehouse.duckdb"))
     monkeypatch.chdir(folders)
-    at = AppTest.from_file(str(ROOT / "pages" / "upload.py"), default_timeout=120)
+    at = app_page("pages/upload.py", timeout=120)
     if user:
         at.session_state["user"] = user
         at.session_state["scope"] = scope_for(user)
@@ -370,7 +372,7 @@ def _upload_page(folders, monkeypatch, user: dict | None, role: str | None):
     return at
 
 
-def test_upload_page_shows_every_result_and_reason(folders, monkeypatch):
+def test_upload_page_shows_every_result_and_reason(folders, monkeypatch, no_legacy_pages_mode):
     good = _honghe_report(folders / "good.xlsx").read_bytes()
     bad = _bad_report(folders / "bad.xlsx").read_bytes()
     at = _upload_page(folders, monkeypatch, HONGHE_USER, "prefecture")
@@ -391,7 +393,7 @@ def test_upload_page_shows_every_result_and_reason(folders, monkeypatch):
     assert not (folders.parent / "红河州_20220331.xlsx").exists()
 
 
-def test_upload_page_folds_a_long_list_and_offers_it_whole(folders, monkeypatch):
+def test_upload_page_folds_a_long_list_and_offers_it_whole(folders, monkeypatch, no_legacy_pages_mode):
     rows = [village(township="某镇", village=f"第{i}村", group=-1, civil=0) for i in range(25)]
     bad = _honghe_report(folders / "bad.xlsx", rows=rows).read_bytes()
     at = _upload_page(folders, monkeypatch, HONGHE_USER, "prefecture")
@@ -406,7 +408,7 @@ def test_upload_page_folds_a_long_list_and_offers_it_whole(folders, monkeypatch)
     assert "下载完整原因清单（Excel）" in labels and "下载完整原因清单（CSV）" in labels, labels
 
 
-def test_upload_page_refuses_roles_that_may_not_upload(folders, monkeypatch):
+def test_upload_page_refuses_roles_that_may_not_upload(folders, monkeypatch, no_legacy_pages_mode):
     at = _upload_page(folders, monkeypatch, COUNTY_USER, "county")
     assert any("无权上传" in e.value for e in at.error)
     assert not at.get("file_uploader")

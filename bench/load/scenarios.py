@@ -459,39 +459,40 @@ def run(quick: bool) -> list[dict]:
                 rows.append(_row("server CPU per warm rerun (1 session at a time, leader)", f"{label} (wall median "
                                  f"{wall * 1e3:.0f} ms{', ERRORS' if errors else ''})", sec * 1e3, "ms",
                                  f"≤ {limit:g} ms", sec * 1e3 <= limit))
-            sat_one = asyncio.run(saturation(one, 4, 10.0 if quick else 30.0))
-            rows += _saturation_rows("1 process", sat_one, None)
-            for n in levels:
-                _log(f"load: {n} paced sessions against 1 process …")
-                rows += _paced_rows("1 process", asyncio.run(paced(
-                    one, [MIX[i % len(MIX)] for i in range(n)], window, RERUN_S, DRILL_S, RERUN_S,
-                    random.Random(n))))
-            screens = 10 if quick else BIG_SCREENS
-            _log(f"load: {screens} big screens against 1 process …")
-            rows += _big_rows("1 process", asyncio.run(big_screens(one, screens, 25.0 if quick else 90.0,
-                                                                   10 if quick else None)), quick)
+            one_rows, sat_one = _sequence(one, levels, window, quick)
+            rows += one_rows
         why_not = server.serving_available()
         if why_not:
             rows.append(_row("2 workers via nginx", "not measured", why_not))
             return rows
         try:  # the one-process figures above stay in the table whatever happens here
             with server.cluster(db, 2, users=users, scratch=scratch) as two:
-                sat_two = asyncio.run(saturation(two, 8, 10.0 if quick else 30.0))
-                rows += _saturation_rows("2 workers via nginx", sat_two, sat_one)
-                for n in levels:
-                    _log(f"load: {n} paced sessions against 2 workers via nginx …")
-                    rows += _paced_rows("2 workers via nginx", asyncio.run(paced(
-                        two, [MIX[i % len(MIX)] for i in range(n)], window, RERUN_S, DRILL_S, RERUN_S,
-                        random.Random(n))))
-                _log(f"load: {screens} big screens against 2 workers via nginx …")
-                rows += _big_rows("2 workers via nginx", asyncio.run(big_screens(
-                    two, screens, 25.0 if quick else 90.0, 10 if quick else None)), quick)
+                rows += _sequence(two, levels, window, quick, sat_one)[0]
         except Exception as exc:
             import traceback
 
             traceback.print_exc()
             rows.append(_row("2 workers via nginx", "error", f"{type(exc).__name__}: {exc}"[:160], "", "", False))
     return rows
+
+
+def _sequence(target: server.Target, levels: tuple[int, ...], window: float, quick: bool,
+              base: dict | None = None) -> tuple[list[dict], dict]:
+    """The same measurements against one target (1 process, or the workers behind nginx; rows labelled by its
+    label): saturation (4 sessions per worker), the paced session counts, the big screens. Returns the rows and the
+    saturation result (the base the next target's throughput is compared with)."""
+    label = target.label
+    sat = asyncio.run(saturation(target, 4 * len(target.pids), 10.0 if quick else 30.0))
+    rows = _saturation_rows(label, sat, base)
+    for n in levels:
+        _log(f"load: {n} paced sessions against {label} …")
+        rows += _paced_rows(label, asyncio.run(paced(
+            target, [MIX[i % len(MIX)] for i in range(n)], window, RERUN_S, DRILL_S, RERUN_S, random.Random(n))))
+    screens = 10 if quick else BIG_SCREENS
+    _log(f"load: {screens} big screens against {label} …")
+    rows += _big_rows(label, asyncio.run(big_screens(target, screens, 25.0 if quick else 90.0, 10 if quick else None)),
+                      quick)
+    return rows, sat
 
 
 def _saturation_rows(label: str, r: dict, base: dict | None) -> list[dict]:

@@ -63,8 +63,7 @@ def write_demo_users(path: Path) -> Path:
 def app_env(db: Path, scratch: Path, users: Path | None) -> dict[str, str]:
     """The server's environment: sign-in on with the demo users (or the open app without ``users``), the run's own
     app store (audit log, lock-outs, orders, briefings) and uploads."""
-    env = {**os.environ, "HOMETOWN_DB": str(db), "PYTHONUNBUFFERED": "1",
-           "HOMETOWN_APP_DB": str(scratch / "app.sqlite3"), "HOMETOWN_UPLOADS": str(scratch / "uploads")}
+    env = {**os.environ, "HOMETOWN_DB": str(db), "PYTHONUNBUFFERED": "1", **scratch_store(scratch)}
     env.pop("HOMETOWN_RAISE_ERRORS", None)  # the app as deployed: an error is a message on the page, counted
     # No background warm-up (ui/warm.py) unless asked for: its ~40 s of paced work after a start would count in the
     # server CPU per warm rerun and in the load figures, which measure reruns.
@@ -75,6 +74,12 @@ def app_env(db: Path, scratch: Path, users: Path | None) -> dict[str, str]:
         env["HOMETOWN_AUTH"] = "on"
         env["HOMETOWN_USERS"] = str(users)
     return env
+
+
+def scratch_store(scratch: Path) -> dict[str, str]:
+    """The environment that keeps a benchmark's server off the checkout's data/: its own app store (audit log,
+    lock-outs, orders, briefings, drafts) and uploads folder in ``scratch``. Every bench server gets it."""
+    return {"HOMETOWN_APP_DB": str(scratch / "app.sqlite3"), "HOMETOWN_UPLOADS": str(scratch / "uploads")}
 
 
 @dataclass
