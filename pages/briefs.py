@@ -24,6 +24,7 @@ from hometown.fonts import FontMissing
 from ui import auth as ui_auth
 from ui.common import block as cached_block, current_role, current_scope, run, warehouse_ready
 from ui.nav import BRIEFS_PAGE
+from ui.text import md
 from warehouse import db
 from warehouse.scope import OutOfScope
 
@@ -39,6 +40,10 @@ def _drafts(scope, record_version: str):
 
 def _issued(scope, code, record_version: str):
     return store.issued(scope, code)
+
+
+def _voided(scope, record_version: str):
+    return store.voided(scope)
 
 
 def _draft(code: str, as_of: date, scope, orders_key: str, today: date):
@@ -239,9 +244,10 @@ def issue_form(scope, role, model: dict, subj, record: str) -> None:
     st.rerun()
 
 
-def issued_block(scope, record: str, client: str | None) -> None:
+def issued_block(scope, record: str, client: str | None, names: dict[str, str]) -> None:
     done = cached_block(_issued, scope, None, record)
     st.subheader(f"已印发简报（{done.height}）", anchor=False)
+    void_block(cached_block(_voided, scope, record), names)
     if done.height == 0:
         st.caption("尚未印发简报。")
         return
@@ -265,6 +271,16 @@ def issued_block(scope, record: str, client: str | None) -> None:
                                key=f"br_dl_{kind}")
 
 
+def void_block(voids: pl.DataFrame, names: dict[str, str]) -> None:
+    """The numbers of a series that were taken but never issued (a failed or abandoned issue), with the reason: the
+    series stays auditable where it is read."""
+    if voids.height == 0:
+        return
+    lines = [f"{names.get(r['scope_code'], r['scope_code'])} 第{r['number']}期（{r['reserved_by']}取号，"
+             f"{r['closed_at']:%Y-%m-%d %H:%M}作废）：{r['reason']}" for r in voids.iter_rows(named=True)]
+    st.caption("作废期号：" + "；".join(md(line) for line in lines))
+
+
 def main() -> None:
     scope, role = current_scope(), current_role()
     st.title("调度简报", anchor=False)
@@ -283,7 +299,7 @@ def main() -> None:
     left, right = st.columns([3, 2], gap="large")
     with right:
         drafts_block(scope, role, record)
-        issued_block(scope, record, client)
+        issued_block(scope, record, client, dict(regions))
     with left:
         code = pick_region(scope, regions)
         if code:

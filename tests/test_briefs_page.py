@@ -106,3 +106,20 @@ def test_each_waiting_draft_has_its_preview_link_and_a_dismiss_button(env):
     assert not at.exception
     assert first["scope_code"] not in store.drafts(Scope()).filter(
         store.drafts(Scope())["as_of"] == first["as_of"])["scope_code"].to_list()
+
+
+def test_a_void_number_is_listed_with_its_reason_beside_the_issued_ones(env):
+    """A number taken by an issue whose render failed after a later number was issued stays 作废 in the series; the
+    issued list names it with who took it and why, so the gap before the next 第N期 is explained on the page."""
+    m = brief_model.build(MILE, None)
+    number, token, reserved = store._reserve(m, "甲", False, None)  # the first issue took 第1期 and is rendering …
+    assert number == 1
+    assert store.issue(m, issued_by="乙", charts={})["number"] == 2  # … a second issue took and issued 第2期 …
+    store._give_back(MILE, number, token, RuntimeError("字体文件损坏"), None)  # … then the first failed
+    at = open_briefs(Scope(county_code=MILE), "county")
+    voids = [c.value for c in at.caption if c.value.startswith("作废期号")]
+    assert len(voids) == 1 and "第1期" in voids[0] and "字体文件损坏" in voids[0] and "甲" in voids[0]
+    assert "弥勒市" in voids[0]
+    # another county's user sees its own (empty) record: no void line of 弥勒市's series
+    at = open_briefs(Scope(county_code=LUXI), "county")
+    assert not [c.value for c in at.caption if c.value.startswith("作废期号")]

@@ -256,6 +256,18 @@ def series(scope_code: str, viewer: Scope = ALL, path: str | Path | None = None)
                                       "reason": pl.Utf8}, orient="row")
 
 
+def voided(viewer: Scope = ALL, path: str | Path | None = None) -> pl.DataFrame:
+    """The void (作废) numbers of every series the viewer may see: scope_code, number, as_of, who took it, when it was
+    closed and why. The issued list shows them, so a gap in a series is explained where the series is read."""
+    columns, rows = appstore.query(
+        "SELECT scope_code, number, as_of, reserved_by, closed_at, reason FROM brief_numbers WHERE state = ? "
+        "ORDER BY scope_code, number", [VOID], path)
+    frame = pl.DataFrame(rows, schema={"scope_code": pl.Utf8, "number": pl.Int64, "as_of": pl.Date,
+                                       "reserved_by": pl.Utf8, "closed_at": pl.Datetime("us"), "reason": pl.Utf8},
+                         orient="row")
+    return _visible(frame, viewer)
+
+
 def _correction(model: dict[str, Any], previous: tuple | None) -> dict | None:
     from hometown.briefs.model import previous_issue_correction
 
