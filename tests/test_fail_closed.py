@@ -133,7 +133,7 @@ def test_an_alert_naming_the_village_is_a_plain_button_label(hostile):
     assert not unsafe(named) and LINK_NAME in shown(named[0])
 
 
-def test_a_code_from_the_address_bar_is_text_too():
+def test_a_code_from_the_address_bar_is_text_too(hostile):
     at = run_app("pages/region.py", code="[点此](http://203.0.113.7/)")
     assert not unsafe(markdown_sources(at))
     assert any("未知的区划代码：[点此](http://203.0.113.7/)" in shown(e.value) for e in at.error)
