@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import time
 import threading
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -72,9 +73,25 @@ def _connect_sqlite(path: str, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Conne
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=timeout, isolation_level=None, detect_types=sqlite3.PARSE_DECLTYPES,
                           check_same_thread=False)
-    con.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+    _wal(con, timeout)
     con.execute("PRAGMA foreign_keys=ON")
     return con
+
+
+def _wal(con: sqlite3.Connection, timeout: float) -> None:
+    """Put the file in WAL mode (readers never wait for a writer; it stays so once set). Switching needs the file
+    to itself, and SQLite answers "database is locked" at once, without its busy handler, while another process
+    opens the new file too (two workers' first requests): so retried here within the same timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _connect_postgres(url: str, timeout: float = BUSY_TIMEOUT_S):

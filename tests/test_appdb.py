@@ -183,3 +183,33 @@ def test_orders_of_an_old_warehouse_are_adopted_once(app_db, tmp_path):
     assert orders.order(3, db_path=other)["state"] == orders.RECTIFYING
     _, rows = appstore.query("SELECT source, row_count FROM legacy_imports")
     assert rows == [(orders.LEGACY_SOURCE, 2)]
+
+
+def _open_embedded(path: str, barrier, results) -> None:
+    from appdb import connect
+
+    barrier.wait()
+    try:
+        connect._connect_sqlite(path, 10).close()
+        results.put(None)
+    except Exception as exc:  # noqa: BLE001  (reported to the test)
+        results.put(repr(exc))
+
+
+def test_processes_opening_a_new_embedded_store_at_once_all_get_it(tmp_path):
+    """Two workers' first requests open a store file that does not exist yet: switching it to WAL needs the file to
+    itself and SQLite refuses the others at once ("database is locked", no busy wait). Every opener must get it."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    errors = []
+    for round_ in range(100):
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_open_embedded, args=(str(tmp_path / f"app{round_}.sqlite3"), barrier, results))
+                 for _ in range(4)]
+        for p in procs:
+            p.start()
+        errors += [e for e in (results.get(timeout=60) for _ in procs) if e]
+        for p in procs:
+            p.join(60)
+    assert errors == []
