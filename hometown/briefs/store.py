@@ -243,29 +243,29 @@ def _clock() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
+NUMBER_COLUMNS = {"scope_code": pl.Utf8, "number": pl.Int64, "state": pl.Utf8, "as_of": pl.Date, "reserved_by": pl.Utf8,
+                  "reserved_at": pl.Datetime("us"), "closed_at": pl.Datetime("us"), "reason": pl.Utf8}
+
+
+def _numbers(where: str, params: list, path: str | Path | None) -> pl.DataFrame:
+    """Rows of brief_numbers (every column of NUMBER_COLUMNS), by scope and number."""
+    _, rows = appstore.query(f"SELECT {', '.join(NUMBER_COLUMNS)} FROM brief_numbers WHERE {where} "
+                             "ORDER BY scope_code, number", params, path)
+    return pl.DataFrame(rows, schema=NUMBER_COLUMNS, orient="row")
+
+
 def series(scope_code: str, viewer: Scope = ALL, path: str | Path | None = None) -> pl.DataFrame:
     """Every number of a scope's series, oldest first: number, state (已印发 / 作废 / 印发中), round, who took it
     and when, when it was closed, and why a void number is void. The audit view of the numbering."""
     if not viewer.allows(scope_code):
         raise OutOfScope("您的账号无权查看该简报编号（超出本账号的管辖范围）")
-    columns, rows = appstore.query(
-        "SELECT number, state, as_of, reserved_by, reserved_at, closed_at, reason FROM brief_numbers "
-        "WHERE scope_code = ? ORDER BY number", [scope_code], path)
-    return pl.DataFrame(rows, schema={"number": pl.Int64, "state": pl.Utf8, "as_of": pl.Date, "reserved_by": pl.Utf8,
-                                      "reserved_at": pl.Datetime("us"), "closed_at": pl.Datetime("us"),
-                                      "reason": pl.Utf8}, orient="row")
+    return _numbers("scope_code = ?", [scope_code], path)
 
 
 def voided(viewer: Scope = ALL, path: str | Path | None = None) -> pl.DataFrame:
-    """The void (作废) numbers of every series the viewer may see: scope_code, number, as_of, who took it, when it was
-    closed and why. The issued list shows them, so a gap in a series is explained where the series is read."""
-    columns, rows = appstore.query(
-        "SELECT scope_code, number, as_of, reserved_by, closed_at, reason FROM brief_numbers WHERE state = ? "
-        "ORDER BY scope_code, number", [VOID], path)
-    frame = pl.DataFrame(rows, schema={"scope_code": pl.Utf8, "number": pl.Int64, "as_of": pl.Date,
-                                       "reserved_by": pl.Utf8, "closed_at": pl.Datetime("us"), "reason": pl.Utf8},
-                         orient="row")
-    return _visible(frame, viewer)
+    """The void (作废) numbers of every series the viewer may see. The issued list shows them, so a gap in a series
+    is explained where the series is read."""
+    return _visible(_numbers("state = ?", [VOID], path), viewer)
 
 
 def _correction(model: dict[str, Any], previous: tuple | None) -> dict | None:
