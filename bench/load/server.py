@@ -65,8 +65,8 @@ def app_env(db: Path, scratch: Path, users: Path | None) -> dict[str, str]:
     app store (audit log, lock-outs, orders, briefings) and uploads."""
     env = {**os.environ, "HOMETOWN_DB": str(db), "PYTHONUNBUFFERED": "1", **scratch_store(scratch)}
     env.pop("HOMETOWN_RAISE_ERRORS", None)  # the app as deployed: an error is a message on the page, counted
-    # No background warm-up (ui/warm.py) unless asked for: its ~40 s of paced work after a start would count in the
-    # server CPU per warm rerun and in the load figures, which measure reruns.
+    # No background warm-up (ui/warm.py) unless asked for: its work after a start (~2 s of CPU on the demo, ~11 s
+    # more with HOMETOWN_WARM=all) would count in the server CPU per warm rerun and in the load figures (reruns).
     env.setdefault("HOMETOWN_WARM", "0")
     if users is None:
         env["HOMETOWN_AUTH"] = "off"
