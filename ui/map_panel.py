@@ -220,25 +220,12 @@ def _go_live() -> None:
     st.session_state[LIVE] = True
 
 
-# Clicks the panel's load button once the browser has drawn the page and is idle (requestIdleCallback, at most 1.5 s
-# later) and Streamlit's script run is over, so the interactive map arrives in a fragment run of its own, after the
-# rest of the overview is on screen. A click that lands while the page's own run is still going may not bring the map
-# (seen in the test suite on a freshly started, warming server): so it waits for the run to end, and clicks again (at most 5
-# times, 2 s apart) while the button is still there.
+# Clicks the panel's load button once the browser has drawn the page and is idle (at most 1.5 s later), so the
+# interactive map arrives in a fragment run of its own, after the rest of the overview is on screen.
 _AUTO_LOAD_JS = """<script>
 (() => {
-  const button = () => document.querySelector('.st-key-%s button');
-  const idle = () => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state') === 'notRunning';
-  let clicks = 0;
-  const tick = () => {
-    const b = button();
-    if (!b) return;
-    if (!idle()) { setTimeout(tick, 100); return; }
-    if (clicks++ >= 5) return;
-    b.click();
-    setTimeout(tick, 2000);
-  };
-  (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(tick, {timeout: 1500});
+  const click = () => document.querySelector('.st-key-%s button')?.click();
+  (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(click, {timeout: 1500});
 })();
 </script>""" % LOAD_BUTTON
 
