@@ -220,12 +220,26 @@ def _go_live() -> None:
     st.session_state[LIVE] = True
 
 
-# Clicks the panel's load button once the browser has drawn the page and is idle (at most 1.5 s later), so the
-# interactive map arrives in a fragment run of its own, after the rest of the overview is on screen.
+# Clicks the panel's load button once the browser has drawn the page and is idle (requestIdleCallback, at most 1.5 s
+# later), so the interactive map arrives in a fragment run of its own, after the rest of the overview is on screen.
+# The script may run before the button is in the page (React mounts elements in its own order: seen in about one
+# fresh page in six on a busy machine), and a click while the page's run is still going may be lost: so it looks
+# again every 100 ms until the button is there and the run is over (for up to 60 s), then clicks, and clicks again
+# (at most 5 times, 2 s apart) while the button stays. Once clicked, a missing button means the map is loading.
 _AUTO_LOAD_JS = """<script>
 (() => {
-  const click = () => document.querySelector('.st-key-%s button')?.click();
-  (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(click, {timeout: 1500});
+  const button = () => document.querySelector('.st-key-%s button');
+  const running = () => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState !== 'notRunning';
+  let clicks = 0, looks = 0;
+  const tick = () => {
+    const b = button();
+    if (clicks > 0 && !b) return;
+    if (!b || running()) { if (looks++ < 600) setTimeout(tick, 100); return; }
+    if (clicks++ >= 5) return;
+    b.click();
+    setTimeout(tick, 2000);
+  };
+  (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(tick, {timeout: 1500});
 })();
 </script>""" % LOAD_BUTTON
 
