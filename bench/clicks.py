@@ -49,7 +49,7 @@ _IDLE = ("!!document.querySelector('[data-testid=\"stApp\"][data-test-connection
 
 def _title_is(text: str) -> str:
     return (f"() => {_IDLE} && (document.querySelector('h1')?.innerText || '').trim() === {text!r}"
-            " && document.querySelectorAll('[data-testid=\"stMetric\"]').length >= 4"
+            " && document.querySelectorAll('.ht-kpi').length >= 4"
             " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
 
 
@@ -65,7 +65,7 @@ FIRST_MAP = "first visit after the server's start: its interactive map drawn"
 MAP_READY = (f"() => {_IDLE} && !!document.querySelector('[data-testid=\"stDeckGlJsonChart\"] canvas')"
              " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
 REGION_READY = (f"() => {_IDLE} && location.pathname.endsWith('/region')"
-                " && document.querySelectorAll('[data-testid=\"stMetric\"]').length >= 4"
+                " && document.querySelectorAll('.ht-kpi').length >= 4"
                 " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
 
 

@@ -212,7 +212,7 @@ def _healthy(url: str) -> bool:
 # preview, or the deck.gl canvas once loaded), the 7 funnel rows, the trend's 3 lines, the alert list, and no
 # placeholder left (but the one of the map chart loading under its preview, ui.map_panel).
 _DRAWN_JS = """() => !document.querySelector('[data-testid="stSkeleton"]:not(.st-key-ovmap_mapbox *)')
-    && document.querySelectorAll('[data-testid="stMetric"]').length >= 10
+    && document.querySelectorAll('.ht-kpi').length >= 10
     && document.querySelectorAll('.st-key-ov_bars [data-testid="stButton"]').length >= 1
     && !!document.querySelector('[data-testid="stDeckGlJsonChart"] canvas, svg.ht-map-preview')
     && document.querySelectorAll('.ht-funnel-row').length === 7

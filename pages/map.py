@@ -6,7 +6,7 @@ from ui.guard import from_app; from_app()  # noqa: E702  first: a page renders o
 import streamlit as st
 
 from hometown.progress import overview
-from ui import map_panel, widgets
+from ui import map_panel, prefetch, widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 
 if warehouse_ready():
@@ -19,3 +19,4 @@ if warehouse_ready():
     with bar:
         widgets.filter_bar(filters, run(overview.task_years, scope), run(overview.reporting_dates, scope), "map")
     map_panel.render_page(filters, scope)
+    prefetch.region_page_code()  # a county click opens its region page: its tables' code, while the user reads

@@ -23,7 +23,7 @@ from hometown import fmt
 from hometown.progress import overview
 from hometown.teams import queries as teams
 from warehouse.scope import Filters, Scope
-from ui import charts, guard, map_panel, widgets
+from ui import charts, guard, map_panel, prefetch, tiles, widgets
 from ui.common import current_scope, filters_from_url, run, url_params, warehouse_ready
 from ui.nav import OVERVIEW_PAGE, REGION_PAGE, REPORTS_PAGE, TEAMS_PAGE
 from ui.text import markup, md
@@ -113,7 +113,7 @@ def normal_page(filters: Filters, scope: Scope) -> None:
     widgets.take_pick(filters, scope.allows)  # a bar or an alert clicked: its page, without drawing this one again
     widgets.inject_css(widgets.PAGE_CSS + charts.CSS)
     head, bar = st.columns([3, 2], vertical_alignment="bottom")
-    tiles = st.container()
+    tile_box = st.container()
     left, right = st.columns([1, 1])
     totals = run(overview.totals, filters, scope).row(0, named=True)
     with head:
@@ -124,10 +124,10 @@ def normal_page(filters: Filters, scope: Scope) -> None:
         widgets.filter_bar(filters, run(overview.task_years, scope), run(overview.reporting_dates, scope), "ov")
         st.page_link(OVERVIEW_PAGE, label="大屏模式", icon=":material/tv:",
                      query_params=url_params(filters, screen="big"))
-    with tiles:
+    with tile_box:
         if not totals["task_villages"]:
             st.info("所选任务年度和数据日期下没有已受理报表中的任务村")
-        widgets.kpi_tiles(totals)
+        tiles.kpi_tiles(totals)
         team_tile(scope)
 
     ranking = run(overview.ranking, filters, scope)
@@ -164,6 +164,7 @@ def normal_page(filters: Filters, scope: Scope) -> None:
         alert_block(filters, scope)
     with c_reports:
         reporting_block(filters, scope)
+    prefetch.region_page_code()  # a bar or an alert opens a region page: its table's code, while the user reads
 
 
 # ------------------------------------------------------------------------------------------------- big screen
@@ -229,7 +230,7 @@ def big_screen(filters: Filters, scope: Scope) -> None:
         st.html(f"<div class='ht-big-title'>{_title(scope)} · 一屏知全局</div>"
                 f"<div class='ht-big-sub'>{widgets.as_of_caption(totals)} · {totals['prefectures_reported']} 个州市已报送"
                 f" · 每 {refresh} 秒自动刷新 · 更新于 {datetime.now().strftime('%H:%M:%S')}</div>")
-        widgets.kpi_tiles(totals, big=True)
+        tiles.kpi_tiles(totals, big=True)
         ranking = run(overview.prefecture_ranking, filters, scope)
         c_funnel, c_board, c_right = st.columns([1.05, 1.1, 1.0], gap="medium")
         with c_funnel:

@@ -18,7 +18,7 @@ from hometown.progress.region import LEVEL_LABELS, Region, check_scope, county_v
 from warehouse import metrics
 from warehouse.scope import Filters, OutOfScope, Scope
 from ui import auth as ui_auth
-from ui import charts, widgets
+from ui import charts, tiles, widgets
 from ui.common import current_scope, filters_from_url, run, warehouse_ready
 from ui.nav import OVERVIEW_PAGE
 from ui.text import md
@@ -152,7 +152,7 @@ def main() -> None:
                            f"rg_{region.code}")
     if not totals["task_villages"]:
         st.info(f"{md(region.name)}暂无已受理报表中的任务村（{widgets.as_of_caption(totals)}）")
-    widgets.kpi_tiles(totals)
+    tiles.kpi_tiles(totals)
 
     if region.level in ("province", "prefecture"):
         children_block(region, filters, scope)

@@ -51,3 +51,18 @@ def app_page(page: str, timeout: float = 120) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=timeout)
     at.switch_page(page)
     return at
+
+
+def kpi_tiles(at: AppTest) -> dict[str, tuple[str, str | None]]:
+    """{label: (value, note)} of the KPI tiles a page drew (ui.tiles: one st.html block, not st.metric)."""
+    from ui import tiles
+
+    found: dict[str, tuple[str, str | None]] = {}
+    for h in at.get("html"):
+        found |= tiles.values(h.proto.body)
+    return found
+
+
+def kpis(at: AppTest) -> dict[str, str]:
+    """{label: value} of the KPI tiles (ui.tiles) and of any st.metric on the page."""
+    return {label: value for label, (value, _) in kpi_tiles(at).items()} | {m.label: m.value for m in at.metric}

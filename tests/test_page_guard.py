@@ -18,6 +18,8 @@ import pytest
 
 from bench.load import server
 from bench.load.client import Session
+from apptests import kpis
+from ui import tiles
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
@@ -132,7 +134,7 @@ def test_the_same_pages_through_app_py_after_sign_in_render(page, demo_db, monke
     at.run()
     assert not at.exception, at.exception
     assert NOT_FROM_APP not in [e.value for e in at.error]
-    assert at.metric or at.dataframe, page
+    assert kpis(at) or at.dataframe, page
 
 
 def test_a_deep_link_the_legacy_mode_runs_by_itself_gets_the_sign_in_form(demo_db, monkeypatch, tmp_path):
@@ -154,7 +156,7 @@ def test_a_deep_link_the_legacy_mode_runs_by_itself_gets_the_sign_in_form(demo_d
     at.run()
     assert not at.exception, at.exception
     assert [t.label for t in at.text_input] == ["用户名", "密码"]
-    assert not at.metric and not at.dataframe and not at.get("plotly_chart")
+    assert not kpis(at) and not at.dataframe and not at.get("plotly_chart")
     assert "弥勒市" not in " ".join(m.value for kind in ("markdown", "caption", "title") for m in at.get(kind))
 
 
@@ -179,6 +181,7 @@ def test_first_visitors_of_a_fresh_streamlit_run_app_py_get_nothing_before_sign_
     for url, keys, texts, sent in seen:
         kinds = sorted({e.WhichOneof("type") for e in sent} & DATA_ELEMENTS)
         assert not kinds, (url, kinds)
+        assert not [e for e in sent if e.WhichOneof("type") == "html" and tiles.values(e.html.body)], url  # KPI tiles
         shown = " ".join(texts)
         assert "弥勒市" not in shown and "红河" not in shown, (url, shown[:300])
         assert ("login_username" in keys) or ("须从平台入口" in shown), (url, keys, shown[:300])

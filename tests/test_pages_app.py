@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptests import live_map, map_click, map_panel_key, shown, table_with
+from apptests import kpi_tiles, kpis, live_map, map_click, map_panel_key, shown, table_with
 
 from hometown import fmt
 from hometown.progress import map_data, overview, region
@@ -65,7 +65,7 @@ def open_page(page: str | None = None, scope: Scope | None = None, state: dict |
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return kpis(at)
 
 
 def texts(at: AppTest) -> str:
@@ -94,7 +94,7 @@ def test_overview_kpis_equal_the_warehouse(wh):
     assert m["规划成果完成"] == fmt.count(completed, "个")
     assert m["项目资金"] == fmt.money_wan(funding) and m["项目资金"].endswith("亿元")
     assert {"规划编制组", "编制组成员", "其中公职人员", "干部回乡", "收集需求", "村民参与", "成果入库"} <= set(m)
-    deltas = {x.label: x.delta for x in at.metric}
+    deltas = {label: note for label, (_, note) in kpi_tiles(at).items()}
     assert deltas["规划成果完成"] == f"完成率 {fmt.percent(completed / n)}"
     lo, hi = wh.execute("SELECT min(as_of), max(as_of) FROM current_reports").fetchall()[0]
     assert fmt.as_of_range(lo, hi) in texts(at)

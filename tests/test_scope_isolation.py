@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from apptests import live_map, map_panel_key
+from apptests import kpis, live_map, map_panel_key
 from reportfiles import SheetSpec, simple_report, village, warehouse_state, write_xlsx
 
 from geo import reference
@@ -498,6 +498,8 @@ def page_text(at, errors: bool = True) -> str:
             parts.append(str(getattr(el, "value", "")))
     for m in at.metric:
         parts += [m.label, str(m.value), str(getattr(m, "delta", ""))]
+    for h in at.get("html"):  # the KPI tiles (ui.tiles), the big screen's boards
+        parts.append(h.proto.body)
     for d in at.dataframe:
         parts.append(d.value.to_string())
     for w in list(at.selectbox) + list(at.multiselect):
@@ -520,7 +522,7 @@ def assert_page_clean(at, where: str) -> None:
 def test_region_page_refuses_another_region_by_deep_link(wh, code):
     at = _page("region", MILE_USER, {"code": code})
     assert any("无权查看" in e.value for e in at.error), [e.value for e in at.error]
-    assert not at.metric and not at.dataframe
+    assert not kpis(at) and not at.metric and not at.dataframe
     assert_page_clean(at, f"region {code}")
 
 

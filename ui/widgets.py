@@ -1,4 +1,4 @@
-"""Shared blocks of the overview and drill-down pages: KPI tiles, breadcrumbs, the filter bar, the village timeline
+"""Shared blocks of the overview and drill-down pages: breadcrumbs, the filter bar, the village timeline
 (plotly), the alert list, reading a table selection, and the page and big-screen CSS. The overview's and region
 pages' charts are ui.charts (no chart library).
 
@@ -10,7 +10,6 @@ from the widget's state dict, which AppTest can inject by the widget key:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
@@ -21,57 +20,11 @@ import streamlit as st
 from hometown import fmt
 from hometown.progress.region import Region, level_of
 from ui.common import url_params
+from ui import tiles
 from ui.nav import REGION_PAGE, VILLAGE_PAGE
-from warehouse import metrics, stages
+from warehouse import stages
 from warehouse.scope import Filters
 from ui.text import md
-
-
-# ------------------------------------------------------------------------------------------------------ KPI tiles
-
-
-@dataclass(frozen=True)
-class Tile:
-    label: str
-    value: Callable[[dict], str]
-    note: Callable[[dict], str | None] = lambda r: None
-    help: str | None = None
-
-
-def _n(name: str, unit: str = "") -> Callable[[dict], str]:
-    return lambda r: fmt.count(r.get(name), unit)
-
-
-def _metric(name: str, note: Callable[[dict], str], help_text: str | None = None) -> Tile:
-    """A tile of one metric of warehouse.metrics: its label and unit from there, the note and help from here."""
-    return Tile(metrics.LABELS[name], _n(name, metrics.UNITS[name]), note, help_text)
-
-
-KPI_TILES: tuple[Tile, ...] = (
-    _metric("task_villages", lambda r: f"{r.get('prefectures_reported') or 0} 个州市已报送", "各州市报表中列出的任务村数"),
-    _metric("planning_groups", lambda r: f"组建率 {fmt.percent(r.get('group_rate'))}"),
-    _metric("group_members", lambda r: f"乡贤能人 {fmt.count(r.get('local_talents'))}"),
-    _metric("civil_servants", lambda r: f"每组 {fmt.plain(r.get('civil_servants_per_group'), 1)} 人"),
-    _metric("cadre_visits", lambda r: f"村均 {fmt.plain(r.get('visits_per_village'), 1)} 人次"),
-    _metric("needs_total", lambda r: f"已纳入 {fmt.count(r.get('needs_adopted'))} · {fmt.percent(r.get('adoption_rate'))}"),
-    _metric("villager_participation", lambda r: f"村均 {fmt.plain(r.get('participation_per_village'), 0)} 人次"),
-    _metric("plans_completed", lambda r: f"完成率 {fmt.percent(r.get('completion_rate'))}",
-            f"规划状态为{'、'.join(stages.COMPLETED_STATUSES[:-1])}或{stages.COMPLETED_STATUSES[-1]}的村"),
-    _metric("plans_in_database", lambda r: f"入库率 {fmt.percent(r.get('database_rate'))}"),
-    Tile(metrics.LABELS["funding_wan"], lambda r: fmt.money_wan(r.get("funding_wan")),
-         lambda r: f"村均 {fmt.money_wan(r.get('funding_per_village'))}"),
-)
-
-
-def kpi_tiles(row: dict, columns: int = 5, tiles: tuple[Tile, ...] = KPI_TILES, big: bool = False) -> None:
-    """The KPI tiles of a totals row (hometown.progress.overview.totals), ``columns`` per line (no help icons on the big
-    screen: nobody hovers there)."""
-    for start in range(0, len(tiles), columns):
-        cols = st.columns(columns)
-        for col, tile in zip(cols, tiles[start:start + columns]):
-            with col:
-                st.metric(tile.label, tile.value(row), delta=tile.note(row), delta_color="off", delta_arrow="off",
-                          help=None if big else tile.help, border=True)
 
 
 def as_of_caption(frame_or_row: pl.DataFrame | dict) -> str:
@@ -270,6 +223,7 @@ def alert_buttons(items: pl.DataFrame, prefix: str, allows: Callable[[str], bool
 
 PAGE_CSS = """
 <style>
+""" + tiles.CSS + """
 [data-testid="stMetricValue"] { font-size: 1.9rem; }
 [data-testid="stMetricDelta"] { font-size: 0.85rem; }
 .st-key-crumbs [data-testid="stPageLink"] p { font-size: 1.05rem; }
@@ -297,14 +251,6 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
 [data-testid="stMain"] { padding: 0 !important; }
 [data-testid="stVerticalBlock"] { gap: 10px; }
 .stApp p, .stApp span, .stApp div { color: inherit; }
-[data-testid="stMetric"] {
-  background: linear-gradient(180deg, rgba(30,80,160,0.35), rgba(10,30,70,0.35));
-  border: 1px solid rgba(90,160,255,0.35) !important; border-radius: 10px; padding: 6px 18px !important;
-}
-[data-testid="stMetricLabel"] p { font-size: 21px !important; color: #8fb8ee !important; }
-[data-testid="stMetricValue"] { font-size: 40px !important; color: #ffd65c !important; line-height: 1.1; }
-[data-testid="stMetricDelta"] { background: rgba(60,130,230,0.22) !important; }
-[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] div { font-size: 18px !important; color: #a9d6ff !important; }
 .ht-chart-title { font-size: 24px; font-weight: 600; color: #eaf3ff; margin: 0; }
 .ht-chart-title span { font-size: 16px; font-weight: 400; color: #7f9cc8; margin-left: 10px; }
 .ht-big-title { text-align: center; font-size: 38px; font-weight: 700; letter-spacing: 6px; color: #eaf3ff;
@@ -329,6 +275,7 @@ html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
 .ht-big-funnel .ht-funnel { font-size: 21px; gap: 16px; margin-top: 14px; }
 .ht-big-funnel .ht-funnel-row { grid-template-columns: 8.2em 1fr 6.6em; }
 .ht-big-funnel .ht-funnel-bar { height: 46px; }
+""" + tiles.CSS + tiles.BIG_SCREEN_CSS + """
 </style>
 """
 

@@ -36,6 +36,8 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from ui import tiles
+
 STREAM_PATH = "/_stcore/stream"
 EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
 GUARD_ERROR = "页面出错"          # ui/guard.py's message for an unexpected error
@@ -250,12 +252,21 @@ class Session:
         return [t for t in (element_text(e) for _, e in sorted(self.elements.items())) if t]
 
     def metrics(self) -> dict[str, str]:
-        return {e.metric.label: e.metric.body for e in self.elements.values() if e.WhichOneof("type") == "metric"}
+        """{label: value} of the KPI tiles (ui.tiles markup) and of any st.metric on the page."""
+        found: dict[str, str] = {}
+        for e in self.elements.values():
+            kind = e.WhichOneof("type")
+            if kind == "metric":
+                found[e.metric.label] = e.metric.body
+            elif kind == "html":
+                found |= {label: value for label, (value, _) in tiles.values(e.html.body).items()}
+        return found
 
-    def fragment_of(self, kind: str) -> str:
-        """The fragment that drew the first element of this type (e.g. "metric": the big screen's board)."""
+    def fragment_of_tiles(self) -> str:
+        """The fragment that drew the first KPI tiles (the big screen's board), "" when none did."""
         return next((self.element_fragments.get(p, "") for p, e in sorted(self.elements.items())
-                     if e.WhichOneof("type") == kind), "")
+                     if (e.WhichOneof("type") == "html" and tiles.values(e.html.body)) or e.WhichOneof("type") == "metric"),
+                    "")
 
     def links(self) -> list[tuple[str, str, bool]]:
         """The page links on the page: (URL path, query string, disabled)."""

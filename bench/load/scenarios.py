@@ -315,7 +315,7 @@ async def big_screens(target: server.Target, screens: int, window_s: float, refr
         opened.append(s)
         await _first_load(s, url, "leader", tally)
         tally.sessions_up += 1
-        board = s.fragment_of("metric")  # the timed board (not the sidebar's sign-in check, also a timed fragment)
+        board = s.fragment_of_tiles()  # the timed board (not the sidebar's sign-in check, also a timed fragment)
         while time.monotonic() < end_at:
             due = min((d for _, d in s.auto_reruns.values()), default=end_at)
             await asyncio.sleep(max(0.0, min(due, end_at) - time.monotonic()))

@@ -30,10 +30,10 @@ def base_url(streamlit_server, demo_db):
 
 
 def kpis(page) -> dict[str, str]:
-    """Label → value of every KPI tile on the page."""
-    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m =>
-        [m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
-         m.querySelector('[data-testid="stMetricValue"]').innerText.trim()]))""")
+    """Label → value of every KPI tile on the page, as a reader sees them (ui.tiles: label and value elements)."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.ht-kpi')].map(m =>
+        [m.querySelector('.ht-kpi-label').innerText.replace(/\\?$/, '').trim(),
+         m.querySelector('.ht-kpi-value').innerText.trim()]))""")
 
 
 def click_bar(page, prefix: str, code: str, label: str) -> None:
@@ -109,7 +109,7 @@ def test_big_screen_fits_1920_by_1080(page, base_url, wait_for_streamlit, extern
     assert sizes["docWidth"] <= 1920 and not sizes["sidebar"], sizes
     # Large type: the KPI values are at least 36 px.
     assert page.evaluate("""() => parseFloat(getComputedStyle(
-        document.querySelector('[data-testid="stMetricValue"]')).fontSize)""") >= 36
+        document.querySelector('.ht-kpi-value')).fontSize)""") >= 36
     screenshot(page, "big_screen", full_page=False)
     # It refreshes by itself (st.fragment run_every): the rolling board turns to its next page, nobody clicking.
     page.wait_for_selector("[data-testid='ht-board'] .ht-pages[data-page='2']", timeout=20_000)

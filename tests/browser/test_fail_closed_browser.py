@@ -46,7 +46,7 @@ def test_a_configured_server_whose_users_file_goes_lets_nobody_in(tmp_path, demo
         # Nothing of the app: no form, no navigation, no figures, no tables.
         assert page.locator("input[type=password]").count() == 0, path
         assert page.get_by_test_id("stSidebarNav").count() == 0, path
-        assert page.get_by_test_id("stMetric").count() == 0 and page.get_by_test_id("stDataFrame").count() == 0
+        assert page.locator(".ht-kpi").count() == 0 and page.get_by_test_id("stDataFrame").count() == 0
 
 
 def _toolbar_labels(page) -> list[str]:
@@ -115,7 +115,7 @@ def test_a_disabled_users_big_screen_signs_out_at_its_next_refresh(tmp_path, dem
     page.locator("input[type=password]").wait_for(timeout=25_000)
     wait_for_streamlit(page)
     board.wait_for(state="detached")  # the screen's elements go once that run is over
-    assert page.get_by_test_id("stMetric").count() == 0
+    assert page.locator(".ht-kpi").count() == 0
     assert "账号已停用或已删除" in page.get_by_test_id("stMain").inner_text()
     page.wait_for_timeout(6_000)  # longer than the screen's refresh: it stays signed out, nothing comes back
     assert board.count() == 0 and page.locator("input[type=password]").count() == 1

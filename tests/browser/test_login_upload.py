@@ -109,7 +109,7 @@ def test_county_user_cannot_open_another_county(tmp_path, streamlit_server, page
     main.get_by_text("无权查看").wait_for()
     text = main.inner_text()
     assert "个旧市" in text and "您的账号只能查看本辖区的数据" in text
-    assert page.get_by_test_id("stMetric").count() == 0 and page.get_by_test_id("stDataFrame").count() == 0
+    assert page.locator(".ht-kpi").count() == 0 and page.get_by_test_id("stDataFrame").count() == 0
     assert "7777" not in text and "路赶藤" not in text
     # Its own county opens.
     page.goto(f"{base}/region?code=532504")
