@@ -30,10 +30,15 @@ def base_url(streamlit_server, demo_db):
 
 
 def kpis(page) -> dict[str, str]:
-    """Label → value of every KPI tile on the page, as a reader sees them (ui.tiles: label and value elements)."""
-    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.ht-kpi')].map(m =>
-        [m.querySelector('.ht-kpi-label').innerText.replace(/\\?$/, '').trim(),
-         m.querySelector('.ht-kpi-value').innerText.trim()]))""")
+    """Label → value of every KPI tile on the page, as a reader sees them: the overview's and region pages' tiles
+    (ui.tiles markup) and any st.metric (the village page)."""
+    return page.evaluate("""() => Object.fromEntries([
+        ...[...document.querySelectorAll('.ht-kpi')].map(m =>
+            [m.querySelector('.ht-kpi-label').innerText.replace(/\\?$/, '').trim(),
+             m.querySelector('.ht-kpi-value').innerText.trim()]),
+        ...[...document.querySelectorAll('[data-testid="stMetric"]')].map(m =>
+            [m.querySelector('[data-testid="stMetricLabel"]').innerText.trim(),
+             m.querySelector('[data-testid="stMetricValue"]').innerText.trim()])])""")
 
 
 def click_bar(page, prefix: str, code: str, label: str) -> None:
@@ -88,6 +93,31 @@ def test_click_down_from_the_overview_to_a_village(page, base_url, wait_for_stre
     tiles = kpis(page)
     assert tiles["已完成步骤"] == f"{first[3]}/28" and tiles["当前环节"].startswith(f"{first[2]}.")
     assert tiles["编制组人数"] == fmt.count(first[4], "人")
+    assert external_requests(page) == []
+
+
+def test_the_overview_fetches_the_region_pages_table_code_before_the_click(page, base_url, wait_for_streamlit,
+                                                                           external_requests):
+    """ui.prefetch: once the overview is drawn and idle, the browser has the data grid's module (which the overview
+    does not draw); the click to a region page then asks the server for none of it."""
+    from ui import prefetch
+
+    files = prefetch.module_files()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url.rsplit("/", 1)[-1]))
+    page.goto(base_url + "/")
+    wait_for_streamlit(page)
+    assert page.get_by_test_id("stDataFrame").count() == 0
+    names = [f.rsplit("/", 1)[-1] for f in files]
+    page.wait_for_function("(n) => n.every((f) => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/' + f)))",
+                           arg=names, timeout=20_000)
+    assert set(names) <= set(asked)
+    asked.clear()
+    click_bar(page, "ov_bars", HONGHE, "红河州")
+    page.wait_for_url(re.compile(rf"/region\?code={HONGHE}"))
+    wait_for_streamlit(page)
+    assert page.get_by_test_id("stDataFrame").count() >= 1
+    assert not [a for a in asked if a.startswith(prefetch.MODULES)], asked  # the grid's code was already in the tab
     assert external_requests(page) == []
 
 
