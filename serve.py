@@ -89,7 +89,7 @@ PagesManager.uses_pages_directory = False
 
 app = st.App("app.py", middleware=[Middleware(Hardening)])
 
-# With HOMETOWN_WARM=1, warm this worker in the background (ui/warm.py): the pages' imports and the province's figures and blocks at
+# Warm this worker in the background (ui/warm.py): the pages' imports and the province's figures and blocks at
 # start, again after every new warehouse version, so the first user after a start or a load does not pay for them.
 # A daemon thread: the health check answers at once, a failing warm-up is logged and serving goes on.
 from ui import warm  # noqa: E402

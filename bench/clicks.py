@@ -114,8 +114,7 @@ def _serve(db_path: Path, scratch: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HOMETOWN_DB": str(db_path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "HOMETOWN_AUTH": "off", **scratch_store(scratch),
-           "HOMETOWN_WARM": os.environ.get("HOMETOWN_WARM", "1")}  # its figures are with the warm-up
+           "HOMETOWN_AUTH": "off", **scratch_store(scratch)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true", "--server.port",
          str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],

@@ -18,7 +18,7 @@ Role-dependent figures (a village's team members) are not warmed.
 ``Warmer`` runs it in a daemon thread: at start, then whenever ``db.version()`` changes (a load published a new
 warehouse; polled every ``HOMETOWN_WARM_POLL_S`` seconds, default 5). A failure is logged and retried at the
 next version; it never stops serving, and the thread never holds anything the health check needs.
-``HOMETOWN_WARM=1`` turns it on (off by default, see ``start``), ``HOMETOWN_WARM=all`` adds the paced part. serve.py starts one per worker process.
+``HOMETOWN_WARM=0`` turns it off, ``HOMETOWN_WARM=all`` adds the paced part. serve.py starts one per worker process.
 """
 
 from __future__ import annotations
@@ -261,12 +261,10 @@ _lock = threading.Lock()
 
 
 def start() -> Warmer | None:
-    """The process's Warmer, started once when ``HOMETOWN_WARM=1`` (``all``: the paced steps too); None otherwise.
-    Off by default: with it on, the whole test suite three times out of five saw a freshly started serve.py's overview
-    map never arrive (tests/browser/test_serve.py; it passes alone), a cause not yet found (issue 17's note)."""
+    """The process's Warmer, started once (None when ``HOMETOWN_WARM=0``; ``all``: the paced steps too)."""
     global _started
-    setting = os.environ.get(ENV, "0").strip().lower()
-    if setting not in ("1", "on", "true", "yes", "all"):
+    setting = os.environ.get(ENV, "1").strip().lower()
+    if setting in ("0", "off", "false", "no"):
         return None
     with _lock:
         if _started is None:
