@@ -7,7 +7,9 @@ one browser session, each time from a freshly opened page that is ready; p50 and
 - the first visit after the server's start (a browser just launched, a worker just started and warming itself,
   ui/warm.py): the overview ready, and its interactive map drawn (the browser's first deck.gl start: a WebGL
   context and its shader programs compiled in software GL, once per browser process). One visit, no target; the
-  repetitions start once that map is drawn, so they do not overlap that start;
+  repetitions start once that map is drawn, so they do not overlap that start; each repetition starts SETTLE_MS
+  after the previous one's last page (the map page, whose deck.gl map goes on drawing after it counts as ready), so a
+  new browser's visit is not slowed by another tab's drawing, as a command room's new browser is on another machine;
 - the overview ready (navigation to a drawn, idle overview; bench.queries' readiness rule): target < 2 s;
 - a prefecture's ranking bar on the overview → that prefecture's page, drawn and idle;
 - a county's bar on a prefecture's page → the county's page;
