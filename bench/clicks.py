@@ -10,7 +10,7 @@ one browser session, each time from a freshly opened page that is ready; p50 and
   repetitions start once that map is drawn, so they do not overlap that start; each repetition starts SETTLE_MS
   after the previous one's last page (the map page, whose deck.gl map goes on drawing after it counts as ready), so a
   new browser's visit is not slowed by another tab's drawing, as a command room's new browser is on another machine;
-- the overview ready (navigation to a drawn, idle overview; bench.queries' readiness rule): target < 2 s;
+- the overview ready (navigation to a drawn, idle overview; bench.queries' readiness rule): target p95 < 2 s (every visit, not the typical one);
 - a prefecture's ranking bar on the overview → that prefecture's page, drawn and idle;
 - a county's bar on a prefecture's page → the county's page;
 - an alert on the overview → its place's page;
@@ -210,9 +210,6 @@ def rows_of(times: dict[str, list[float]]) -> list[dict]:
         elif name.endswith("server CPU"):
             rows.append(_row(case, f"{name}: p50 / p95 of {len(values)}", f"{1000 * p50:.0f} / {1000 * p95:.0f}",
                              "ms"))
-        elif name.startswith("overview ready"):
-            rows.append(_row(case, f"{name}: p50 / p95 of {len(values)}", f"{p50:.2f} / {p95:.2f}", "s",
-                             f"p50 < {target_s:g} s", p50 < target_s))
         else:
             rows.append(_row(case, f"{name}: p50 / p95 of {len(values)}", f"{p50:.2f} / {p95:.2f}", "s",
                              f"p95 < {target_s:g} s", p95 < target_s))

@@ -80,6 +80,31 @@ def square(code: str, x0: float, y0: float, fill: list[int], **tooltip) -> dict:
             "properties": {"code": code, "fill": fill, **tooltip}}
 
 
+def test_map_preview_thins_vertices_closer_than_its_step_and_keeps_the_rest():
+    from hometown.progress import map_data
+
+    # A 1°×1° square whose bottom edge has 400 vertices (a fraction of a pixel apart at this size) and its corners.
+    edge = [[100.0 + i / 400, 20.0] for i in range(400)]
+    ring = edge + [[101.0, 20.0], [101.0, 21.0], [100.0, 21.0], [100.0, 20.0]]
+    feat = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"code": "530100", "fill": [1, 2, 3, 255], "t": "x"}}
+    model = map_data.MapModel(level="prefecture", metric=map_data.DEFAULT_METRIC, prefecture=None, features=[feat],
+                              legend=None, bounds=(100.0, 20.0, 101.0, 21.0), labels=[], villages=[],
+                              province_outline=None, as_of_text="", reported=1, regions=1)
+    svg = charts.map_svg(model, 620, 420)
+    view = map_data.fit_view(model.bounds, 620, 420)
+    d = re.findall(r"<path data-code='530100' d='([^']+)'", svg)[0]
+    points = [tuple(map(float, p.split(","))) for p in d[1:-1].split("L")]
+    projected = [map_data.lnglat_to_pixel(lng, lat, view, 620, 420) for lng, lat in ring]
+    assert 6 < len(points) < len(ring) // 2
+    assert all(min(abs(x - a) + abs(y - b) for a, b in projected) <= 1 for x, y in points)
+    corners = [map_data.lnglat_to_pixel(lng, lat, view, 620, 420) for lng, lat in ring[-4:]]
+    # every corner drawn within the step (a corner closer than that to the last point kept is that point)
+    assert all(min(abs(x - a) + abs(y - b) for x, y in points) <= charts.PREVIEW_STEP_PX + 1 for a, b in corners)
+    steps = [abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in zip(points, points[1:-1])]
+    assert min(steps) >= charts.PREVIEW_STEP_PX - 1
+
+
 def test_map_preview_draws_each_region_where_the_deck_map_draws_it():
     from hometown.progress import map_data
 
@@ -97,7 +122,7 @@ def test_map_preview_draws_each_region_where_the_deck_map_draws_it():
         points = [tuple(map(float, p.split(","))) for p in d[1:-1].split("L")]
         expected = [map_data.lnglat_to_pixel(lng, lat, view, 620, 420)
                     for lng, lat in feat["geometry"]["coordinates"][0]]
-        assert all(abs(a - b) <= 0.051 for p, e in zip(points, expected) for a, b in zip(p, e)), code
+        assert all(abs(a - b) <= 0.5 for p, e in zip(points, expected) for a, b in zip(p, e)), code  # whole pixels
     xs = [float(v) for v in re.findall(r"[ML]([\d.]+),", svg)]
     assert 0 <= min(xs) and max(xs) <= 620   # fitted inside the map's width, as deck.gl's fitted view
     # Tooltip lines as character references (ui.text.markup): a raw blank line would end the HTML block and start
