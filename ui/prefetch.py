@@ -22,6 +22,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.map_panel import LOAD_BUTTON
+
 STATIC = Path(st.__file__).resolve().parent / "static" / "static"
 # The element modules region pages need that the overview and map page do not load (their dependencies follow).
 MODULES = ("DataFrame",)
@@ -47,7 +49,7 @@ _JS = """<script>
   if (!entry || !todo.length) return;
   todo.forEach((f) => done.add(f));
   const busy = () => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState !== 'notRunning'
-    || !!document.querySelector('.st-key-ovmap_load button');
+    || !!document.querySelector('.st-key-%s button');
   const idle = window.requestIdleCallback || ((f) => setTimeout(f, 200));
   let looks = 0;
   // A style sheet linked now is one Streamlit's loader finds in the page and does not wait for again.
@@ -68,4 +70,4 @@ def region_page_code() -> None:
     """Prefetch the code of the region pages' tables (call on a page whose clicks lead there)."""
     files = module_files()
     if files:
-        st.html(_JS % json.dumps(list(files)), unsafe_allow_javascript=True)
+        st.html(_JS % (json.dumps(list(files)), LOAD_BUTTON), unsafe_allow_javascript=True)
