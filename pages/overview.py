@@ -5,8 +5,9 @@ the 7-stage funnel, the trend across reporting dates, the alert panel and the re
 
 Layout and calls only: the figures come from hometown.progress.overview (through ui.common.run, cached per warehouse
 version), the charts from ui.charts (markup, no chart library: the page must be ready in 3 s), the other blocks from
-ui.widgets and ui.map_panel (whose pydeck map follows the page's first drawing, over an SVG preview). Clicking a
-prefecture's bar or an alert opens its page; a prefecture on the map shows its counties, a county opens its page.
+ui.tiles (the KPI tiles as one markup block), ui.widgets and ui.map_panel (whose pydeck map follows the page's first
+drawing, over an SVG preview). Clicking a prefecture's bar or an alert opens its page (whose table code ui.prefetch
+has the browser fetch beforehand); a prefecture on the map shows its counties, a county opens its page.
 """
 
 from __future__ import annotations

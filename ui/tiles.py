@@ -7,8 +7,8 @@ Chromium on the 2-core reference machine (issue 17), the ten tiles cost ~0.2 s o
 and of every region page a click opens. One ``st.html`` block (DOMPurify, no Markdown) draws the same tiles.
 
 Every tile carries its label, value and note as ``data-`` attributes as well as text, so the page tests (AppTest),
-the load bench's protocol client and the browser tests read the figures in one way: ``values(markup)`` here, or
-``.ht-kpi`` elements' ``dataset`` in a browser. The figures come from hometown.progress.overview.totals and are
+the load bench's protocol client read the figures in one way, ``values(markup)`` here (the browser tests read the
+``.ht-kpi`` elements' label and value as a reader sees them). The figures come from hometown.progress.overview.totals and are
 formatted by hometown.fmt; labels and units are warehouse.metrics'.
 """
 

@@ -264,9 +264,11 @@ class Session:
 
     def fragment_of_tiles(self) -> str:
         """The fragment that drew the first KPI tiles (the big screen's board), "" when none did."""
-        return next((self.element_fragments.get(p, "") for p, e in sorted(self.elements.items())
-                     if (e.WhichOneof("type") == "html" and tiles.values(e.html.body)) or e.WhichOneof("type") == "metric"),
-                    "")
+        def has_tiles(e) -> bool:
+            kind = e.WhichOneof("type")
+            return kind == "metric" or (kind == "html" and bool(tiles.values(e.html.body)))
+
+        return next((self.element_fragments.get(p, "") for p, e in sorted(self.elements.items()) if has_tiles(e)), "")
 
     def links(self) -> list[tuple[str, str, bool]]:
         """The page links on the page: (URL path, query string, disabled)."""
