@@ -64,10 +64,6 @@ def open_page(page: str | None = None, scope: Scope | None = None, state: dict |
     return at
 
 
-def metrics(at: AppTest) -> dict[str, str]:
-    return kpis(at)
-
-
 def texts(at: AppTest) -> str:
     """The page's Markdown and markup as a reader sees it (report text is escaped: ui.text)."""
     return shown("\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [h.value for h in at.html]))
@@ -89,7 +85,7 @@ def test_overview_kpis_equal_the_warehouse(wh):
     n, completed, funding = wh.execute(
         "SELECT count(*), count(*) FILTER (WHERE plan_status IN ('成果完成','已审查','已审批','已入库')), "
         "sum(funding_wan) FROM village_status").fetchall()[0]
-    m = metrics(at)
+    m = kpis(at)
     assert m["任务村"] == fmt.count(n, "个")
     assert m["规划成果完成"] == fmt.count(completed, "个")
     assert m["项目资金"] == fmt.money_wan(funding) and m["项目资金"].endswith("亿元")
@@ -161,7 +157,7 @@ def test_overview_bar_click_opens_the_prefecture(wh):
     assert at.query_params["code"] == HONGHE and at.query_params["year"] == "2021"
     n = wh.execute("SELECT count(*) FROM village_status WHERE prefecture_code = ? AND task_year = 2021",
                    [HONGHE]).fetchall()[0][0]
-    assert metrics(at)["任务村"] == fmt.count(n, "个")
+    assert kpis(at)["任务村"] == fmt.count(n, "个")
 
 
 def test_overview_map_selection_drills_into_the_prefecture_then_opens_the_county(wh):
@@ -239,7 +235,7 @@ def test_filter_bar_writes_the_url(wh):
     at.selectbox(key="ov_year_None").set_value(2021).run()
     assert at.query_params["year"] == "2021"
     n = wh.execute("SELECT count(*) FROM village_status WHERE task_year = 2021").fetchall()[0][0]
-    assert metrics(at)["任务村"] == fmt.count(n, "个")
+    assert kpis(at)["任务村"] == fmt.count(n, "个")
 
 
 # ------------------------------------------------------------------------------------------------- big screen
@@ -251,7 +247,7 @@ def test_big_screen_rolls_the_ranking_and_needs_no_mouse(wh):
     html = texts(at)
     assert "每 15 秒自动刷新" in html
     assert "第 1/2 页" in html and "州市规划完成率排名" in html
-    m = metrics(at)
+    m = kpis(at)
     assert m["任务村"] == fmt.count(wh.execute("SELECT count(*) FROM village_status").fetchall()[0][0], "个")
     ranking = overview.prefecture_ranking(Filters(), ALL)
     first, ninth = ranking["common_name"][0], ranking["common_name"][8]
@@ -281,7 +277,7 @@ def test_region_pages_from_the_url(wh, params, expected_title, where):
     assert title(at) == expected_title
     n, visits = wh.execute(f"SELECT count(*), sum(cadre_visits) FROM village_status WHERE {where[0]}",
                            where[1]).fetchall()[0]
-    m = metrics(at)
+    m = kpis(at)
     assert m["任务村"] == fmt.count(n, "个") and m["干部回乡"] == fmt.count(visits, "人次")
 
 
@@ -328,7 +324,7 @@ def test_village_page_shows_its_details(wh):
                      "WHERE village_key = ?", [key]).fetchall()[0]
     at = open_page("pages/village.py", code=key)
     assert title(at) == row[0]
-    m = metrics(at)
+    m = kpis(at)
     assert m["已完成步骤"] == f"{row[2]}/28" and m["当前环节"].startswith(f"{row[1]}.")
     assert m["编制组人数"] == fmt.count(row[3], "人") and m["其中公职人员"] == fmt.count(row[4], "人")
     assert len(table_with(at, "需求内容")) == n_needs
@@ -381,12 +377,12 @@ def refused_db(demo_db, tmp_path_factory):
 def test_report_log_page(wh, refused_db, monkeypatch):
     at = open_page("pages/reports.py")
     accepted = wh.execute("SELECT count(*) FROM report_log WHERE status = 'accepted'").fetchall()[0][0]
-    assert metrics(at)["已接收"] == f"{fmt.plain(accepted)} 份"
+    assert kpis(at)["已接收"] == f"{fmt.plain(accepted)} 份"
     assert len(at.dataframe(key="rp_table").value) == wh.execute("SELECT count(*) FROM report_log").fetchall()[0][0]
 
     monkeypatch.setenv(db.ENV_VAR, str(refused_db))
     at = open_page("pages/reports.py", status="refused")
-    assert metrics(at)["已拒收"] == "1 份"
+    assert kpis(at)["已拒收"] == "1 份"
     table = at.dataframe(key="rp_table").value
     assert list(table["文件名"]) == ["红河州_20240331.xlsx"]
     reasons = at.error[0].value
